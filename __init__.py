@@ -1,0 +1,1 @@
+"""losscheck: loss functions checked against their symbolic specs, in ULPs."""

@@ -1,0 +1,100 @@
+"""Test cases: a spec's option grid crossed with its shape cases and value regimes.
+
+A ``Case`` is one calling pattern with concrete options. Its values are drawn
+in float64 from the spec's domains (seeded by the run seed and the case's
+index, so a case is reproducible on its own) and rounded to each dtype under
+test; the oracle then sees exactly the values the implementation sees.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from ..spec.core import ClassIndex, LossSpec, ShapeCase
+
+
+@dataclass(frozen=True)
+class Case:
+    """One calling pattern: shapes, present optional tensors, options, value regime."""
+
+    spec: LossSpec
+    shape_case: ShapeCase
+    present: tuple[str, ...]
+    options: dict[str, Any] = field(hash=False)
+    regime: str
+    seed: int
+    number: int
+
+    @property
+    def name(self) -> str:
+        extras = [t for t in self.present if self.spec.tensor(t).optional]
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        with_ = f" +{'+'.join(extras)}" if extras else ""
+        return f"#{self.number} {self.shape_case.name}{with_} [{opts}] {self.regime}"
+
+    def _rng(self, salt: str) -> np.random.Generator:
+        tag = zlib.crc32(f"{self.spec.name}/{self.number}/{salt}".encode())
+        return np.random.default_rng([self.seed, tag])
+
+    def raw_tensors(self) -> dict[str, np.ndarray]:
+        """Float64 draws (int64 class indices) before any dtype rounding."""
+        rng = self._rng("values")
+        tensors: dict[str, np.ndarray] = {}
+        input_shape = self.shape_case.shapes["input"]
+        for name in self.present:
+            shape = tuple(self.shape_case.shapes[name])
+            domain = self.shape_case.domains.get(name, self.spec.tensor(name).domain_for(self.options))
+            if isinstance(domain, ClassIndex):
+                classes = input_shape[0] if len(input_shape) == 1 else input_shape[1]
+                tensors[name] = domain.sample_classes(rng, shape, classes).astype(np.int64)
+            else:
+                regime = self.regime if self.regime in domain.regimes else "typical"
+                tensors[name] = np.asarray(domain.sample(rng, shape, regime), dtype=np.float64)
+        return tensors
+
+    def tensors(self, dtype: str) -> dict[str, np.ndarray]:
+        """The case's values rounded to ``dtype`` and held exactly as float64."""
+        return {name: round_to(v, dtype) for name, v in self.raw_tensors().items()}
+
+    def upstream(self, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A random upstream gradient δ (never all ones), rounded to ``dtype``."""
+        rng = self._rng("upstream")
+        raw = rng.uniform(0.5, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+        return round_to(np.asarray(raw, dtype=np.float64), dtype)
+
+
+def round_to(values: np.ndarray, dtype: str) -> np.ndarray:
+    """Round float64 ``values`` to ``dtype`` (nearest-even) and back, exactly."""
+    if values.dtype.kind in "iu":
+        return values
+    return torch.from_numpy(values).to(getattr(torch, dtype)).to(torch.float64).numpy()
+
+
+def _optional_sets(spec: LossSpec) -> Iterator[tuple[str, ...]]:
+    optional = [t.name for t in spec.optional_tensors]
+    for mask in itertools.product((False, True), repeat=len(optional)):
+        yield tuple(name for name, on in zip(optional, mask) if on)
+
+
+def generate_cases(spec: LossSpec, seed: int = 0) -> list[Case]:
+    """Every shape case × optional-tensor subset × option grid point × value regime."""
+    cases: list[Case] = []
+    for shape_case in spec.shape_cases:
+        swept = [o for o in spec.options if o.name not in shape_case.skip_options]
+        for extras in _optional_sets(spec):
+            present = tuple(t.name for t in spec.tensors if not t.optional or t.name in extras)
+            for values in itertools.product(*(o.grid for o in swept)):
+                options = dict(zip((o.name for o in swept), values))
+                regimes = {"typical"}
+                for name in present:
+                    domain = shape_case.domains.get(name, spec.tensor(name).domain_for(options))
+                    regimes.update(domain.regimes)
+                for regime in sorted(regimes, key=lambda r: r != "typical"):
+                    cases.append(Case(spec, shape_case, present, options, regime, seed, len(cases)))
+    return cases

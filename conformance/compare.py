@@ -1,0 +1,61 @@
+"""Element-wise comparison of an implementation's output with the exact reference."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import mpmath
+import numpy as np
+
+from .tolerance import allowed_error, overflows, ulp
+
+
+@dataclass
+class Comparison:
+    """The worst element (by error/allowed ratio) and every failing element."""
+
+    worst_ratio: float = 0.0
+    worst_ulps: float = 0.0
+    worst_index: int = -1
+    worst_exact: mpmath.mpf | None = None
+    worst_got: float | None = None
+    failing: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failing
+
+
+def _special_ok(exact: mpmath.mpf, got: float, dtype: str) -> bool | None:
+    """Verdict for special values (None when both are ordinary finite numbers)."""
+    if mpmath.isnan(exact):
+        return math.isnan(got)
+    if mpmath.isinf(exact):
+        return got == float(exact)
+    if overflows(exact, dtype):
+        return got == math.copysign(math.inf, float(exact))
+    if not math.isfinite(got):
+        return False
+    return None
+
+
+def compare(exact: Sequence[mpmath.mpf], magnitude: Sequence[mpmath.mpf], got: np.ndarray, dtype: str,
+            reduction_size: int) -> Comparison:
+    """Compare flat ``got`` (float64 holding dtype values) against ``exact`` element by element."""
+    result = Comparison()
+    for i, (e, m, g) in enumerate(zip(exact, magnitude, got.reshape(-1).tolist())):
+        special = _special_ok(e, g, dtype)
+        if special is None:
+            error = abs(mpmath.mpf(g) - e)
+            ratio = float(error / allowed_error(dtype, e, m, reduction_size))
+            ulps = float(error / ulp(e, dtype))
+        else:
+            ratio = ulps = 0.0 if special else math.inf
+        if ratio > 1.0:
+            result.failing.append(i)
+        if ratio > result.worst_ratio or result.worst_index < 0:
+            result.worst_ratio, result.worst_ulps, result.worst_index = ratio, ulps, i
+            result.worst_exact, result.worst_got = e, g
+    return result

@@ -1,0 +1,76 @@
+"""Known deviations of PyTorch itself from the math, read from ``known_deviations.json``.
+
+Each entry names the loss, the quantity (``value`` or ``grad NAME``), the
+dtypes and options it occurs under, and ``where``: the input values at which
+it occurs (``{"target": 0.0}``: only elements whose target is exactly 0). It
+also records what PyTorch returns there (``pytorch``) and the exact value
+(``exact``), with a concrete reproducing input. A failure is *known* only if
+every failing element lies where the entry says and shows what it says.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class KnownDeviation:
+    id: str
+    loss: str
+    quantity: str
+    dtypes: tuple[str, ...]
+    options: Mapping[str, Any]
+    where: Mapping[str, float]
+    pytorch: str
+    exact: str
+    explanation: str
+    reproducer: Mapping[str, Any]
+
+    def _shows(self, got: float) -> bool:
+        if self.pytorch == "nan":
+            return math.isnan(got)
+        return got == float(self.pytorch)
+
+    def covers(self, loss: str, quantity: str, dtype: str, options: Mapping[str, Any],
+               tensors: Mapping[str, np.ndarray], failing: Sequence[int], got: np.ndarray) -> bool:
+        """True when this entry explains every failing element of the quantity."""
+        if (loss, quantity) != (self.loss, self.quantity) or dtype not in self.dtypes:
+            return False
+        if any(options.get(k) != v for k, v in self.options.items()):
+            return False
+        flat_got = got.reshape(-1)
+        for element in failing:
+            for name, value in self.where.items():
+                tensor = tensors.get(name)
+                if tensor is None or tensor.size != flat_got.size or tensor.reshape(-1)[element] != value:
+                    return False
+            if not self._shows(float(flat_got[element])):
+                return False
+        return True
+
+
+@cache
+def known_deviations() -> tuple[KnownDeviation, ...]:
+    text = resources.files(__package__).joinpath("known_deviations.json").read_text()
+    entries = []
+    for raw in json.loads(text):
+        raw = dict(raw)
+        raw["dtypes"] = tuple(raw["dtypes"])
+        entries.append(KnownDeviation(**raw))
+    return tuple(entries)
+
+
+def find_known(loss: str, quantity: str, dtype: str, options: Mapping[str, Any],
+               tensors: Mapping[str, np.ndarray], failing: Sequence[int], got: np.ndarray) -> str | None:
+    """The id of the known deviation that explains these failures, if any."""
+    for entry in known_deviations():
+        if entry.covers(loss, quantity, dtype, options, tensors, failing, got):
+            return entry.id
+    return None

@@ -1,0 +1,72 @@
+"""Independent confirmations of the symbolic gradients, at high precision.
+
+Two checks on one case, both against the VJP the oracle assembles from
+``sympy.diff`` (⟨ṫ, vjp(x; δ)⟩ for a random direction ṫ):
+
+* central finite differences: d/dh ⟨δ, L(x + h·ṫ)⟩ at h = 0 by ``mpmath.diff``;
+* the adjoint identity (TorchLean's ``correct_inner``): ⟨jvp(x; ṫ), δ⟩ from
+  the forward-mode expressions equals ⟨ṫ, vjp(x; δ)⟩.
+
+Directions are zero at elements on a domain edge (a probability of exactly
+0 or 1), where only one-sided derivatives exist.
+"""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+
+from ..derivations.units import split_units
+from ..spec.core import LossSpec
+from .cases import Case
+from .oracle import WORKING_DIGITS, exact_reference, projected_jvp, projected_loss
+
+AGREEMENT = mpmath.mpf(10) ** -25
+
+
+def _directions(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray], wrt: list[str]) -> dict:
+    rng = np.random.default_rng(case.seed + 7919 * case.number)
+    directions = {}
+    for name in wrt:
+        domain = case.shape_case.domains.get(name, spec.tensor(name).domain_for(case.options))
+        direction = rng.uniform(-1.0, 1.0, size=tensors[name].shape)
+        on_edge = (tensors[name] == domain.lo) | (tensors[name] == domain.hi)
+        directions[name] = np.where(on_edge, 0.0, direction)
+    return directions
+
+
+def _agree(a: mpmath.mpf, b: mpmath.mpf) -> bool:
+    return abs(a - b) <= AGREEMENT * max(abs(a), abs(b), mpmath.mpf(10) ** -30)
+
+
+def verify_gradients(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray]) -> list[str]:
+    """Problems found (empty when finite differences and the adjoint identity confirm the VJP)."""
+    reduced = case.options.get("reduction", "mean") != "none"
+    out_shape = () if reduced else split_units(spec, tensors, case.options).out_shape
+    upstream = case.upstream("float64", out_shape)
+    reference = exact_reference(spec, tensors, case.options, upstream)
+    wrt = sorted(reference.grads)
+    if not wrt:
+        return []
+    directions = _directions(spec, case, tensors, wrt)
+    problems = []
+    with mpmath.workdps(WORKING_DIGITS):
+        vjp_side = mpmath.fsum(
+            mpmath.mpf(float(d)) * g
+            for name in wrt for d, g in zip(directions[name].reshape(-1), reference.grads[name])
+        )
+        exact = {n: t.astype(object) if n in wrt else t for n, t in tensors.items()}
+
+        def along(h: mpmath.mpf) -> mpmath.mpf:
+            moved = {n: (t + h * directions[n].astype(object) if n in wrt else t) for n, t in exact.items()}
+            return projected_loss(spec, moved, case.options, upstream)
+
+        finite_difference = mpmath.diff(along, 0)
+        jvp_side = projected_jvp(spec, tensors, case.options, upstream, directions)
+    if not _agree(finite_difference, vjp_side):
+        problems.append(f"{spec.name} {case.name}: finite differences give {mpmath.nstr(finite_difference, 20)},"
+                        f" the symbolic VJP {mpmath.nstr(vjp_side, 20)}")
+    if not _agree(jvp_side, vjp_side):
+        problems.append(f"{spec.name} {case.name}: adjoint identity fails: <jvp, δ> = "
+                        f"{mpmath.nstr(jvp_side, 20)}, <ṫ, vjp> = {mpmath.nstr(vjp_side, 20)}")
+    return problems

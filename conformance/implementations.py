@@ -1,0 +1,96 @@
+"""Implementations under test: loading them, and calling them safely.
+
+An implementation is any callable with the ``torch.nn.functional`` signature
+of the loss it replaces. ``--impl NAME=MODULE:ATTR`` imports MODULE with the
+current directory and ``PYTHONPATH`` on ``sys.path``. A call that raises is
+caught and reported; a call that runs past its time limit is interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import re
+import signal
+import sys
+import threading
+from typing import Any, Callable, Iterator
+
+import torch.nn.functional as F
+
+Implementation = Callable[..., Any]
+
+_IMPL_PATTERN = re.compile(r"^(?P<loss>[A-Za-z_]\w*)=(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_][\w.]*)$")
+
+
+class UsageError(ValueError):
+    """Bad command-line or API input; the message is one line naming the problem."""
+
+
+class TimeLimitExceeded(Exception):
+    """The implementation under test ran past its time limit."""
+
+
+def pytorch_implementation(loss: str) -> Implementation:
+    """PyTorch's own ``torch.nn.functional.<loss>``."""
+    try:
+        return getattr(F, loss)
+    except AttributeError:
+        raise UsageError(f"torch.nn.functional has no {loss!r}; pass --impl {loss}=MODULE:ATTR") from None
+
+
+def parse_impl(text: str) -> tuple[str, str, str]:
+    """Split ``NAME=MODULE:ATTR``; UsageError if it is malformed."""
+    match = _IMPL_PATTERN.match(text)
+    if not match:
+        raise UsageError(f"malformed --impl {text!r}: expected NAME=MODULE:ATTR, e.g. mse_loss=mykernels:mse")
+    return match["loss"], match["module"], match["attr"]
+
+
+def load_object(module_name: str, attr: str) -> Any:
+    """Import ``module_name`` (cwd and PYTHONPATH first on sys.path) and fetch ``attr``."""
+    for entry in reversed([os.getcwd(), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as error:  # any import-time failure is the user's module, not ours
+        raise UsageError(f"cannot import module {module_name!r}: {type(error).__name__}: {error}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise UsageError(f"module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise UsageError(f"{module_name}:{attr} is not callable")
+    return obj
+
+
+def load_impl(text: str) -> tuple[str, Implementation]:
+    """Parse and load ``NAME=MODULE:ATTR`` into (loss name, callable)."""
+    loss, module_name, attr = parse_impl(text)
+    return loss, load_object(module_name, attr)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeLimitExceeded in the block after ``seconds`` (main thread only; else unlimited)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeLimitExceeded(f"implementation did not return within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def is_unsupported(error: BaseException) -> bool:
+    """PyTorch's way of saying a dtype/device has no kernel."""
+    return isinstance(error, (RuntimeError, NotImplementedError)) and "not implemented for" in str(error)

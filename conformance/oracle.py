@@ -1,0 +1,248 @@
+"""The exact reference: a spec evaluated in mpmath at the exact values of the inputs.
+
+Inputs are the binary values of dtype-rounded tensors, held as float64 and
+turned into ``mpf`` exactly. Units are evaluated with the derivation's
+generated mpmath functions and reduced with ``mpmath.fsum``. Everything is
+evaluated at the working precision (50 digits) and again at a higher one
+(70); a quantity that moves between the two is reported unstable rather than
+used.
+
+Reduction, for units u with losses l_u and denominator shares d_u, and an
+upstream gradient δ:
+
+    none: L_u = l_u          sum: L = Σ l_u
+    mean: L = Σ l_u / D, D = Σ d_u      batchmean: L = Σ l_u / input.size(0)
+    ∂⟨δ, L⟩/∂z = Σ_u c_u·∂l_u/∂z − [mean] δ·(L/D)·Σ_u ∂d_u/∂z,
+    c_u = δ_u (none), δ (sum), δ/D (mean), δ/B (batchmean).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import mpmath
+import numpy as np
+
+from ..derivations.symbolic import Derivation, derive, variant_key
+from ..derivations.units import UnitTable, split_units
+from ..spec.core import LossSpec
+
+WORKING_DIGITS = 50
+CHECK_DIGITS = 70
+STABLE_RELATIVE = mpmath.mpf(10) ** -30
+
+
+def divide(numerator: mpmath.mpf, denominator: mpmath.mpf) -> mpmath.mpf:
+    """IEEE-style division: x/0 is ±inf and 0/0 is NaN (the all-ignored mean)."""
+    if denominator == 0:
+        if numerator == 0 or mpmath.isnan(numerator):
+            return mpmath.mpf("nan")
+        return mpmath.mpf("inf") if numerator > 0 else mpmath.mpf("-inf")
+    return numerator / denominator
+
+
+@dataclass
+class Reference:
+    """Exact value and gradients of one case, flattened in C order.
+
+    ``value`` has the output's shape (``shape``); ``grads[name]`` the shape of
+    tensor ``name``. Magnitudes are the rounding magnitudes the tolerance
+    policy scales by; ``reduction_size`` is the number of units summed.
+    """
+
+    shape: tuple[int, ...]
+    value: list[mpmath.mpf]
+    value_magnitude: list[mpmath.mpf]
+    grads: dict[str, list[mpmath.mpf]]
+    grad_magnitudes: dict[str, list[mpmath.mpf]]
+    reduction_size: int
+    unstable: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Prepared:
+    derivation: Derivation
+    table: UnitTable
+    unit_args: list[list[mpmath.mpf]]
+    option_args: list[mpmath.mpf]
+
+
+def _as_mpf(value: Any) -> mpmath.mpf:
+    return value if isinstance(value, mpmath.mpf) else mpmath.mpf(float(value))
+
+
+def _exact(values: np.ndarray) -> np.ndarray:
+    """Each element as an exact mpf (float64 values convert without rounding)."""
+    return np.frompyfunc(_as_mpf, 1, 1)(values)
+
+
+def prepare(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> _Prepared:
+    """Split into units, fetch the cached derivation, and convert inputs to mpf once."""
+    table = split_units(spec, tensors, options)
+    key = variant_key(spec, tuple(tensors), table.num_classes, table.index_target, dict(options))
+    derivation = derive(spec, key)
+    exact = {name: _exact(v) for name, v in table.values.items()}
+    unit_args = []
+    for u in table.kept_units:
+        args: list[mpmath.mpf] = []
+        for name in derivation.symbols:
+            row = exact[name][u]
+            args.extend(row if isinstance(row, np.ndarray) else [row])
+        unit_args.append(args)
+    option_args = [mpmath.mpf(float(options.get(n, spec.option(n).default))) for n in derivation.options]
+    return _Prepared(derivation, table, unit_args, option_args)
+
+
+def _upstream(upstream: np.ndarray) -> list[mpmath.mpf]:
+    return [mpmath.mpf(float(v)) for v in np.asarray(upstream, dtype=np.float64).reshape(-1)]
+
+
+def _position(table: UnitTable, name: str, unit: int, slot: int) -> int:
+    where = table.positions[name][unit]
+    return int(where[slot] if np.ndim(where) else where)
+
+
+def _reduce(prepared: _Prepared, spec: LossSpec, reduction: str, upstream: np.ndarray,
+            with_grads: bool) -> Reference:
+    d = prepared.derivation
+    table = prepared.table
+    n_grad = len(d.wrt)
+    kept = table.kept_units
+    rows = [d.evaluator("full" if with_grads else "forward")(*a, *prepared.option_args)
+            for a in prepared.unit_args]
+    losses = [r[0] for r in rows]
+    shares = [r[1] for r in rows]
+    magnitudes = [r[2] if with_grads else mpmath.mpf(0) for r in rows]
+    delta = _upstream(upstream)
+
+    denominator_term = mpmath.mpf(0)
+    if reduction == "none":
+        size = int(np.prod(table.out_shape, dtype=np.int64))
+        value = [mpmath.mpf(0)] * size
+        value_magnitude = [mpmath.mpf(0)] * size
+        for u, loss, magnitude in zip(kept, losses, magnitudes):
+            value[u], value_magnitude[u] = loss, magnitude
+        coefficients = [delta[u] for u in kept]
+        shape = table.out_shape
+    else:
+        total = mpmath.fsum(losses)
+        total_magnitude = mpmath.fsum(magnitudes)
+        if reduction == "sum":
+            divisor = mpmath.mpf(1)
+        elif reduction == "mean":
+            divisor = mpmath.fsum(shares)
+        elif reduction == "batchmean":
+            divisor = mpmath.mpf(table.batch_size)
+        else:
+            raise ValueError(f"unknown reduction {reduction!r}")
+        loss = divide(total, divisor)
+        value = [loss]
+        value_magnitude = [divide(total_magnitude, abs(divisor)) + abs(loss)]
+        coefficients = [divide(delta[0], divisor)] * len(kept)
+        if reduction == "mean":
+            denominator_term = -delta[0] * divide(loss, divisor) if len(kept) else mpmath.mpf(0)
+        shape = ()
+
+    grads: dict[str, list[list[mpmath.mpf]]] = {}
+    grad_magnitudes: dict[str, list[list[mpmath.mpf]]] = {}
+    if with_grads:
+        for name in {name for name, _ in d.wrt}:
+            size = table.sizes[name]
+            grads[name] = [[] for _ in range(size)]
+            grad_magnitudes[name] = [[] for _ in range(size)]
+        for u, row, c in zip(kept, rows, coefficients):
+            loss_grad = row[3:3 + n_grad]
+            share_grad = row[3 + n_grad:3 + 2 * n_grad]
+            grad_magnitude = row[3 + 2 * n_grad:]
+            for i, (name, slot) in enumerate(d.wrt):
+                at = _position(table, name, u, slot)
+                contribution = c * loss_grad[i]
+                magnitude = abs(c) * grad_magnitude[i]
+                if share_grad[i] != 0:
+                    contribution += denominator_term * share_grad[i]
+                    magnitude += abs(denominator_term * share_grad[i])
+                grads[name][at].append(contribution)
+                grad_magnitudes[name][at].append(magnitude)
+    return Reference(
+        shape=tuple(shape),
+        value=value,
+        value_magnitude=value_magnitude,
+        grads={n: [mpmath.fsum(c) for c in g] for n, g in grads.items()},
+        grad_magnitudes={n: [mpmath.fsum(c) for c in g] for n, g in grad_magnitudes.items()},
+        reduction_size=max(len(kept), 1) if reduction != "none" else 1,
+    )
+
+
+def _same(a: mpmath.mpf, b: mpmath.mpf, scale: mpmath.mpf) -> bool:
+    if mpmath.isnan(a) or mpmath.isnan(b):
+        return bool(mpmath.isnan(a) and mpmath.isnan(b))
+    if mpmath.isinf(a) or mpmath.isinf(b):
+        return a == b
+    return abs(a - b) <= STABLE_RELATIVE * max(abs(b), scale)
+
+
+def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+                    upstream: np.ndarray) -> Reference:
+    """The exact value and VJP (w.r.t. every differentiable input) of one case.
+
+    ``tensors`` holds the present tensors as float64 (class indices as ints);
+    ``upstream`` is δ, shaped like the output.
+    """
+    prepared = prepare(spec, tensors, options)
+    reduction = options.get("reduction", "mean")
+    with mpmath.workdps(WORKING_DIGITS):
+        working = _reduce(prepared, spec, reduction, upstream, with_grads=True)
+    with mpmath.workdps(CHECK_DIGITS):
+        checked = _reduce(prepared, spec, reduction, upstream, with_grads=True)
+    for i, (a, b, m) in enumerate(zip(working.value, checked.value, checked.value_magnitude)):
+        if not _same(a, b, m):
+            checked.unstable.append(f"value[{i}]: {mpmath.nstr(a, 20)} at {WORKING_DIGITS} digits, "
+                                    f"{mpmath.nstr(b, 20)} at {CHECK_DIGITS}")
+    for name, values in checked.grads.items():
+        for i, (a, b) in enumerate(zip(working.grads[name], values)):
+            if not _same(a, b, checked.grad_magnitudes[name][i]):
+                checked.unstable.append(f"grad {name}[{i}]: {mpmath.nstr(a, 20)} at {WORKING_DIGITS}"
+                                        f" digits, {mpmath.nstr(b, 20)} at {CHECK_DIGITS}")
+    return checked
+
+
+def projected_loss(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+                   upstream: np.ndarray) -> mpmath.mpf:
+    """⟨δ, L(tensors)⟩ at the current mpmath precision; tensors may hold mpf objects."""
+    prepared = prepare(spec, tensors, options)
+    reference = _reduce(prepared, spec, options.get("reduction", "mean"), upstream, with_grads=False)
+    return mpmath.fsum(a * b for a, b in zip(_upstream(upstream), reference.value))
+
+
+def projected_jvp(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+                  upstream: np.ndarray, tangents: Mapping[str, np.ndarray]) -> mpmath.mpf:
+    """⟨δ, J·ṫ⟩ by forward mode: the derivation's JVP expressions, reduced like the loss.
+
+    mean: d(Σl/D) = Σ l̇/D − (L/D)·Σ ḋ. ``tangents`` holds ṫ for every differentiable tensor.
+    """
+    prepared = prepare(spec, tensors, options)
+    d, table = prepared.derivation, prepared.table
+    reduction = options.get("reduction", "mean")
+    forward = d.evaluator("forward")
+    jvp = d.evaluator("jvp")
+    delta = _upstream(upstream)
+    loss_dots, share_dots, losses, shares = [], [], [], []
+    for u, args in zip(table.kept_units, prepared.unit_args):
+        dots = [_as_mpf(tangents[name].reshape(-1)[_position(table, name, u, slot)])
+                for name, slot in d.wrt]
+        loss_dot, share_dot = jvp(*args, *prepared.option_args, *dots)
+        loss, share = forward(*args, *prepared.option_args)
+        loss_dots.append(loss_dot)
+        share_dots.append(share_dot)
+        losses.append(loss)
+        shares.append(share)
+    if reduction == "none":
+        return mpmath.fsum(delta[u] * dot for u, dot in zip(table.kept_units, loss_dots))
+    if reduction == "sum":
+        return delta[0] * mpmath.fsum(loss_dots)
+    if reduction == "batchmean":
+        return delta[0] * mpmath.fsum(loss_dots) / table.batch_size
+    denominator = mpmath.fsum(shares)
+    loss = mpmath.fsum(losses) / denominator
+    return delta[0] * (mpmath.fsum(loss_dots) - loss * mpmath.fsum(share_dots)) / denominator

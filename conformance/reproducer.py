@@ -1,0 +1,38 @@
+"""A self-contained Python snippet that replays one case with PyTorch."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from ..spec.core import LossSpec
+from .cases import Case
+
+
+def _tensor_literal(values: np.ndarray, dtype: str) -> str:
+    kind = "torch.int64" if values.dtype.kind in "iu" else f"torch.{dtype}"
+    body = repr(values.tolist())
+    return f"torch.tensor({body}, dtype={kind})"
+
+
+def reproducer(spec: LossSpec, case: Case, dtype: str, tensors: Mapping[str, np.ndarray],
+               upstream: np.ndarray) -> str:
+    """Code that rebuilds the inputs exactly and calls the loss and its backward."""
+    lines = ["import torch", "import torch.nn.functional as F"]
+    differentiable = []
+    for name, values in tensors.items():
+        arg = spec.tensor(name)
+        grad = arg.differentiable and values.dtype.kind == "f"
+        lines.append(f"{name} = {_tensor_literal(values, dtype)}" + (".requires_grad_()" if grad else ""))
+        if grad:
+            differentiable.append(name)
+    call = [t.name for t in spec.required_tensors]
+    call += [f"{t}={t}" for t in tensors if spec.tensor(t).optional]
+    call += [f"{k}={v!r}" for k, v in case.options.items()]
+    lines.append(f"out = F.{spec.name}({', '.join(call)})")
+    if differentiable:
+        lines.append(f"upstream = {_tensor_literal(np.asarray(upstream), dtype)}")
+        lines.append(f"grads = torch.autograd.grad(out, [{', '.join(differentiable)}], upstream, "
+                     "allow_unused=True)")
+    return "\n".join(lines)

@@ -1,0 +1,285 @@
+"""Hold an implementation against the oracle, case by case, dtype by dtype.
+
+For each case and dtype: draw and round the inputs, compute the exact
+reference, call the implementation (under a time limit), check the output's
+dtype, shape and value, backpropagate a random upstream gradient and check
+every gradient, and check that no input was modified in place. Every check
+yields a ``QuantityResult``; nothing is dropped when an implementation
+crashes or hangs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from ..derivations.symbolic import variant_key
+from ..derivations.units import split_units
+from ..spec import LossSpec, get_spec
+from .cases import Case, generate_cases
+from .compare import Comparison, compare
+from .deviations import find_known
+from .gradient_checks import verify_gradients
+from .implementations import (
+    Implementation,
+    TimeLimitExceeded,
+    UsageError,
+    is_unsupported,
+    pytorch_implementation,
+    time_limit,
+)
+from .oracle import Reference, exact_reference
+from .reproducer import reproducer
+from .tolerance import DTYPES
+
+FAILING = ("fail", "error", "unstable")
+
+
+@dataclass
+class QuantityResult:
+    """One checked quantity of one case: ``value`` or ``grad NAME`` (or a whole-case error).
+
+    status: pass | fail | known (a recorded PyTorch deviation) | unsupported |
+    error (crash, hang, wrong type) | unstable (the oracle itself moved).
+    """
+
+    loss: str
+    dtype: str
+    case: str
+    quantity: str
+    status: str
+    worst_ulps: float = 0.0
+    worst_ratio: float = 0.0
+    worst_index: int = -1
+    expected: str = ""
+    got: str = ""
+    message: str = ""
+    reproducer: str = ""
+
+    @property
+    def direction(self) -> str:
+        return "backward" if self.quantity.startswith("grad") else "forward"
+
+
+@dataclass
+class Result:
+    """Everything one run checked. ``ok`` is False if anything failed."""
+
+    results: list[QuantityResult] = field(default_factory=list)
+    spec_problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.spec_problems and not any(r.status in FAILING for r in self.results)
+
+    @property
+    def failures(self) -> list[QuantityResult]:
+        return [r for r in self.results if r.status in FAILING]
+
+    def groups(self) -> dict[tuple[str, str, str], list[QuantityResult]]:
+        """Results by (loss, dtype, direction), in run order."""
+        grouped: dict[tuple[str, str, str], list[QuantityResult]] = {}
+        for r in self.results:
+            grouped.setdefault((r.loss, r.dtype, r.direction), []).append(r)
+        return grouped
+
+    def summary(self) -> str:
+        lines = []
+        for (loss, dtype, direction), rows in self.groups().items():
+            lines.append(f"{loss:34s} {dtype:9s} {direction:8s} {verdict(rows):11s} "
+                         f"worst {max(r.worst_ulps for r in rows):.3g} ulp")
+        lines.extend(f"spec problem: {p}" for p in self.spec_problems)
+        lines.append("OK" if self.ok else f"FAILED: {len(self.failures)} non-conforming checks")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def verdict(rows: Sequence[QuantityResult]) -> str:
+    """A group's verdict: FAIL beats UNSTABLE beats KNOWN beats PASS; all-unsupported is UNSUPPORTED."""
+    statuses = {r.status for r in rows}
+    if statuses & {"fail", "error"}:
+        return "FAIL"
+    if "unstable" in statuses:
+        return "UNSTABLE"
+    if statuses == {"unsupported"}:
+        return "UNSUPPORTED"
+    if "known" in statuses:
+        return "KNOWN"
+    return "PASS"
+
+
+def _format(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+class CaseRunner:
+    """Runs one case in one dtype against one implementation."""
+
+    def __init__(self, spec: LossSpec, impl: Implementation, device: str, timeout: float):
+        self.spec, self.impl, self.device, self.timeout = spec, impl, device, timeout
+
+    def run(self, case: Case, dtype: str) -> list[QuantityResult]:
+        tensors = case.tensors(dtype)
+        out_shape = split_units(self.spec, tensors, case.options).out_shape
+        reduced = case.options.get("reduction", "mean") != "none"
+        upstream = case.upstream(dtype, () if reduced else out_shape)
+        reference = exact_reference(self.spec, tensors, case.options, upstream)
+        repro = reproducer(self.spec, case, dtype, tensors, upstream)
+        make = lambda quantity, status, **kw: QuantityResult(  # noqa: E731
+            self.spec.name, dtype, case.name, quantity, status, reproducer=repro, **kw)
+        if reference.unstable:
+            return [make("value", "unstable", message="; ".join(reference.unstable[:3]))]
+        torch_dtype = getattr(torch, dtype)
+        inputs = {
+            name: torch.tensor(v, dtype=torch_dtype if v.dtype.kind == "f" else torch.int64,
+                               device=self.device)
+            for name, v in tensors.items()
+        }
+        wrt = [name for name in reference.grads]
+        for name in wrt:
+            inputs[name].requires_grad_(True)
+        snapshot = {name: t.detach().clone() for name, t in inputs.items()}
+        positional = [inputs[t.name] for t in self.spec.required_tensors]
+        keywords = {name: inputs[name] for name in inputs if self.spec.tensor(name).optional}
+        keywords.update(case.options)
+        try:
+            with time_limit(self.timeout):
+                output = self.impl(*positional, **keywords)
+        except Exception as error:  # the implementation under test may raise anything
+            status = "unsupported" if is_unsupported(error) else "error"
+            return [make("value", status, message=_one_line(error))]
+        results = [self._check_value(make, output, reference, tensors, case, dtype, torch_dtype)]
+        if results[0].status == "error" or not wrt:
+            return results + self._check_inputs(make, inputs, snapshot)
+        results += self._check_grads(make, output, inputs, wrt, upstream, reference, tensors, case, dtype)
+        return results + self._check_inputs(make, inputs, snapshot)
+
+    def _check_value(self, make: Callable, output: Any, reference: Reference, tensors: Mapping,
+                     case: Case, dtype: str, torch_dtype: torch.dtype) -> QuantityResult:
+        if not isinstance(output, torch.Tensor):
+            return make("value", "error", message=f"returned {type(output).__name__}, not a tensor")
+        if output.dtype != torch_dtype:
+            return make("value", "error", message=f"output dtype {output.dtype}, expected {torch_dtype}")
+        if tuple(output.shape) != reference.shape:
+            return make("value", "error",
+                        message=f"output shape {tuple(output.shape)}, expected {reference.shape}")
+        got = output.detach().to("cpu", torch.float64).numpy()
+        comparison = compare(reference.value, reference.value_magnitude, got, dtype, reference.reduction_size)
+        return self._judge(make, "value", comparison, got, tensors, case, dtype)
+
+    def _check_grads(self, make: Callable, output: torch.Tensor, inputs: Mapping[str, torch.Tensor],
+                     wrt: list[str], upstream: np.ndarray, reference: Reference, tensors: Mapping,
+                     case: Case, dtype: str) -> list[QuantityResult]:
+        if not output.requires_grad:
+            return [make(f"grad {n}", "error", message="output does not require grad: the graph is detached")
+                    for n in wrt]
+        delta = torch.tensor(upstream, dtype=output.dtype, device=output.device)
+        try:
+            with time_limit(self.timeout):
+                grads = torch.autograd.grad(output, [inputs[n] for n in wrt], delta, allow_unused=True)
+        except Exception as error:  # the implementation's backward may raise anything
+            status = "unsupported" if is_unsupported(error) else "error"
+            return [make(f"grad {n}", status, message=_one_line(error)) for n in wrt]
+        results = []
+        for name, grad in zip(wrt, grads):
+            quantity = f"grad {name}"
+            if grad is None:
+                grad = torch.zeros_like(inputs[name])
+            if grad.dtype != inputs[name].dtype or grad.shape != inputs[name].shape:
+                results.append(make(quantity, "error", message=f"gradient {grad.dtype}{tuple(grad.shape)}, "
+                                    f"expected {inputs[name].dtype}{tuple(inputs[name].shape)}"))
+                continue
+            got = grad.detach().to("cpu", torch.float64).numpy()
+            comparison = compare(reference.grads[name], reference.grad_magnitudes[name], got, dtype,
+                                 reference.reduction_size)
+            results.append(self._judge(make, quantity, comparison, got, tensors, case, dtype))
+        return results
+
+    def _judge(self, make: Callable, quantity: str, comparison: Comparison, got: np.ndarray,
+               tensors: Mapping, case: Case, dtype: str) -> QuantityResult:
+        status = "pass"
+        message = ""
+        if not comparison.ok:
+            known = find_known(self.spec.name, quantity, dtype, case.options, tensors, comparison.failing, got)
+            status = "known" if known else "fail"
+            message = f"known deviation {known}" if known else (
+                f"{len(comparison.failing)} of {got.size} elements outside tolerance")
+        return make(quantity, status, worst_ulps=comparison.worst_ulps, worst_ratio=comparison.worst_ratio,
+                    worst_index=comparison.worst_index, expected=_format(comparison.worst_exact),
+                    got=_format(comparison.worst_got), message=message)
+
+    def _check_inputs(self, make: Callable, inputs: Mapping[str, torch.Tensor],
+                      snapshot: Mapping[str, torch.Tensor]) -> list[QuantityResult]:
+        changed = [n for n, t in inputs.items() if not _same_bits(t.detach(), snapshot[n])]
+        if changed:
+            return [make("inputs unchanged", "error", message=f"modified in place: {', '.join(changed)}")]
+        return []
+
+
+_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Bitwise equality, so NaN payloads and signed zeros count too."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    bits = _BITS[a.element_size()]
+    return bool(torch.equal(a.contiguous().view(bits), b.contiguous().view(bits)))
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"
+
+
+def check_loss(spec: LossSpec, impl: Implementation, dtypes: Sequence[str], device: str, seed: int,
+               timeout: float, progress: Callable[[str], None] | None = None) -> Result:
+    """Run every case of ``spec`` in every dtype; verify the symbolic gradients once per variant."""
+    result = Result()
+    runner = CaseRunner(spec, impl, device, timeout)
+    verified: set = set()
+    for case in generate_cases(spec, seed):
+        tensors = case.tensors("float64")
+        table = split_units(spec, tensors, case.options)
+        key = variant_key(spec, case.present, table.num_classes, table.index_target, case.options)
+        if key not in verified:
+            verified.add(key)
+            result.spec_problems.extend(verify_gradients(spec, case, tensors))
+        for dtype in dtypes:
+            result.results.extend(runner.run(case, dtype))
+        if progress:
+            progress(spec.name)
+    return result
+
+
+def _validate(loss: str, dtypes: Sequence[str], device: str) -> LossSpec:
+    try:
+        spec = get_spec(loss)
+    except KeyError as error:
+        raise UsageError(error.args[0]) from None
+    unknown = [d for d in dtypes if d not in DTYPES]
+    if unknown or not dtypes:
+        raise UsageError(f"unknown dtype {', '.join(unknown) or '(none)'}; choose from {', '.join(DTYPES)}")
+    if device not in ("cpu", "cuda"):
+        raise UsageError(f"unknown device {device!r}; choose cpu or cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("device cuda requested but torch.cuda.is_available() is False")
+    return spec
+
+
+def check(loss: str, impl: Implementation | None = None, dtypes: Sequence[str] = DTYPES,
+          device: str = "cpu", seed: int = 0, timeout: float = 20.0,
+          progress: Callable[[str], None] | None = None) -> Result:
+    """Check ``impl`` (default: PyTorch's own function) for the loss named ``loss``.
+
+    Raises UsageError for an unknown loss, dtype or device. Returns a Result
+    whose ``.ok`` says whether every case conformed.
+    """
+    spec = _validate(loss, list(dtypes), device)
+    implementation = impl if impl is not None else pytorch_implementation(loss)
+    return check_loss(spec, implementation, list(dtypes), device, seed, timeout, progress)

@@ -1,0 +1,93 @@
+"""The tolerance policy: per-dtype constants (data) and one function that uses them.
+
+An implementation's result q for an exact value v with rounding magnitude M
+(see ``losscheck.derivations.magnitude``) over a reduction of n units passes when
+
+    |q − v| ≤ rounding_ulps·ulp(v) + (condition + accumulation·log2(n))·u·M
+
+u is the dtype's unit roundoff 2^-p and ulp(v) its spacing at v (subnormal
+spacing below the smallest normal). The first term is the final rounding
+plus a few correctly rounded operations; the second is what a backward-stable
+evaluation of the formula can lose through cancellation and conditioning;
+the third is summation error, which grows with the reduction size.
+Special values never get a tolerance: NaN must meet NaN and ±inf the same
+±inf, and a finite v that rounds past the dtype's largest value expects ±inf.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import mpmath
+import torch
+
+
+@dataclass(frozen=True)
+class DtypeFormat:
+    """Precision p (bits, with the implicit one), smallest normal exponent, largest value."""
+
+    precision: int
+    min_exponent: int
+    max_value: float
+
+    @property
+    def unit_roundoff(self) -> mpmath.mpf:
+        return mpmath.ldexp(1, -self.precision)
+
+
+DTYPES = ("float64", "float32", "float16", "bfloat16")
+
+
+def _format(dtype: str) -> DtypeFormat:
+    info = torch.finfo(getattr(torch, dtype))
+    return DtypeFormat(1 - int(math.log2(info.eps)), int(math.log2(info.tiny)), info.max)
+
+
+FORMATS = {dtype: _format(dtype) for dtype in DTYPES}
+
+
+@dataclass(frozen=True)
+class DtypeTolerance:
+    rounding_ulps: float
+    condition: float
+    accumulation: float
+
+
+TOLERANCES = {
+    "float64": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1),
+    "float32": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1),
+    "float16": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1),
+    "bfloat16": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1),
+}
+
+
+def ulp(value: mpmath.mpf, dtype: str) -> mpmath.mpf:
+    """Spacing of ``dtype`` at the exact ``value`` (not at a rounded one)."""
+    fmt = FORMATS[dtype]
+    exponent = fmt.min_exponent
+    if value != 0 and mpmath.isfinite(value):
+        exponent = max(int(mpmath.floor(mpmath.log(abs(value), 2))), fmt.min_exponent)
+    return mpmath.ldexp(1, exponent - fmt.precision + 1)
+
+
+def overflows(value: mpmath.mpf, dtype: str) -> bool:
+    """True when round-to-nearest sends the finite ``value`` to ±inf in ``dtype``."""
+    fmt = FORMATS[dtype]
+    return abs(value) >= mpmath.mpf(fmt.max_value) + ulp(mpmath.mpf(fmt.max_value), dtype) / 2
+
+
+def allowed_error(dtype: str, exact: mpmath.mpf, magnitude: mpmath.mpf, reduction_size: int) -> mpmath.mpf:
+    """The largest |got − exact| the policy accepts (see the module docstring)."""
+    tol = TOLERANCES[dtype]
+    factor = tol.condition + tol.accumulation * math.log2(max(reduction_size, 1))
+    return tol.rounding_ulps * ulp(exact, dtype) + factor * FORMATS[dtype].unit_roundoff * magnitude
+
+
+def describe_policy() -> dict:
+    """The policy as data, for reports."""
+    return {
+        "formula": "|got - exact| <= rounding_ulps*ulp(exact) + (condition + accumulation*log2(n))*u*M",
+        "tolerances": {dtype: asdict(t) for dtype, t in TOLERANCES.items()},
+        "unit_roundoff": {dtype: f"2^-{f.precision}" for dtype, f in FORMATS.items()},
+    }

@@ -1,0 +1,183 @@
+"""Symbolic derivation of one spec variant: the unit loss and what follows from it.
+
+For a spec, a set of present tensors, a class count and the discrete options,
+``derive`` builds the per-unit loss ``l`` and mean-denominator share ``d`` in
+SymPy and derives, with ``sympy.diff`` only:
+
+* the gradient ∂l/∂s and ∂d/∂s w.r.t. every symbol of a differentiable tensor;
+* the forward-mode tangent (JVP) d/dh l(s + h·ṡ) at h = 0, by a separate route
+  (substitution then differentiation in h), so the adjoint identity between
+  JVP and VJP is a real check;
+* the rounding magnitudes M(l) and M(∂l/∂s) for the tolerance policy.
+
+Each variant is derived once and cached; evaluators are generated from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from typing import Any, Callable
+
+import sympy as sp
+
+from ..spec.core import ClassAxis, LossSpec, Unit
+from .evaluators import make_mpmath, make_numpy
+from .magnitude import rounding_magnitude
+
+
+@dataclass(frozen=True)
+class VariantKey:
+    """What fixes a spec's unit expression: present tensors, C, target kind, discrete options."""
+
+    loss: str
+    present: tuple[str, ...]
+    num_classes: int
+    index_target: bool
+    discrete: tuple[tuple[str, Any], ...]
+
+
+def variant_key(spec: LossSpec, present: tuple[str, ...], num_classes: int, index_target: bool,
+                options: dict[str, Any]) -> VariantKey:
+    discrete = tuple(
+        (o.name, options.get(o.name, o.default))
+        for o in spec.options if o.in_formula and not o.continuous
+    )
+    return VariantKey(spec.name, tuple(present), num_classes, index_target, discrete)
+
+
+def unit_symbols(spec: LossSpec, key: VariantKey) -> dict[str, Any]:
+    """Symbols a unit reads: a scalar per tensor, or C of them along the class axis."""
+    by_class = isinstance(spec.structure, ClassAxis)
+    symbols: dict[str, Any] = {}
+    for tensor in spec.tensors:
+        if tensor.name not in key.present:
+            continue
+        if by_class:
+            symbols[tensor.name] = list(sp.symbols(f"{tensor.name}_0:{key.num_classes}", real=True))
+        else:
+            symbols[tensor.name] = sp.Symbol(tensor.name, real=True)
+    return symbols
+
+
+def option_symbols(spec: LossSpec) -> dict[str, sp.Symbol]:
+    return {o.name: sp.Symbol(o.name, real=True) for o in spec.options if o.continuous}
+
+
+def make_unit(spec: LossSpec, key: VariantKey, tensors: dict[str, Any], keep: Any = 1) -> Unit:
+    """A Unit over ``tensors``; absent optional tensors read as 1, continuous options as symbols."""
+    filled = dict(tensors)
+    for tensor in spec.optional_tensors:
+        if tensor.name not in filled:
+            one = sp.Integer(1)
+            filled[tensor.name] = [one] * key.num_classes if isinstance(spec.structure, ClassAxis) else one
+    options: dict[str, Any] = dict(key.discrete)
+    options.update(option_symbols(spec))
+    return Unit(filled, options, sp.sympify(keep), key.index_target, key.num_classes)
+
+
+def _flatten(symbols: dict[str, Any]) -> list[sp.Symbol]:
+    flat: list[sp.Symbol] = []
+    for value in symbols.values():
+        flat.extend(value if isinstance(value, list) else [value])
+    return flat
+
+
+@dataclass
+class Derivation:
+    """The derived expressions of one variant and their generated evaluators.
+
+    ``arguments`` is the evaluators' argument order: unit symbols, tensor by
+    tensor, then continuous options. ``wrt`` lists (tensor name, class slot)
+    for each gradient component, slot 0 for elementwise structures.
+    """
+
+    key: VariantKey
+    symbols: dict[str, Any]
+    options: dict[str, sp.Symbol]
+    loss: sp.Expr
+    denominator: sp.Expr
+    wrt: list[tuple[str, int]]
+    loss_grad: list[sp.Expr]
+    denominator_grad: list[sp.Expr]
+    tangents: list[sp.Symbol]
+    loss_jvp: sp.Expr
+    denominator_jvp: sp.Expr
+    _evaluators: dict[str, Callable] = field(default_factory=dict, repr=False)
+
+    @property
+    def arguments(self) -> list[sp.Symbol]:
+        return _flatten(self.symbols) + list(self.options.values())
+
+    def wrt_symbol(self, i: int) -> sp.Symbol:
+        name, slot = self.wrt[i]
+        value = self.symbols[name]
+        return value[slot] if isinstance(value, list) else value
+
+    @cached_property
+    def loss_magnitude(self) -> sp.Expr:
+        return rounding_magnitude(self.loss)
+
+    @cached_property
+    def grad_magnitudes(self) -> list[sp.Expr]:
+        return [rounding_magnitude(g) for g in self.loss_grad]
+
+    def _outputs(self, kind: str) -> list[sp.Expr]:
+        if kind == "forward":
+            return [self.loss, self.denominator]
+        if kind == "full":
+            return [self.loss, self.denominator, self.loss_magnitude,
+                    *self.loss_grad, *self.denominator_grad, *self.grad_magnitudes]
+        if kind == "jvp":
+            return [self.loss_jvp, self.denominator_jvp]
+        if kind == "grad":
+            return [self.loss, self.denominator, *self.loss_grad, *self.denominator_grad]
+        raise ValueError(kind)
+
+    def evaluator(self, kind: str, backend: str = "mpmath") -> Callable:
+        """A generated function of ``arguments`` (+ tangents for ``jvp``) returning a tuple.
+
+        kinds: ``forward`` (l, d); ``grad`` (l, d, ∂l/∂s..., ∂d/∂s...); ``full``
+        (l, d, M(l), ∂l/∂s..., ∂d/∂s..., M(∂l/∂s)...); ``jvp`` (l̇, ḋ).
+        backends: ``mpmath`` (the oracle) and ``numpy`` (fast float64).
+        """
+        cache_key = f"{kind}/{backend}"
+        if cache_key not in self._evaluators:
+            arguments = self.arguments + (self.tangents if kind == "jvp" else [])
+            make = make_mpmath if backend == "mpmath" else make_numpy
+            self._evaluators[cache_key] = make(arguments, self._outputs(kind))
+        return self._evaluators[cache_key]
+
+
+def _directional_derivative(expr: sp.Expr, pairs: list[tuple[sp.Symbol, sp.Symbol]]) -> sp.Expr:
+    h = sp.Dummy("h")
+    moved = expr.xreplace({s: s + h * t for s, t in pairs})
+    return sp.diff(moved, h).subs(h, 0)
+
+
+@cache
+def derive(spec: LossSpec, key: VariantKey) -> Derivation:
+    """Derive ``spec`` for ``key`` once; later calls return the cached Derivation."""
+    symbols = unit_symbols(spec, key)
+    unit = make_unit(spec, key, symbols)
+    loss = sp.sympify(spec.loss(unit))
+    denominator = sp.sympify(spec.denominator(unit))
+    wrt: list[tuple[str, int]] = []
+    for tensor in spec.tensors:
+        if tensor.name not in symbols or not tensor.differentiable:
+            continue
+        if tensor.name == "target" and key.index_target:
+            continue  # class indices are not differentiable
+        value = symbols[tensor.name]
+        slots = range(len(value)) if isinstance(value, list) else [0]
+        wrt.extend((tensor.name, slot) for slot in slots)
+    derivation = Derivation(key, symbols, option_symbols(spec), loss, denominator, wrt,
+                            [], [], [], sp.Integer(0), sp.Integer(0))
+    wrt_symbols = [derivation.wrt_symbol(i) for i in range(len(wrt))]
+    derivation.loss_grad = [sp.diff(loss, s) for s in wrt_symbols]
+    derivation.denominator_grad = [sp.diff(denominator, s) for s in wrt_symbols]
+    derivation.tangents = [sp.Symbol(f"tangent_{s.name}", real=True) for s in wrt_symbols]
+    pairs = list(zip(wrt_symbols, derivation.tangents))
+    derivation.loss_jvp = _directional_derivative(loss, pairs)
+    derivation.denominator_jvp = _directional_derivative(denominator, pairs)
+    return derivation

@@ -1,0 +1,285 @@
+"""The vocabulary every loss spec is written in: tensors, domains, options, structure.
+
+A spec is data. It names a loss's inputs and their domains, its options with
+defaults and valid values, the structure that maps tensors to *units* (one
+element, or one slice along the class axis), the per-unit loss as a SymPy
+expression, and the PyTorch conventions and TorchLean declarations it mirrors.
+Nothing here imports torch or mpmath or does I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import sympy as sp
+
+# ---------------------------------------------------------------- domains ---
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A set of valid values for a tensor, and how to draw from it.
+
+    ``sample(rng, shape, regime)`` takes a ``numpy.random.Generator``. Regimes
+    name value ranges: ``typical`` always exists; ``large`` (magnitudes up to
+    ``large_scale``) exists where the domain allows it. Edge values are mixed
+    in, as SciPy's ``_mptestutils`` does, so boundaries are always exercised.
+    """
+
+    name: str
+    lo: float = -math.inf
+    hi: float = math.inf
+    edges: tuple[float, ...] = ()
+    regimes: tuple[str, ...] = ("typical",)
+    large_scale: float = 1e4
+
+    def sample(self, rng: Any, shape: tuple[int, ...], regime: str = "typical") -> Any:
+        values = self._draw(rng, shape, regime)
+        if self.edges and values.size >= 2:
+            flat = values.reshape(-1)
+            slots = rng.choice(flat.size, size=min(len(self.edges), flat.size // 2), replace=False)
+            flat[slots] = self.edges[: len(slots)]
+        return values
+
+    def _draw(self, rng: Any, shape: tuple[int, ...], regime: str) -> Any:
+        if regime == "large":
+            magnitude = 10.0 ** rng.uniform(2.0, math.log10(self.large_scale), size=shape)
+            return magnitude * rng.choice([-1.0, 1.0], size=shape)
+        return rng.standard_normal(shape) * 2.0
+
+
+@dataclass(frozen=True)
+class Interval(Domain):
+    """Reals in [lo, hi], drawn uniformly."""
+
+    def _draw(self, rng: Any, shape: tuple[int, ...], regime: str) -> Any:
+        return rng.uniform(self.lo, self.hi, size=shape)
+
+
+@dataclass(frozen=True)
+class NonPositive(Domain):
+    """Reals in (-inf, 0]: log-probabilities. Drawn as -Exponential(2)."""
+
+    hi: float = 0.0
+
+    def _draw(self, rng: Any, shape: tuple[int, ...], regime: str) -> Any:
+        return -rng.exponential(2.0, size=shape)
+
+
+@dataclass(frozen=True)
+class ClassIndex(Domain):
+    """Integer class indices in [0, C), C the size of the class axis.
+
+    The indices 1, 0 and C-1 are planted first, so an ``ignore_index`` of 1
+    and both ends of the class range always occur.
+    """
+
+    def sample_classes(self, rng: Any, shape: tuple[int, ...], num_classes: int) -> Any:
+        values = rng.integers(0, num_classes, size=shape)
+        flat = values.reshape(-1)
+        planted = [1 % num_classes, 0, num_classes - 1][: flat.size]
+        flat[: len(planted)] = planted
+        rng.shuffle(flat)
+        return values
+
+
+REAL = Domain("real")
+LOGIT = Domain("logit", regimes=("typical", "large"))
+PROBABILITY = Interval("probability", 0.0, 1.0, edges=(0.0, 1.0))
+OPEN_PROBABILITY = Interval("probability in (0, 1)", 0.0, 1.0)
+LOG_PROBABILITY = NonPositive("log-probability", edges=(0.0,))
+POSITIVE_WEIGHT = Interval("positive weight", 0.1, 2.0)
+CLASS_INDEX = ClassIndex("class index", lo=0)
+
+
+# ------------------------------------------------------- tensors, options ---
+
+
+@dataclass(frozen=True)
+class TensorArg:
+    """One tensor argument: its role, domain, whether PyTorch differentiates it.
+
+    ``optional`` tensors (``weight``, ``pos_weight``) default to ``None``;
+    ``keyword`` ones are passed by name rather than position.
+    """
+
+    name: str
+    domain: Domain
+    differentiable: bool
+    optional: bool = False
+    doc: str = ""
+    domain_when: tuple[tuple[str, Any, Domain], ...] = ()
+
+    def domain_for(self, options: Mapping[str, Any]) -> Domain:
+        """The domain under ``options``: ``domain_when`` entries (option, value, domain) win."""
+        for option, value, domain in self.domain_when:
+            if options.get(option) == value:
+                return domain
+        return self.domain
+
+
+@dataclass(frozen=True)
+class Option:
+    """A non-tensor keyword argument.
+
+    ``choices`` lists every valid value for a discrete option. A continuous
+    option gives ``interval`` = (lo, hi) with ``closed`` ends, and becomes a
+    SymPy symbol in the derivation so symbolic work is shared across values.
+    ``grid`` is the values the conformance run sweeps (default first).
+    """
+
+    name: str
+    default: Any
+    grid: tuple[Any, ...]
+    choices: tuple[Any, ...] | None = None
+    interval: tuple[float, float] | None = None
+    closed: tuple[bool, bool] = (True, True)
+    in_formula: bool = True
+    doc: str = ""
+
+    @property
+    def continuous(self) -> bool:
+        return self.interval is not None
+
+    def validate(self, value: Any) -> None:
+        """Raise ValueError naming the option when ``value`` is out of its domain."""
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"option {self.name}={value!r} is not one of {list(self.choices)}")
+        if self.interval is not None:
+            lo, hi = self.interval
+            lo_ok = value >= lo if self.closed[0] else value > lo
+            hi_ok = value <= hi if self.closed[1] else value < hi
+            if not (isinstance(value, (int, float)) and lo_ok and hi_ok):
+                brackets = ("[" if self.closed[0] else "(", "]" if self.closed[1] else ")")
+                raise ValueError(
+                    f"option {self.name}={value!r} is outside {brackets[0]}{lo}, {hi}{brackets[1]}"
+                )
+
+
+def reduction_option(*extra: str) -> Option:
+    """PyTorch's ``reduction`` keyword: none / mean / sum, plus ``extra`` kinds."""
+    kinds = ("mean", "none", "sum", *extra)
+    return Option("reduction", "mean", grid=kinds, choices=kinds, in_formula=False,
+                  doc="how units are combined")
+
+
+@dataclass(frozen=True)
+class Convention:
+    """A PyTorch choice that is not pure math, named so reports can cite it."""
+
+    name: str
+    text: str
+
+
+# -------------------------------------------------------------- structure ---
+
+
+@dataclass(frozen=True)
+class Elementwise:
+    """Every tensor broadcasts to the output shape; one unit per output element."""
+
+
+@dataclass(frozen=True)
+class ClassAxis:
+    """One unit per slice along the class axis (dim 1, or dim 0 when unbatched).
+
+    The target is either a class index per unit (turned into a one-hot row and
+    a ``keep`` flag that is 0 where the target equals ``ignore_index``) or a
+    tensor shaped like the input. ``per_class`` tensors (``weight``) have shape
+    (C,) and are read whole by every unit.
+    """
+
+    per_class: tuple[str, ...] = ("weight",)
+
+
+Structure = Elementwise | ClassAxis
+
+
+@dataclass(frozen=True)
+class ShapeCase:
+    """Concrete shapes for one calling pattern, e.g. batched or unbatched.
+
+    ``domains`` overrides a tensor's domain for this pattern (class-index
+    targets versus probability targets); ``skip_options`` names options that
+    do not apply to it, so the grid does not sweep them.
+    """
+
+    name: str
+    shapes: Mapping[str, tuple[int, ...]]
+    domains: Mapping[str, Domain] = field(default_factory=dict)
+    skip_options: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------ units ---
+
+
+@dataclass
+class Unit:
+    """The symbols one unit reads, handed to a spec's ``loss`` and ``denominator``.
+
+    ``tensors[name]`` is a symbol (elementwise) or a list of C symbols (class
+    axis); an absent optional tensor reads as the constant 1. ``options`` maps
+    continuous options to symbols and discrete ones to their values. ``keep``
+    is 0 for an ignored unit and 1 otherwise; ``index_target`` tells whether
+    the target came as class indices.
+    """
+
+    tensors: dict[str, Any]
+    options: dict[str, Any]
+    keep: sp.Expr = sp.Integer(1)
+    index_target: bool = False
+    num_classes: int = 1
+
+    def __getattr__(self, name: str) -> Any:
+        tensors = self.__dict__.get("tensors", {})
+        if name in tensors:
+            return tensors[name]
+        options = self.__dict__.get("options", {})
+        if name in options:
+            return options[name]
+        raise AttributeError(name)
+
+
+# ------------------------------------------------------------------- spec ---
+
+
+@dataclass(frozen=True, eq=False)
+class LossSpec:
+    """What one loss is.
+
+    ``loss(unit)`` is the per-unit loss and ``denominator(unit)`` its share of
+    the ``mean`` denominator (mean = sum of losses / sum of denominators);
+    ``batchmean`` divides the sum by the input's first dimension instead.
+    """
+
+    name: str
+    formula: str
+    tensors: Sequence[TensorArg]
+    options: Sequence[Option]
+    structure: Structure
+    loss: Callable[[Unit], sp.Expr]
+    denominator: Callable[[Unit], sp.Expr]
+    shape_cases: Sequence[ShapeCase]
+    conventions: Sequence[Convention] = ()
+    torchlean: Sequence[str] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def tensor(self, name: str) -> TensorArg:
+        return next(t for t in self.tensors if t.name == name)
+
+    def option(self, name: str) -> Option:
+        return next(o for o in self.options if o.name == name)
+
+    @property
+    def required_tensors(self) -> list[TensorArg]:
+        return [t for t in self.tensors if not t.optional]
+
+    @property
+    def optional_tensors(self) -> list[TensorArg]:
+        return [t for t in self.tensors if t.optional]
+
+    @property
+    def reductions(self) -> tuple[str, ...]:
+        return self.option("reduction").choices or ()

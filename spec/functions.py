@@ -1,0 +1,36 @@
+"""SymPy functions the specs need that SymPy lacks, each with its derivative.
+
+``xlogy(y, x) = y·log(x)``, and 0 where ``y = 0`` (SciPy's and PyTorch's
+convention, which makes ``xlogy(0, 0) = 0``). Its partial derivatives are
+``log(x)`` and ``y/x``, so ``d/dt xlogy(t, t) = log(t) + 1``, which is -inf at
+``t = 0``: the derivative is not hidden by the value convention.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.codegen.cfunctions import log1p
+
+__all__ = ["xlogy", "log1p", "log_sigmoid"]
+
+
+class xlogy(sp.Function):  # noqa: N801 - named after scipy.special.xlogy
+    """y·log(x), defined as 0 where y = 0."""
+
+    nargs = 2
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        y, x = self.args
+        if argindex == 1:
+            return sp.log(x)
+        if argindex == 2:
+            return y / x
+        raise sp.ArgumentIndexError(self, argindex)
+
+    def _eval_rewrite_as_log(self, y: sp.Expr, x: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.Piecewise((0, sp.Eq(y, 0)), (y * sp.log(x), True))
+
+
+def log_sigmoid(x: sp.Expr) -> sp.Expr:
+    """log σ(x) = -log(1 + exp(-x)), written with log1p so it stays exact for large x."""
+    return -log1p(sp.exp(-x))
