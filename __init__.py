@@ -1,1 +1,10 @@
-"""losscheck: loss functions checked against their symbolic specs, in ULPs."""
+"""losscheck: loss functions checked against symbolic specs and an exact oracle, in ULPs.
+
+``losscheck.check(loss, impl=None, dtypes=..., device="cpu", seed=0)`` runs the
+conformance check for one loss and returns a Result with ``.ok``.
+"""
+
+from .conformance.runner import Result, check
+
+__all__ = ["Result", "check"]
+__version__ = "0.1.0"

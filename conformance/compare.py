@@ -14,13 +14,18 @@ from .tolerance import allowed_error, overflows, ulp
 
 @dataclass
 class Comparison:
-    """The worst element (by error/allowed ratio) and every failing element."""
+    """The worst element (by error/allowed ratio) and every failing element.
+
+    ``worst_ulps`` is the largest error in ULPs at the exact value over the
+    elements whose exact value is not 0 (at 0 the ULP is the subnormal
+    spacing, and the count says nothing); the verdict uses the ratio.
+    """
 
     worst_ratio: float = 0.0
-    worst_ulps: float = 0.0
     worst_index: int = -1
     worst_exact: mpmath.mpf | None = None
     worst_got: float | None = None
+    worst_ulps: float = 0.0
     failing: list[int] = field(default_factory=list)
 
     @property
@@ -50,12 +55,13 @@ def compare(exact: Sequence[mpmath.mpf], magnitude: Sequence[mpmath.mpf], got: n
         if special is None:
             error = abs(mpmath.mpf(g) - e)
             ratio = float(error / allowed_error(dtype, e, m, reduction_size))
-            ulps = float(error / ulp(e, dtype))
+            ulps = float(error / ulp(e, dtype)) if e != 0 else 0.0
         else:
             ratio = ulps = 0.0 if special else math.inf
-        if ratio > 1.0:
+        result.worst_ulps = max(result.worst_ulps, ulps)
+        if not ratio <= 1.0:  # a NaN ratio fails too
             result.failing.append(i)
         if ratio > result.worst_ratio or result.worst_index < 0:
-            result.worst_ratio, result.worst_ulps, result.worst_index = ratio, ulps, i
+            result.worst_ratio, result.worst_index = ratio, i
             result.worst_exact, result.worst_got = e, g
     return result

@@ -1,7 +1,8 @@
 """Known deviations of PyTorch itself from the math, read from ``known_deviations.json``.
 
 Each entry names the loss, the quantity (``value`` or ``grad NAME``), the
-dtypes and options it occurs under, and ``where``: the input values at which
+dtypes and options it occurs under (a value, a list of values, or
+``{"above": v}``), and ``where``: the input values at which
 it occurs (``{"target": 0.0}``: only elements whose target is exactly 0). It
 also records what PyTorch returns there (``pytorch``) and the exact value
 (``exact``), with a concrete reproducing input. A failure is *known* only if
@@ -38,12 +39,25 @@ class KnownDeviation:
             return math.isnan(got)
         return got == float(self.pytorch)
 
+    def _options_match(self, options: Mapping[str, Any]) -> bool:
+        for name, wanted in self.options.items():
+            value = options.get(name)
+            if isinstance(wanted, dict):
+                if value is None or not value > wanted["above"]:
+                    return False
+            elif isinstance(wanted, list):
+                if value not in wanted:
+                    return False
+            elif value != wanted:
+                return False
+        return True
+
     def covers(self, loss: str, quantity: str, dtype: str, options: Mapping[str, Any],
                tensors: Mapping[str, np.ndarray], failing: Sequence[int], got: np.ndarray) -> bool:
         """True when this entry explains every failing element of the quantity."""
         if (loss, quantity) != (self.loss, self.quantity) or dtype not in self.dtypes:
             return False
-        if any(options.get(k) != v for k, v in self.options.items()):
+        if not self._options_match(options):
             return False
         flat_got = got.reshape(-1)
         for element in failing:

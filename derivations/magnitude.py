@@ -5,14 +5,18 @@
 errs by about u·M(e) (Higham, *Accuracy and Stability*, §3: running error
 bounds). Each operation rounds once and propagates its operands' errors:
 
-    M(leaf) = 0                                       (inputs are exact)
+    M(input) = |input|                                (inputs perturbed by u, relatively)
     M(a + b) = |a + b| + M(a) + M(b)
     M(a·b)   = |a·b| + |b|·M(a) + |a|·M(b)
     M(f(a))  = |f(a)| + |f'(a)|·M(a)                 (exp, log, log1p, powers, ...)
 
-M(e)/|e| is the condition-aware relative error allowance: large exactly where
-cancellation (softmax − target, lse − x) or an ill-conditioned function
-(log near 1) makes a correctly written kernel lose accuracy.
+Charging each input |input| makes M cover the condition number too: a
+relative perturbation u of every input moves e by at most u·Σ|∂e/∂s|·|s|,
+which the propagation bounds. M(e)/|e| is thus the condition-aware relative
+error allowance: large exactly where cancellation (softmax − target,
+lse − x) or an ill-conditioned function (log near 1, exp of a large
+argument) makes a correctly written kernel lose accuracy. A function whose
+rule needs a limit (xlogy: 0·log 0) supplies it as ``rounding_magnitude``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import sympy as sp
 
 def rounding_magnitude(expr: sp.Expr) -> sp.Expr:
     """M(expr) as a SymPy expression in the same symbols."""
-    if expr.is_Symbol or expr.is_Rational:
+    if expr.is_Symbol:
+        return sp.Abs(expr)
+    if expr.is_Rational:
         return sp.Integer(0)
     if expr.is_Atom:
         return sp.Abs(expr)
@@ -42,6 +48,8 @@ def rounding_magnitude(expr: sp.Expr) -> sp.Expr:
             else sp.Abs(expr * sp.log(base)) * rounding_magnitude(exponent)
         )
         return sp.Abs(expr) + sp.Abs(exponent * base ** (exponent - 1)) * rounding_magnitude(base) + exponent_term
+    if hasattr(expr, "rounding_magnitude"):
+        return expr.rounding_magnitude(rounding_magnitude)
     if isinstance(expr, sp.Function):
         propagated = [
             sp.Abs(expr.fdiff(i + 1)) * rounding_magnitude(arg) for i, arg in enumerate(expr.args)

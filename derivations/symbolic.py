@@ -103,6 +103,7 @@ class Derivation:
     tangents: list[sp.Symbol]
     loss_jvp: sp.Expr
     denominator_jvp: sp.Expr
+    forms: list[sp.Expr] = field(default_factory=list)
     _evaluators: dict[str, Callable] = field(default_factory=dict, repr=False)
 
     @property
@@ -116,11 +117,16 @@ class Derivation:
 
     @cached_property
     def loss_magnitude(self) -> sp.Expr:
-        return rounding_magnitude(self.loss)
+        """max over the loss and its computational forms of M(form)."""
+        return sp.Max(*[rounding_magnitude(f) for f in [self.loss, *self.forms]])
 
     @cached_property
     def grad_magnitudes(self) -> list[sp.Expr]:
-        return [rounding_magnitude(g) for g in self.loss_grad]
+        """max over the forms of M(∂form/∂s), per gradient component."""
+        return [
+            sp.Max(g_magnitude, *[rounding_magnitude(sp.diff(f, self.wrt_symbol(i))) for f in self.forms])
+            for i, g_magnitude in enumerate(rounding_magnitude(g) for g in self.loss_grad)
+        ]
 
     def _outputs(self, kind: str) -> list[sp.Expr]:
         if kind == "forward":
@@ -171,8 +177,9 @@ def derive(spec: LossSpec, key: VariantKey) -> Derivation:
         value = symbols[tensor.name]
         slots = range(len(value)) if isinstance(value, list) else [0]
         wrt.extend((tensor.name, slot) for slot in slots)
+    forms = [sp.sympify(form(unit)) for form in spec.computational_forms]
     derivation = Derivation(key, symbols, option_symbols(spec), loss, denominator, wrt,
-                            [], [], [], sp.Integer(0), sp.Integer(0))
+                            [], [], [], sp.Integer(0), sp.Integer(0), forms)
     wrt_symbols = [derivation.wrt_symbol(i) for i in range(len(wrt))]
     derivation.loss_grad = [sp.diff(loss, s) for s in wrt_symbols]
     derivation.denominator_grad = [sp.diff(denominator, s) for s in wrt_symbols]

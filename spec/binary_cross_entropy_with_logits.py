@@ -30,6 +30,17 @@ def loss(u: Unit):
     return u.weight * (-u.pos_weight * y * log_sigmoid(x) - (1 - y) * log_sigmoid(-x))
 
 
+def pytorch_form(u: Unit):
+    """PyTorch's kernel: (1 − y)·x − lw·log σ(x), lw = (pw − 1)·y + 1, times w.
+
+    Equal to ``loss`` since log σ(−x) = log σ(x) − x; it cancels where y ∈ {0, 1}
+    and the logit is large, so its rounding error is part of the tolerance.
+    """
+    x, y = u.input, u.target
+    log_weight = (u.pos_weight - 1) * y + 1
+    return u.weight * ((1 - y) * x - log_weight * log_sigmoid(x))
+
+
 def denominator(u: Unit):
     """mean is over numel."""
     return sp.Integer(1)
@@ -58,6 +69,7 @@ SPEC = LossSpec(
         ShapeCase("(N,C), full pos_weight",
                   {"input": (3, 2), "target": (3, 2), "weight": (2,), "pos_weight": (3, 2)}),
     ),
+    computational_forms=(pytorch_form,),
     conventions=(
         Convention("stable log-sigmoid", "log σ(x) is computed without overflow for large |x|"),
         Convention("no clamp", "unlike binary_cross_entropy there is no −100 log clamp"),

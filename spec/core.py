@@ -252,6 +252,9 @@ class LossSpec:
     ``loss(unit)`` is the per-unit loss and ``denominator(unit)`` its share of
     the ``mean`` denominator (mean = sum of losses / sum of denominators);
     ``batchmean`` divides the sum by the input's first dimension instead.
+    ``computational_forms`` are algebraically equal rewrites of ``loss`` that
+    real kernels evaluate (PyTorch's own among them); each is checked equal to
+    ``loss``, and the tolerance allows the rounding error of any of them.
     """
 
     name: str
@@ -263,6 +266,7 @@ class LossSpec:
     denominator: Callable[[Unit], sp.Expr]
     shape_cases: Sequence[ShapeCase]
     conventions: Sequence[Convention] = ()
+    computational_forms: Sequence[Callable[[Unit], sp.Expr]] = ()
     torchlean: Sequence[str] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
 

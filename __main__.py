@@ -1,0 +1,7 @@
+"""``python -m losscheck``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

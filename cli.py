@@ -1,0 +1,131 @@
+"""The command line: ``losscheck list`` and ``losscheck run``. A thin face over the layers.
+
+Exit status: 0 every case conforms (known PyTorch deviations allowed), 1 at
+least one non-conformance, 2 bad usage or input (one line naming the problem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from typing import NoReturn, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from .conformance.implementations import Implementation, UsageError, load_impl
+from .conformance.report import print_result, report_json
+from .conformance.runner import Result, check
+from .conformance.tolerance import DTYPES
+from .spec import all_specs
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="losscheck", description="Check loss functions against their symbolic specs.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("list", help="list every spec with its options and TorchLean links")
+    run = commands.add_parser("run", help="check implementations against the oracle")
+    run.add_argument("--loss", action="append", default=[], metavar="NAME",
+                     help="a torch.nn.functional loss name (repeatable; default: every spec, "
+                          "or the losses named by --impl)")
+    run.add_argument("--impl", action="append", default=[], metavar="NAME=MODULE:ATTR",
+                     help="replace PyTorch's NAME with MODULE.ATTR (repeatable)")
+    run.add_argument("--dtype", action="append", default=[], metavar="DTYPES",
+                     help=f"comma-separated dtypes (default: {','.join(DTYPES)})")
+    run.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    run.add_argument("--seed", default="0", help="seed for the drawn inputs (default: 0)")
+    run.add_argument("--report", metavar="PATH", help="write a JSON report to PATH")
+    run.add_argument("--timeout", default="20", metavar="SECONDS",
+                     help="time limit for one call of an implementation (default: 20)")
+    return parser
+
+
+def _integer(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"{what} must be an integer, got {text!r}") from None
+
+
+def _command_list(console: Console) -> int:
+    table = Table(title="losscheck specs", title_justify="left", show_lines=True)
+    for column in ("loss", "formula", "options", "TorchLean"):
+        table.add_column(column)
+    for spec in all_specs().values():
+        tensors = [f"{t.name}=None" for t in spec.optional_tensors]
+        options = [f"{o.name}={o.default!r}" for o in spec.options]
+        table.add_row(spec.name, spec.formula, ", ".join(tensors + options), "\n".join(spec.torchlean) or "-")
+    console.print(table)
+    return 0
+
+
+def _command_run(args: argparse.Namespace, console: Console) -> int:
+    specs = all_specs()
+    impls: dict[str, Implementation] = {}
+    for text in args.impl:
+        name, impl = load_impl(text)
+        if name not in specs:
+            raise UsageError(f"--impl names unknown loss {name!r}; known: {', '.join(specs)}")
+        impls[name] = impl
+    losses = args.loss or list(impls) or list(specs)
+    for name in losses:
+        if name not in specs:
+            raise UsageError(f"unknown loss {name!r}; known: {', '.join(specs)}")
+    for name in impls:
+        if name not in losses:
+            raise UsageError(f"--impl {name} is not among the --loss names being run")
+    dtypes = [d.strip() for text in args.dtype for d in text.split(",") if d.strip()] or list(DTYPES)
+    for dtype in dtypes:
+        if dtype not in DTYPES:
+            raise UsageError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
+    seed = _integer(args.seed, "--seed")
+    timeout = float(_integer(args.timeout, "--timeout"))
+    report = None
+    if args.report:
+        try:
+            report = open(args.report, "w", encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"cannot write report {args.report!r}: {error.strerror}") from None
+    combined = Result()
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's deprecation chatter is not a finding
+        for name in losses:
+            partial = check(name, impls.get(name), dtypes=dtypes, device=args.device, seed=seed, timeout=timeout)
+            combined.results.extend(partial.results)
+            combined.spec_problems.extend(partial.spec_problems)
+    elapsed = time.perf_counter() - started
+    print_result(combined, console)
+    console.print(f"checked {len(losses)} losses in {elapsed:.1f} s", highlight=False)
+    if report is not None:
+        settings = {"losses": losses, "impls": args.impl, "dtypes": dtypes, "device": args.device,
+                    "seed": seed, "timeout": timeout, "seconds": round(elapsed, 2)}
+        with report:
+            report.write(report_json(combined, settings))
+    return 0 if combined.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = Console(highlight=False)
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "list":
+            return _command_list(console)
+        return _command_run(args, console)
+    except UsageError as error:
+        print(f"losscheck: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("losscheck: interrupted", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Presenting a Result: the summary table, the failure reproducers, the JSON report."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from dataclasses import asdict
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from .runner import FAILING, Result, verdict
+from .tolerance import describe_policy
+
+_STYLE = {"PASS": "green", "KNOWN": "yellow", "UNSUPPORTED": "dim", "FAIL": "bold red", "UNSTABLE": "bold red"}
+
+
+def _ulps(value: float) -> str:
+    return "inf" if math.isinf(value) else f"{value:.3g}"
+
+
+def summary_table(result: Result) -> Table:
+    """Loss × dtype × direction: cases, worst ULPs, worst error/allowed, verdict."""
+    table = Table(title="losscheck conformance", title_justify="left")
+    for column in ("loss", "dtype", "direction", "checks", "worst ulp", "err/allowed", "verdict"):
+        table.add_column(column, justify="right" if column in ("checks", "worst ulp", "err/allowed") else "left")
+    for (loss, dtype, direction), rows in result.groups().items():
+        v = verdict(rows)
+        table.add_row(loss, dtype, direction, str(len(rows)), _ulps(max(r.worst_ulps for r in rows)),
+                      _ulps(max(r.worst_ratio for r in rows)), f"[{_STYLE[v]}]{v}[/]")
+    return table
+
+
+def print_result(result: Result, console: Console) -> None:
+    """The table, then one reproducer per failing (loss, dtype, direction): its worst case."""
+    console.print(summary_table(result))
+    for (loss, dtype, direction), rows in result.groups().items():
+        failing = [r for r in rows if r.status in FAILING]
+        if not failing:
+            continue
+        worst = max(failing, key=lambda r: r.worst_ratio)
+        console.rule(f"[bold red]FAIL[/] {loss} {dtype} {direction}: {len(failing)} failing checks")
+        console.print(f"case     {worst.case}", markup=False)
+        console.print(f"quantity {worst.quantity}  ({worst.status}: {worst.message})", markup=False)
+        if worst.expected or worst.got:
+            console.print(f"element  {worst.worst_index}: oracle {worst.expected}  implementation {worst.got}"
+                          f"  ({_ulps(worst.worst_ulps)} ulp, {_ulps(worst.worst_ratio)}x allowed)", markup=False)
+        console.print("reproducer:", markup=False)
+        console.print(worst.reproducer, markup=False, highlight=False)
+    for problem in result.spec_problems:
+        console.print(f"[bold red]spec problem[/] {problem}")
+    known = sorted({r.message for r in result.results if r.status == "known"})
+    for message in known:
+        console.print(f"[yellow]allowed[/] {message}")
+    status = "[green]all checks conform[/]" if result.ok else f"[bold red]{len(result.failures)} checks fail[/]"
+    console.print(status)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def report_json(result: Result, settings: dict[str, Any]) -> str:
+    """Everything, as strict JSON (non-finite numbers as strings)."""
+    groups = [
+        {"loss": loss, "dtype": dtype, "direction": direction, "checks": len(rows), "verdict": verdict(rows),
+         "worst_ulps": max(r.worst_ulps for r in rows), "worst_ratio": max(r.worst_ratio for r in rows)}
+        for (loss, dtype, direction), rows in result.groups().items()
+    ]
+    document = {
+        "ok": result.ok,
+        "settings": settings,
+        "environment": {"torch": torch.__version__, "python": platform.python_version()},
+        "tolerance_policy": describe_policy(),
+        "groups": groups,
+        "spec_problems": result.spec_problems,
+        "results": [asdict(r) for r in result.results],
+    }
+    return json.dumps(_json_safe(document), indent=1, allow_nan=False)
