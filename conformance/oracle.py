@@ -183,27 +183,29 @@ def _same(a: mpmath.mpf, b: mpmath.mpf, scale: mpmath.mpf) -> bool:
 
 
 def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
-                    upstream: np.ndarray) -> Reference:
+                    upstream: np.ndarray, digits: tuple[int, int] = (WORKING_DIGITS, CHECK_DIGITS)) -> Reference:
     """The exact value and VJP (w.r.t. every differentiable input) of one case.
 
     ``tensors`` holds the present tensors as float64 (class indices as ints);
-    ``upstream`` is δ, shaped like the output.
+    ``upstream`` is δ, shaped like the output. ``digits`` are the working and
+    the checking precision; the result is the latter's.
     """
     prepared = prepare(spec, tensors, options)
     reduction = options.get("reduction", "mean")
-    with mpmath.workdps(WORKING_DIGITS):
+    working_digits, check_digits = digits
+    with mpmath.workdps(working_digits):
         working = _reduce(prepared, spec, reduction, upstream, with_grads=True)
-    with mpmath.workdps(CHECK_DIGITS):
+    with mpmath.workdps(check_digits):
         checked = _reduce(prepared, spec, reduction, upstream, with_grads=True)
     for i, (a, b, m) in enumerate(zip(working.value, checked.value, checked.value_magnitude)):
         if not _same(a, b, m):
-            checked.unstable.append(f"value[{i}]: {mpmath.nstr(a, 20)} at {WORKING_DIGITS} digits, "
-                                    f"{mpmath.nstr(b, 20)} at {CHECK_DIGITS}")
+            checked.unstable.append(f"value[{i}]: {mpmath.nstr(a, 20)} at {working_digits} digits, "
+                                    f"{mpmath.nstr(b, 20)} at {check_digits}")
     for name, values in checked.grads.items():
         for i, (a, b) in enumerate(zip(working.grads[name], values)):
             if not _same(a, b, checked.grad_magnitudes[name][i]):
-                checked.unstable.append(f"grad {name}[{i}]: {mpmath.nstr(a, 20)} at {WORKING_DIGITS}"
-                                        f" digits, {mpmath.nstr(b, 20)} at {CHECK_DIGITS}")
+                checked.unstable.append(f"grad {name}[{i}]: {mpmath.nstr(a, 20)} at {working_digits}"
+                                        f" digits, {mpmath.nstr(b, 20)} at {check_digits}")
     return checked
 
 

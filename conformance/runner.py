@@ -122,6 +122,7 @@ class CaseRunner:
 
     def __init__(self, spec: LossSpec, impl: Implementation, device: str, timeout: float):
         self.spec, self.impl, self.device, self.timeout = spec, impl, device, timeout
+        self.hung: str = ""  # set once the implementation times out: later cases are not run
 
     def run(self, case: Case, dtype: str) -> list[QuantityResult]:
         tensors = case.tensors(dtype)
@@ -134,6 +135,8 @@ class CaseRunner:
             self.spec.name, dtype, case.name, quantity, status, reproducer=repro, **kw)
         if reference.unstable:
             return [make("value", "unstable", message="; ".join(reference.unstable[:3]))]
+        if self.hung:
+            return [make("value", "error", message=f"not run: {self.hung}")]
         torch_dtype = getattr(torch, dtype)
         inputs = {
             name: torch.tensor(v, dtype=torch_dtype if v.dtype.kind == "f" else torch.int64,
@@ -151,13 +154,17 @@ class CaseRunner:
             with time_limit(self.timeout):
                 output = self.impl(*positional, **keywords)
         except Exception as error:  # the implementation under test may raise anything
-            status = "unsupported" if is_unsupported(error) else "error"
-            return [make("value", status, message=_one_line(error))]
+            return [make("value", self._classify(error), message=_one_line(error))]
         results = [self._check_value(make, output, reference, tensors, case, dtype, torch_dtype)]
         if results[0].status == "error" or not wrt:
             return results + self._check_inputs(make, inputs, snapshot)
         results += self._check_grads(make, output, inputs, wrt, upstream, reference, tensors, case, dtype)
         return results + self._check_inputs(make, inputs, snapshot)
+
+    def _classify(self, error: Exception) -> str:
+        if isinstance(error, TimeLimitExceeded):
+            self.hung = f"the implementation hung earlier ({error})"
+        return "unsupported" if is_unsupported(error) else "error"
 
     def _check_value(self, make: Callable, output: Any, reference: Reference, tensors: Mapping,
                      case: Case, dtype: str, torch_dtype: torch.dtype) -> QuantityResult:
@@ -183,7 +190,7 @@ class CaseRunner:
             with time_limit(self.timeout):
                 grads = torch.autograd.grad(output, [inputs[n] for n in wrt], delta, allow_unused=True)
         except Exception as error:  # the implementation's backward may raise anything
-            status = "unsupported" if is_unsupported(error) else "error"
+            status = self._classify(error)
             return [make(f"grad {n}", status, message=_one_line(error)) for n in wrt]
         results = []
         for name, grad in zip(wrt, grads):

@@ -67,7 +67,8 @@ def ulp(value: mpmath.mpf, dtype: str) -> mpmath.mpf:
     fmt = FORMATS[dtype]
     exponent = fmt.min_exponent
     if value != 0 and mpmath.isfinite(value):
-        exponent = max(int(mpmath.floor(mpmath.log(abs(value), 2))), fmt.min_exponent)
+        _, binary_exponent = mpmath.frexp(value)  # |value| = m·2^e with m in [0.5, 1), exactly
+        exponent = max(int(binary_exponent) - 1, fmt.min_exponent)
     return mpmath.ldexp(1, exponent - fmt.precision + 1)
 
 

@@ -1,0 +1,60 @@
+"""ULPs and the tolerance policy against PyTorch's own view of each format."""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import torch
+
+from losscheck.conformance.compare import compare
+from losscheck.conformance.tolerance import DTYPES, FORMATS, TOLERANCES, allowed_error, overflows, ulp
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ulp_equals_the_spacing_torch_reports(dtype):
+    torch_dtype = getattr(torch, dtype)
+    rng = np.random.default_rng(0)
+    info = torch.finfo(torch_dtype)
+    samples = [info.tiny, info.tiny / 4, 1.0, 1.5, 3.0, info.max / 2] + list(rng.lognormal(0, 8, 50))
+    for sample in samples:
+        x = torch.tensor(sample, dtype=torch_dtype)
+        if not torch.isfinite(x) or x == 0:
+            continue
+        up = torch.nextafter(x, torch.tensor(math.inf, dtype=torch_dtype))
+        spacing = mpmath.mpf(float(up.double())) - mpmath.mpf(float(x.double()))
+        assert ulp(mpmath.mpf(float(x.double())), dtype) == spacing
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_overflow_threshold_matches_rounding(dtype):
+    fmt = FORMATS[dtype]
+    top = mpmath.mpf(fmt.max_value)
+    half_ulp = ulp(top, dtype) / 2
+    assert not overflows(top + half_ulp * mpmath.mpf("0.99"), dtype)
+    assert overflows(top + half_ulp, dtype)
+    rounded = torch.tensor(float(top + half_ulp * mpmath.mpf("0.99")), dtype=torch.float64).to(getattr(torch, dtype))
+    assert torch.isfinite(rounded)
+
+
+def test_policy_is_data_for_every_dtype():
+    assert set(TOLERANCES) == set(DTYPES)
+
+
+def test_compare_flags_errors_and_special_values():
+    exact = [mpmath.mpf(1), mpmath.mpf("nan"), mpmath.mpf("inf"), mpmath.mpf(2)]
+    magnitude = [mpmath.mpf(1)] * 4
+    good = np.array([1.0, math.nan, math.inf, 2.0])
+    assert compare(exact, magnitude, good, "float32", 1).ok
+    for index, bad_value in [(0, 1.001), (1, 0.0), (2, -math.inf), (3, math.nan)]:
+        bad = good.copy()
+        bad[index] = bad_value
+        assert compare(exact, magnitude, bad, "float32", 1).failing == [index]
+
+
+def test_allowed_error_grows_with_magnitude_and_reduction_size():
+    one = mpmath.mpf(1)
+    assert allowed_error("float32", one, one * 100, 1) > allowed_error("float32", one, one, 1)
+    assert allowed_error("float32", one, one, 4096) > allowed_error("float32", one, one, 1)
+    # one ULP off at a well-conditioned value passes; a 2x error never does
+    assert allowed_error("bfloat16", one, one, 4096) < 1
