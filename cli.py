@@ -10,7 +10,8 @@ import argparse
 import sys
 import time
 import warnings
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from rich.console import Console
 from rich.table import Table
@@ -87,10 +88,10 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
             raise UsageError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
     seed = _integer(args.seed, "--seed")
     timeout = float(_integer(args.timeout, "--timeout"))
-    report = None
-    if args.report:
+    if args.report:  # fail before the run, not after it
         try:
-            report = open(args.report, "w", encoding="utf-8")
+            with open(args.report, "w", encoding="utf-8"):
+                pass
         except OSError as error:
             raise UsageError(f"cannot write report {args.report!r}: {error.strerror}") from None
     combined = Result()
@@ -104,10 +105,10 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     elapsed = time.perf_counter() - started
     print_result(combined, console)
     console.print(f"checked {len(losses)} losses in {elapsed:.1f} s", highlight=False)
-    if report is not None:
+    if args.report:
         settings = {"losses": losses, "impls": args.impl, "dtypes": dtypes, "device": args.device,
                     "seed": seed, "timeout": timeout, "seconds": round(elapsed, 2)}
-        with report:
+        with open(args.report, "w", encoding="utf-8") as report:
             report.write(report_json(combined, settings))
     return 0 if combined.ok else 1
 

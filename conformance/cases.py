@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch

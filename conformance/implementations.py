@@ -15,7 +15,8 @@ import re
 import signal
 import sys
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch.nn.functional as F
 

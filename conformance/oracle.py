@@ -18,8 +18,9 @@ upstream gradient δ:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import mpmath
 import numpy as np

@@ -35,21 +35,22 @@ def summary_table(result: Result) -> Table:
 
 
 def print_result(result: Result, console: Console) -> None:
-    """The table, then one reproducer per failing (loss, dtype, direction): its worst case."""
+    """The table, then one reproducer per failing (loss, dtype, direction): its smallest case."""
     console.print(summary_table(result))
     for (loss, dtype, direction), rows in result.groups().items():
         failing = [r for r in rows if r.status in FAILING]
         if not failing:
             continue
-        worst = max(failing, key=lambda r: r.worst_ratio)
+        worst = min(failing, key=lambda r: (r.input_size, -r.worst_ratio))
         console.rule(f"[bold red]FAIL[/] {loss} {dtype} {direction}: {len(failing)} failing checks")
-        console.print(f"case     {worst.case}", markup=False)
-        console.print(f"quantity {worst.quantity}  ({worst.status}: {worst.message})", markup=False)
+        plain = {"markup": False, "highlight": False, "soft_wrap": True}
+        console.print(f"case     {worst.case}", **plain)
+        console.print(f"quantity {worst.quantity}  ({worst.status}: {worst.message})", **plain)
         if worst.expected or worst.got:
             console.print(f"element  {worst.worst_index}: oracle {worst.expected}  implementation {worst.got}"
-                          f"  ({_ulps(worst.worst_ulps)} ulp, {_ulps(worst.worst_ratio)}x allowed)", markup=False)
-        console.print("reproducer:", markup=False)
-        console.print(worst.reproducer, markup=False, highlight=False)
+                          f"  ({_ulps(worst.worst_ulps)} ulp, {_ulps(worst.worst_ratio)}x allowed)", **plain)
+        console.print("reproducer:", **plain)
+        console.print(worst.reproducer, **plain)
     for problem in result.spec_problems:
         console.print(f"[bold red]spec problem[/] {problem}")
     known = sorted({r.message for r in result.results if r.status == "known"})

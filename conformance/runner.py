@@ -10,8 +10,9 @@ crashes or hangs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,6 +59,7 @@ class QuantityResult:
     got: str = ""
     message: str = ""
     reproducer: str = ""
+    input_size: int = 0
 
     @property
     def direction(self) -> str:
@@ -131,8 +133,9 @@ class CaseRunner:
         upstream = case.upstream(dtype, () if reduced else out_shape)
         reference = exact_reference(self.spec, tensors, case.options, upstream)
         repro = reproducer(self.spec, case, dtype, tensors, upstream)
+        size = sum(int(v.size) for v in tensors.values())
         make = lambda quantity, status, **kw: QuantityResult(  # noqa: E731
-            self.spec.name, dtype, case.name, quantity, status, reproducer=repro, **kw)
+            self.spec.name, dtype, case.name, quantity, status, reproducer=repro, input_size=size, **kw)
         if reference.unstable:
             return [make("value", "unstable", message="; ".join(reference.unstable[:3]))]
         if self.hung:

@@ -8,7 +8,7 @@ precision is current, so one evaluator serves every working precision) and
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import mpmath
 import numpy as np

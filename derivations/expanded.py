@@ -9,7 +9,8 @@ symbolically.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -50,7 +51,7 @@ def expanded_loss(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Ma
     values = {options_symbols[n]: sp.nsimplify(options.get(n, spec.option(n).default)) for n in options_symbols}
     reduction = options.get("reduction", "mean")
     if reduction == "none":
-        return [sp.sympify(l).xreplace(values) for l in losses]
+        return [sp.sympify(loss).xreplace(values) for loss in losses]
     total = sp.Add(*losses)
     divisor = {"sum": sp.Integer(1), "mean": sp.Add(*shares), "batchmean": sp.Integer(table.batch_size)}[reduction]
     return [(total / divisor).xreplace(values)]

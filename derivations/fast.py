@@ -7,7 +7,8 @@ many inputs quickly (tests, screening); verdicts use the mpmath oracle.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

@@ -15,9 +15,10 @@ Each variant is derived once and cached; evaluators are generated from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import Any, Callable
+from typing import Any
 
 import sympy as sp
 

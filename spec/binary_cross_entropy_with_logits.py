@@ -11,8 +11,8 @@ import sympy as sp
 
 from .core import (
     LOGIT,
-    PROBABILITY,
     POSITIVE_WEIGHT,
+    PROBABILITY,
     Convention,
     Elementwise,
     LossSpec,

@@ -10,8 +10,9 @@ Nothing here imports torch or mpmath or does I/O.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import sympy as sp
 
@@ -228,7 +229,7 @@ class Unit:
 
     tensors: dict[str, Any]
     options: dict[str, Any]
-    keep: sp.Expr = sp.Integer(1)
+    keep: Any = 1
     index_target: bool = False
     num_classes: int = 1
 

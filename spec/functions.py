@@ -11,10 +11,10 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
-__all__ = ["xlogy", "log1p", "log_sigmoid"]
+__all__ = ["log1p", "log_sigmoid", "xlogy"]
 
 
-class xlogy(sp.Function):  # noqa: N801 - named after scipy.special.xlogy
+class xlogy(sp.Function):
     """y·log(x), defined as 0 where y = 0."""
 
     nargs = 2

@@ -1,7 +1,6 @@
 import warnings
 
 import pytest
-
 from losscheck.cli import main
 
 

@@ -5,7 +5,6 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-
 from losscheck.conformance.cases import generate_cases
 from losscheck.conformance.gradient_checks import verify_gradients
 from losscheck.conformance.oracle import exact_reference

@@ -3,11 +3,10 @@
 import mpmath
 import numpy as np
 import pytest
-
 from losscheck.conformance.cases import generate_cases, round_to
+from losscheck.conformance.implementations import pytorch_implementation
 from losscheck.conformance.oracle import divide, exact_reference
 from losscheck.conformance.runner import CaseRunner
-from losscheck.conformance.implementations import pytorch_implementation
 from losscheck.derivations.units import split_units
 from losscheck.spec import all_specs
 

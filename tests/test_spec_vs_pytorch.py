@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from losscheck.conformance.cases import generate_cases
 from losscheck.conformance.oracle import exact_reference
 from losscheck.derivations.fast import evaluate_float64

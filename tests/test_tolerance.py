@@ -6,7 +6,6 @@ import mpmath
 import numpy as np
 import pytest
 import torch
-
 from losscheck.conformance.compare import compare
 from losscheck.conformance.tolerance import DTYPES, FORMATS, TOLERANCES, allowed_error, overflows, ulp
 
@@ -16,7 +15,7 @@ def test_ulp_equals_the_spacing_torch_reports(dtype):
     torch_dtype = getattr(torch, dtype)
     rng = np.random.default_rng(0)
     info = torch.finfo(torch_dtype)
-    samples = [info.tiny, info.tiny / 4, 1.0, 1.5, 3.0, info.max / 2] + list(rng.lognormal(0, 8, 50))
+    samples = [info.tiny, info.tiny / 4, 1.0, 1.5, 3.0, info.max / 2, *list(rng.lognormal(0, 8, 50))]
     for sample in samples:
         x = torch.tensor(sample, dtype=torch_dtype)
         if not torch.isfinite(x) or x == 0:

@@ -1,0 +1,64 @@
+"""Known PyTorch deviations: each recorded reproducer still reproduces, a known
+deviation passes, and a new one fails."""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from losscheck.conformance.deviations import known_deviations
+from losscheck.conformance.oracle import exact_reference
+from losscheck.spec import get_spec
+
+
+def test_kl_div_target_gradient_at_zero_target():
+    """PyTorch gives NaN; the exact (one-sided) derivative is -inf."""
+    t = torch.tensor([0.0, 0.5], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([-1.0, -0.5], dtype=torch.float64)
+    F.kl_div(x, t, reduction="sum").backward()
+    assert math.isnan(t.grad[0])
+    reference = exact_reference(get_spec("kl_div"), {"input": x.numpy(), "target": t.detach().numpy()},
+                                {"reduction": "sum", "log_target": False}, np.array(1.0))
+    assert reference.grads["target"][0] == -mpmath.inf
+    assert mpmath.almosteq(reference.grads["target"][1], mpmath.log(0.5) + 1 + 0.5)
+
+
+def test_float16_cross_entropy_label_smoothing_overflow():
+    """PyTorch's float16 sum is inf; the exact loss, 4000, is representable."""
+    x = torch.tensor([[0.0, -1e4, -1e4, -1e4, -1e4]] * 2, dtype=torch.float16)
+    target = torch.tensor([0, 0])
+    assert torch.isinf(F.cross_entropy(x, target, label_smoothing=0.25, reduction="sum"))
+    reference = exact_reference(get_spec("cross_entropy"), {"input": x.double().numpy(), "target": target.numpy()},
+                                {"reduction": "sum", "label_smoothing": 0.25}, np.array(1.0))
+    assert mpmath.almosteq(reference.value[0], 4000, rel_eps=1e-12)
+
+
+def test_every_entry_has_a_reproducer_and_a_test_here():
+    tested = {"kl_div-target-grad-nan-at-zero-target", "cross_entropy-float16-label-smoothing-sum-overflow"}
+    for entry in known_deviations():
+        assert entry.id in tested
+        assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]
+
+
+def test_known_deviation_is_allowed_but_a_new_one_fails(run_cli):
+    status, out, _ = run_cli("run", "--loss", "kl_div", "--impl", "kl_div=wrong_impls_nan:nan_at_zero_target")
+    assert status == 0, out
+    assert "kl_div-target-grad-nan-at-zero-target" in out
+    status, out, _ = run_cli("run", "--loss", "kl_div", "--impl", "kl_div=wrong_impls_nan:nan_everywhere_at_zero")
+    assert status == 1, out
+
+
+@pytest.fixture(autouse=True)
+def _nan_impls(tmp_path, monkeypatch):
+    (tmp_path / "wrong_impls_nan.py").write_text(
+        "import torch\n"
+        "import torch.nn.functional as F\n"
+        "def nan_at_zero_target(input, target, reduction='mean', log_target=False):\n"
+        "    return F.kl_div(input, target, reduction=reduction, log_target=log_target)\n"
+        "def nan_everywhere_at_zero(input, target, reduction='mean', log_target=False):\n"
+        "    out = F.kl_div(input, target, reduction=reduction, log_target=log_target)\n"
+        "    return out + 0 * input.sum() * torch.where(target == 0, float('nan'), 0.0).sum()\n"
+    )
+    monkeypatch.chdir(tmp_path)
