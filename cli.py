@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .conformance.implementations import Implementation, UsageError, load_impl
@@ -21,6 +22,7 @@ from .conformance.report import print_result, report_json
 from .conformance.runner import Result, check
 from .conformance.tolerance import DTYPES
 from .spec import all_specs
+from .spec.core import Option
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,14 +57,26 @@ def _integer(text: str, what: str) -> int:
         raise UsageError(f"{what} must be an integer, got {text!r}") from None
 
 
+def _describe_option(option: Option) -> str:
+    if option.interval is not None:
+        lo, hi = option.interval
+        left, right = ("[" if option.closed[0] else "("), ("]" if option.closed[1] else ")")
+        return f"{option.name}={option.default!r} in {left}{lo}, {hi}{right}"
+    if option.choices is not None:
+        return f"{option.name}={option.default!r} of {'|'.join(map(str, option.choices))}"
+    return f"{option.name}={option.default!r}"
+
+
 def _command_list(console: Console) -> int:
     table = Table(title="losscheck specs", title_justify="left", show_lines=True)
-    for column in ("loss", "formula", "options", "TorchLean"):
-        table.add_column(column)
+    table.add_column("loss", no_wrap=True)
+    for column in ("formula", "options", "TorchLean"):
+        table.add_column(column, overflow="fold")
     for spec in all_specs().values():
         tensors = [f"{t.name}=None" for t in spec.optional_tensors]
-        options = [f"{o.name}={o.default!r}" for o in spec.options]
-        table.add_row(spec.name, spec.formula, ", ".join(tensors + options), "\n".join(spec.torchlean) or "-")
+        options = [_describe_option(o) for o in spec.options]
+        cells = (spec.name, spec.formula, "\n".join(tensors + options), "\n".join(spec.torchlean) or "-")
+        table.add_row(*map(escape, cells))
     console.print(table)
     return 0
 

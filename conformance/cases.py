@@ -85,6 +85,9 @@ def _optional_sets(spec: LossSpec) -> Iterator[tuple[str, ...]]:
 
 def generate_cases(spec: LossSpec, seed: int = 0) -> list[Case]:
     """Every shape case × optional-tensor subset × option grid point × value regime."""
+    for option in spec.options:  # a spec whose own grid leaves its domain is a spec bug
+        for value in option.grid:
+            option.validate(value)
     cases: list[Case] = []
     for shape_case in spec.shape_cases:
         swept = [o for o in spec.options if o.name not in shape_case.skip_options]

@@ -18,7 +18,8 @@ class Comparison:
 
     ``worst_ulps`` is the largest error in ULPs at the exact value over the
     elements whose exact value is not 0 (at 0 the ULP is the subnormal
-    spacing, and the count says nothing); the verdict uses the ratio.
+    spacing, and the count says nothing); ``worst_relative`` likewise is
+    |got − exact|/|exact| over those elements. The verdict uses the ratio.
     """
 
     worst_ratio: float = 0.0
@@ -26,6 +27,7 @@ class Comparison:
     worst_exact: mpmath.mpf | None = None
     worst_got: float | None = None
     worst_ulps: float = 0.0
+    worst_relative: float = 0.0
     failing: list[int] = field(default_factory=list)
 
     @property
@@ -56,9 +58,11 @@ def compare(exact: Sequence[mpmath.mpf], magnitude: Sequence[mpmath.mpf], got: n
             error = abs(mpmath.mpf(g) - e)
             ratio = float(error / allowed_error(dtype, e, m, reduction_size))
             ulps = float(error / ulp(e, dtype)) if e != 0 else 0.0
+            relative = float(error / abs(e)) if e != 0 else 0.0
         else:
-            ratio = ulps = 0.0 if special else math.inf
+            ratio = ulps = relative = 0.0 if special else math.inf
         result.worst_ulps = max(result.worst_ulps, ulps)
+        result.worst_relative = max(result.worst_relative, relative)
         if not ratio <= 1.0:  # a NaN ratio fails too
             result.failing.append(i)
         if ratio > result.worst_ratio or result.worst_index < 0:

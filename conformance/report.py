@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .runner import FAILING, Result, verdict
@@ -23,14 +24,16 @@ def _ulps(value: float) -> str:
 
 
 def summary_table(result: Result) -> Table:
-    """Loss × dtype × direction: cases, worst ULPs, worst error/allowed, verdict."""
+    """Loss × dtype × direction: checks, worst ULPs, worst relative error, worst error/allowed, verdict."""
     table = Table(title="losscheck conformance", title_justify="left")
-    for column in ("loss", "dtype", "direction", "checks", "worst ulp", "err/allowed", "verdict"):
-        table.add_column(column, justify="right" if column in ("checks", "worst ulp", "err/allowed") else "left")
+    numeric = ("checks", "worst ulp", "rel err", "err/allowed")
+    for column in ("loss", "dtype", "direction", *numeric, "verdict"):
+        table.add_column(column, justify="right" if column in numeric else "left")
     for (loss, dtype, direction), rows in result.groups().items():
         v = verdict(rows)
         table.add_row(loss, dtype, direction, str(len(rows)), _ulps(max(r.worst_ulps for r in rows)),
-                      _ulps(max(r.worst_ratio for r in rows)), f"[{_STYLE[v]}]{v}[/]")
+                      _ulps(max(r.worst_relative for r in rows)), _ulps(max(r.worst_ratio for r in rows)),
+                      f"[{_STYLE[v]}]{v}[/]")
     return table
 
 
@@ -52,10 +55,10 @@ def print_result(result: Result, console: Console) -> None:
         console.print("reproducer:", **plain)
         console.print(worst.reproducer, **plain)
     for problem in result.spec_problems:
-        console.print(f"[bold red]spec problem[/] {problem}")
+        console.print(f"[bold red]spec problem[/] {escape(problem)}")
     known = sorted({r.message for r in result.results if r.status == "known"})
     for message in known:
-        console.print(f"[yellow]allowed[/] {message}")
+        console.print(f"[yellow]allowed[/] {escape(message)}")
     status = "[green]all checks conform[/]" if result.ok else f"[bold red]{len(result.failures)} checks fail[/]"
     console.print(status)
 
@@ -74,7 +77,8 @@ def report_json(result: Result, settings: dict[str, Any]) -> str:
     """Everything, as strict JSON (non-finite numbers as strings)."""
     groups = [
         {"loss": loss, "dtype": dtype, "direction": direction, "checks": len(rows), "verdict": verdict(rows),
-         "worst_ulps": max(r.worst_ulps for r in rows), "worst_ratio": max(r.worst_ratio for r in rows)}
+         "worst_ulps": max(r.worst_ulps for r in rows), "worst_relative": max(r.worst_relative for r in rows),
+         "worst_ratio": max(r.worst_ratio for r in rows)}
         for (loss, dtype, direction), rows in result.groups().items()
     ]
     document = {

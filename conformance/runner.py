@@ -53,6 +53,7 @@ class QuantityResult:
     quantity: str
     status: str
     worst_ulps: float = 0.0
+    worst_relative: float = 0.0
     worst_ratio: float = 0.0
     worst_index: int = -1
     expected: str = ""
@@ -157,17 +158,40 @@ class CaseRunner:
             with time_limit(self.timeout):
                 output = self.impl(*positional, **keywords)
         except Exception as error:  # the implementation under test may raise anything
-            return [make("value", self._classify(error), message=_one_line(error))]
+            status = self._classify(error, positional, keywords)
+            return [make("value", status, message=_one_line(error))]
         results = [self._check_value(make, output, reference, tensors, case, dtype, torch_dtype)]
         if results[0].status == "error" or not wrt:
             return results + self._check_inputs(make, inputs, snapshot)
         results += self._check_grads(make, output, inputs, wrt, upstream, reference, tensors, case, dtype)
         return results + self._check_inputs(make, inputs, snapshot)
 
-    def _classify(self, error: Exception) -> str:
+    def _classify(self, error: Exception, positional: Sequence = (), keywords: Mapping | None = None) -> str:
+        """unsupported only when PyTorch itself has no kernel for these inputs; else an error."""
         if isinstance(error, TimeLimitExceeded):
             self.hung = f"the implementation hung earlier ({error})"
-        return "unsupported" if is_unsupported(error) else "error"
+            return "error"
+        if keywords is not None and is_unsupported(error) and self._pytorch_lacks_forward(positional, keywords):
+            return "unsupported"
+        return "error"
+
+    def _pytorch_lacks_forward(self, positional: Sequence, keywords: Mapping) -> bool:
+        try:
+            with torch.no_grad():
+                pytorch_implementation(self.spec.name)(*positional, **keywords)
+        except Exception as error:  # whatever PyTorch raises, only "not implemented" counts
+            return is_unsupported(error)
+        return False
+
+    def _pytorch_lacks_backward(self, inputs: Mapping[str, torch.Tensor], wrt: list[str]) -> bool:
+        positional = [inputs[t.name] for t in self.spec.required_tensors]
+        keywords = {n: inputs[n] for n in inputs if self.spec.tensor(n).optional}
+        try:
+            output = pytorch_implementation(self.spec.name)(*positional, **keywords)
+            torch.autograd.grad(output.sum(), [inputs[n] for n in wrt], allow_unused=True)
+        except Exception as error:  # whatever PyTorch raises, only "not implemented" counts
+            return is_unsupported(error)
+        return False
 
     def _check_value(self, make: Callable, output: Any, reference: Reference, tensors: Mapping,
                      case: Case, dtype: str, torch_dtype: torch.dtype) -> QuantityResult:
@@ -193,7 +217,8 @@ class CaseRunner:
             with time_limit(self.timeout):
                 grads = torch.autograd.grad(output, [inputs[n] for n in wrt], delta, allow_unused=True)
         except Exception as error:  # the implementation's backward may raise anything
-            status = self._classify(error)
+            status = "unsupported" if is_unsupported(error) and self._pytorch_lacks_backward(inputs, wrt) \
+                else self._classify(error)
             return [make(f"grad {n}", status, message=_one_line(error)) for n in wrt]
         results = []
         for name, grad in zip(wrt, grads):
@@ -219,7 +244,8 @@ class CaseRunner:
             status = "known" if known else "fail"
             message = f"known deviation {known}" if known else (
                 f"{len(comparison.failing)} of {got.size} elements outside tolerance")
-        return make(quantity, status, worst_ulps=comparison.worst_ulps, worst_ratio=comparison.worst_ratio,
+        return make(quantity, status, worst_ulps=comparison.worst_ulps, worst_relative=comparison.worst_relative,
+                    worst_ratio=comparison.worst_ratio,
                     worst_index=comparison.worst_index, expected=_format(comparison.worst_exact),
                     got=_format(comparison.worst_got), message=message)
 

@@ -111,3 +111,42 @@ def test_python_api_check_returns_ok():
     assert "kl_div" in str(result)
     with pytest.raises(ValueError, match="unknown loss"):
         losscheck.check("kl")
+
+
+def test_not_implemented_is_unsupported_only_where_pytorch_lacks_it_too(run_cli, monkeypatch, tmp_path):
+    """A kernel may skip a dtype PyTorch lacks (unsupported); skipping one PyTorch has is a failure."""
+    report = tmp_path / "r.json"
+    status, out, _ = run_cli("run", "--impl", "mse_loss=wrong_impls:no_half_kernel", "--report", str(report))
+    assert status == 1
+    statuses = {(r["dtype"], r["status"]) for r in json.loads(report.read_text())["results"]}
+    assert ("float16", "error") in statuses and ("float32", "pass") in statuses
+
+    import torch.nn.functional as F
+
+    def pytorch_without_half(input, target, **kwargs):
+        if input.dtype == torch.float16:
+            raise RuntimeError("\"mse_cpu\" not implemented for 'Half'")
+        return original(input, target, **kwargs)
+
+    import torch
+
+    original = F.mse_loss
+    monkeypatch.setattr(F, "mse_loss", pytorch_without_half)
+    status, out, _ = run_cli("run", "--loss", "mse_loss", "--report", str(report))
+    assert status == 0, out
+    rows = json.loads(report.read_text())["groups"]
+    assert {g["verdict"] for g in rows if g["dtype"] == "float16"} == {"UNSUPPORTED"}
+    assert {g["verdict"] for g in rows if g["dtype"] == "float32"} == {"PASS"}
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("loss", sorted(all_specs()))
+def test_pytorch_cuda_kernels_conform(loss):
+    import warnings
+
+    import losscheck
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = losscheck.check(loss, device="cuda")
+    assert result.ok, result.summary()

@@ -128,3 +128,10 @@ def modifies_input(input, target, reduction="mean", weight=None):
     with torch.no_grad():
         target.add_(1)
     return out
+
+
+def no_half_kernel(input, target, reduction="mean", weight=None):
+    """Claims float16 is not implemented, although PyTorch supports it."""
+    if input.dtype == torch.float16:
+        raise RuntimeError('"mse_half" not implemented for \'Half\'')
+    return F.mse_loss(input, target, reduction=reduction, weight=weight)
