@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..derivations.units import split_units
 from ..spec.core import ClassIndex, LossSpec, ShapeCase
 
 
@@ -63,8 +64,16 @@ class Case:
         """The case's values rounded to ``dtype`` and held exactly as float64."""
         return {name: round_to(v, dtype) for name, v in self.raw_tensors().items()}
 
-    def upstream(self, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
-        """A random upstream gradient δ (never all ones), rounded to ``dtype``."""
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """() for reduced outputs; the per-unit shape for reduction='none'."""
+        if self.options.get("reduction", "mean") != "none":
+            return ()
+        return split_units(self.spec, self.raw_tensors(), self.options).out_shape
+
+    def upstream(self, dtype: str) -> np.ndarray:
+        """A random upstream gradient δ shaped like the output (never all ones), rounded to ``dtype``."""
+        shape = self.output_shape
         rng = self._rng("upstream")
         raw = rng.uniform(0.5, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
         return round_to(np.asarray(raw, dtype=np.float64), dtype)

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from losscheck.conformance.cases import generate_cases
 from losscheck.conformance.oracle import exact_reference
 from losscheck.derivations.fast import evaluate_float64
-from losscheck.derivations.units import split_units
 from losscheck.spec import all_specs
 
 SPECS = list(all_specs().values())
@@ -42,10 +41,6 @@ def assert_close(ours, theirs, what):
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12 * scale, err_msg=what)
 
 
-def _upstream(spec, case, tensors):
-    reduced = case.options.get("reduction", "mean") != "none"
-    return case.upstream("float64", () if reduced else split_units(spec, tensors, case.options).out_shape)
-
 
 def _interior(case, tensors):
     # KL's target gradient at t = 0 is a recorded PyTorch deviation; compare elsewhere.
@@ -60,7 +55,7 @@ def test_oracle_equals_pytorch_float64_on_every_option_combination(spec):
         if case.regime != "typical":
             continue
         tensors = _interior(case, case.tensors("float64"))
-        upstream = _upstream(spec, case, tensors)
+        upstream = case.upstream("float64")
         reference = exact_reference(spec, tensors, case.options, upstream)
         value, grads = torch_float64(spec, tensors, case.options, upstream)
         assert_close(np.array([float(v) for v in reference.value]).reshape(reference.shape), value,
@@ -87,7 +82,7 @@ def test_fast_evaluator_equals_pytorch_float64_on_drawn_inputs(spec, data):
             values = np.clip(values, domain.lo, domain.hi)
         tensors[name] = values
     tensors = _interior(case, tensors)
-    upstream = _upstream(spec, case, tensors)
+    upstream = case.upstream("float64")
     value, grads = evaluate_float64(spec, tensors, case.options, upstream)
     torch_value, torch_grads = torch_float64(spec, tensors, case.options, upstream)
     assert_close(value, torch_value, f"{case.name} value")
