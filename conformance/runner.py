@@ -10,7 +10,7 @@ crashes or hangs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +120,30 @@ def _format(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+@dataclass
+class _Trial:
+    """One case in one dtype: its exact values, reference, torch inputs and call arguments."""
+
+    case: Case
+    dtype: str
+    tensors: dict[str, np.ndarray]
+    upstream: np.ndarray
+    reference: Reference
+    inputs: dict[str, torch.Tensor]
+    make: Callable[..., QuantityResult]
+
+    @property
+    def wrt(self) -> list[str]:
+        return list(self.reference.grads)
+
+    def arguments(self, spec: LossSpec) -> tuple[list[torch.Tensor], dict[str, Any]]:
+        """Positional tensors and keywords (optional tensors, then options), the F.<loss> way."""
+        positional = [self.inputs[t.name] for t in spec.required_tensors]
+        keywords: dict[str, Any] = {n: t for n, t in self.inputs.items() if spec.tensor(n).optional}
+        keywords.update(self.case.options)
+        return positional, keywords
+
+
 class CaseRunner:
     """Runs one case in one dtype against one implementation."""
 
@@ -130,135 +154,125 @@ class CaseRunner:
     def run(self, case: Case, dtype: str) -> list[QuantityResult]:
         tensors = case.tensors(dtype)
         upstream = case.upstream(dtype)
-        reference = exact_reference(self.spec, tensors, case.options, upstream)
         repro = reproducer(self.spec, case, dtype, tensors, upstream)
         size = sum(int(v.size) for v in tensors.values())
-        make = lambda quantity, status, **kw: QuantityResult(  # noqa: E731
-            self.spec.name, dtype, case.name, quantity, status, reproducer=repro, input_size=size, **kw)
-        if reference.unstable:
-            return [make("value", "unstable", message="; ".join(reference.unstable[:3]))]
+
+        def make(quantity: str, status: str, **details: Any) -> QuantityResult:
+            return QuantityResult(self.spec.name, dtype, case.name, quantity, status, reproducer=repro,
+                                  input_size=size, **details)
+
         if self.hung:
             return [make("value", "error", message=f"not run: {self.hung}")]
+        reference = exact_reference(self.spec, tensors, case.options, upstream)
+        if reference.unstable:
+            return [make("value", "unstable", message="; ".join(reference.unstable[:3]))]
         torch_dtype = getattr(torch, dtype)
         inputs = {
-            name: torch.tensor(v, dtype=torch_dtype if v.dtype.kind == "f" else torch.int64,
-                               device=self.device)
+            name: torch.tensor(v, dtype=torch_dtype if v.dtype.kind == "f" else torch.int64, device=self.device)
             for name, v in tensors.items()
         }
-        wrt = [name for name in reference.grads]
-        for name in wrt:
+        for name in reference.grads:
             inputs[name].requires_grad_(True)
+        trial = _Trial(case, dtype, tensors, upstream, reference, inputs, make)
         snapshot = {name: t.detach().clone() for name, t in inputs.items()}
-        positional = [inputs[t.name] for t in self.spec.required_tensors]
-        keywords = {name: inputs[name] for name in inputs if self.spec.tensor(name).optional}
-        keywords.update(case.options)
+        positional, keywords = trial.arguments(self.spec)
         try:
             with time_limit(self.timeout):
                 output = self.impl(*positional, **keywords)
-        except Exception as error:  # the implementation under test may raise anything
-            status = self._classify(error, positional, keywords)
-            return [make("value", status, message=_one_line(error))]
-        results = [self._check_value(make, output, reference, tensors, case, dtype, torch_dtype)]
-        if results[0].status == "error" or not wrt:
-            return results + self._check_inputs(make, inputs, snapshot)
-        results += self._check_grads(make, output, inputs, wrt, upstream, reference, tensors, case, dtype)
-        return results + self._check_inputs(make, inputs, snapshot)
+        except (Exception, SystemExit) as error:  # the implementation under test may raise anything
+            return [make("value", self._classify(error, trial), message=_one_line(error))]
+        results = [self._check_value(trial, output)]
+        if results[0].status != "error" and trial.wrt:
+            results += self._check_grads(trial, output)
+        changed = [n for n, t in inputs.items() if not _same_bits(t.detach(), snapshot[n])]
+        if changed:
+            results.append(make("inputs unchanged", "error", message=f"modified in place: {', '.join(changed)}"))
+        return results
 
-    def _classify(self, error: Exception, positional: Sequence = (), keywords: Mapping | None = None) -> str:
+    def _classify(self, error: BaseException, trial: _Trial, backward: bool = False) -> str:
         """unsupported only when PyTorch itself has no kernel for these inputs; else an error."""
         if isinstance(error, TimeLimitExceeded):
             self.hung = f"the implementation hung earlier ({error})"
             return "error"
-        if keywords is not None and is_unsupported(error) and self._pytorch_lacks_forward(positional, keywords):
+        if is_unsupported(error) and self._pytorch_lacks_kernel(trial, backward):
             return "unsupported"
         return "error"
 
-    def _pytorch_lacks_forward(self, positional: Sequence, keywords: Mapping) -> bool:
-        try:
-            with torch.no_grad():
-                pytorch_implementation(self.spec.name)(*positional, **keywords)
-        except Exception as error:  # whatever PyTorch raises, only "not implemented" counts
-            return is_unsupported(error)
-        return False
-
-    def _pytorch_lacks_backward(self, inputs: Mapping[str, torch.Tensor], wrt: list[str]) -> bool:
-        positional = [inputs[t.name] for t in self.spec.required_tensors]
-        keywords = {n: inputs[n] for n in inputs if self.spec.tensor(n).optional}
+    def _pytorch_lacks_kernel(self, trial: _Trial, backward: bool) -> bool:
+        """Does PyTorch's own function raise "not implemented" here (forward, or also backward)?"""
+        positional, keywords = trial.arguments(self.spec)
         try:
             output = pytorch_implementation(self.spec.name)(*positional, **keywords)
-            torch.autograd.grad(output.sum(), [inputs[n] for n in wrt], allow_unused=True)
+            if backward:
+                torch.autograd.grad(output.sum(), [trial.inputs[n] for n in trial.wrt], allow_unused=True)
         except Exception as error:  # whatever PyTorch raises, only "not implemented" counts
             return is_unsupported(error)
         return False
 
-    def _check_value(self, make: Callable, output: Any, reference: Reference, tensors: Mapping,
-                     case: Case, dtype: str, torch_dtype: torch.dtype) -> QuantityResult:
+    def _check_value(self, trial: _Trial, output: Any) -> QuantityResult:
+        torch_dtype = getattr(torch, trial.dtype)
+        problem = ""
         if not isinstance(output, torch.Tensor):
-            return make("value", "error", message=f"returned {type(output).__name__}, not a tensor")
-        if output.dtype != torch_dtype:
-            return make("value", "error", message=f"output dtype {output.dtype}, expected {torch_dtype}")
-        if tuple(output.shape) != reference.shape:
-            return make("value", "error",
-                        message=f"output shape {tuple(output.shape)}, expected {reference.shape}")
+            problem = f"returned {type(output).__name__}, not a tensor"
+        elif output.dtype != torch_dtype:
+            problem = f"output dtype {output.dtype}, expected {torch_dtype}"
+        elif output.device.type != self.device:
+            problem = f"output on {output.device}, expected {self.device}"
+        elif tuple(output.shape) != trial.reference.shape:
+            problem = f"output shape {tuple(output.shape)}, expected {trial.reference.shape}"
+        if problem:
+            return trial.make("value", "error", message=problem)
         got = output.detach().to("cpu", torch.float64).numpy()
-        return self._judge(make, "value", reference.value, reference.value_magnitude, got, reference, tensors,
-                           case, dtype)
+        return self._judge(trial, "value", trial.reference.value, trial.reference.value_magnitude, got)
 
-    def _check_grads(self, make: Callable, output: torch.Tensor, inputs: Mapping[str, torch.Tensor],
-                     wrt: list[str], upstream: np.ndarray, reference: Reference, tensors: Mapping,
-                     case: Case, dtype: str) -> list[QuantityResult]:
+    def _check_grads(self, trial: _Trial, output: torch.Tensor) -> list[QuantityResult]:
         if not output.requires_grad:
-            return [make(f"grad {n}", "error", message="output does not require grad: the graph is detached")
-                    for n in wrt]
-        delta = torch.tensor(upstream, dtype=output.dtype, device=output.device)
+            return [trial.make(f"grad {n}", "error", message="output does not require grad: the graph is detached")
+                    for n in trial.wrt]
+        delta = torch.tensor(trial.upstream, dtype=output.dtype, device=output.device)
         try:
             with time_limit(self.timeout):
-                grads = torch.autograd.grad(output, [inputs[n] for n in wrt], delta, allow_unused=True)
-        except Exception as error:  # the implementation's backward may raise anything
-            status = "unsupported" if is_unsupported(error) and self._pytorch_lacks_backward(inputs, wrt) \
-                else self._classify(error)
-            return [make(f"grad {n}", status, message=_one_line(error)) for n in wrt]
+                grads = torch.autograd.grad(output, [trial.inputs[n] for n in trial.wrt], delta, allow_unused=True)
+        except (Exception, SystemExit) as error:  # the implementation's backward may raise anything
+            status = self._classify(error, trial, backward=True)
+            return [trial.make(f"grad {n}", status, message=_one_line(error)) for n in trial.wrt]
         results = []
-        for name, grad in zip(wrt, grads):
+        for name, grad in zip(trial.wrt, grads):
             quantity = f"grad {name}"
-            if grad is None:
-                grad = torch.zeros_like(inputs[name])
-            if grad.dtype != inputs[name].dtype or grad.shape != inputs[name].shape:
-                results.append(make(quantity, "error", message=f"gradient {grad.dtype}{tuple(grad.shape)}, "
-                                    f"expected {inputs[name].dtype}{tuple(inputs[name].shape)}"))
+            expected = trial.inputs[name]
+            if grad is None:  # not connected to the output: its gradient is zero
+                grad = torch.zeros_like(expected)
+            if grad.dtype != expected.dtype or grad.shape != expected.shape:
+                results.append(trial.make(quantity, "error", message=f"gradient {grad.dtype}{tuple(grad.shape)},"
+                                          f" expected {expected.dtype}{tuple(expected.shape)}"))
                 continue
             got = grad.detach().to("cpu", torch.float64).numpy()
-            results.append(self._judge(make, quantity, reference.grads[name], reference.grad_magnitudes[name], got,
-                                       reference, tensors, case, dtype))
+            results.append(self._judge(trial, quantity, trial.reference.grads[name],
+                                       trial.reference.grad_magnitudes[name], got))
         return results
 
-    def _judge(self, make: Callable, quantity: str, exact: Sequence, magnitude: Sequence, got: np.ndarray,
-               reference: Reference, tensors: Mapping, case: Case, dtype: str) -> QuantityResult:
+    def _judge(self, trial: _Trial, quantity: str, exact: Sequence, magnitude: Sequence,
+               got: np.ndarray) -> QuantityResult:
         """Compare, then look failures up among the known deviations.
 
         A known deviation's elements are left out of the reported error figures,
         so the rest of the tensor's accuracy stays visible.
         """
-        comparison = compare(exact, magnitude, got, dtype, reference.reduction_size)
+        size = trial.reference.reduction_size
+        comparison = compare(exact, magnitude, got, trial.dtype, size)
         status, message = "pass", ""
         if not comparison.ok:
-            known = find_known(self.spec.name, quantity, dtype, case.options, tensors, comparison.failing, got)
+            known = find_known(self.spec.name, quantity, trial.dtype, trial.case.options, trial.tensors,
+                               comparison.failing, got)
             status = "known" if known else "fail"
             message = f"known deviation {known}" if known else (
                 f"{len(comparison.failing)} of {got.size} elements outside tolerance")
             if known:
-                comparison = compare(exact, magnitude, got, dtype, reference.reduction_size,
-                                     skip=set(comparison.failing))
-        return make(quantity, status, worst_ulps=comparison.worst_ulps, worst_relative=comparison.worst_relative,
-                    worst_ratio=comparison.worst_ratio, worst_index=comparison.worst_index,
-                    expected=_format(comparison.worst_exact), got=_format(comparison.worst_got), message=message)
-
-    def _check_inputs(self, make: Callable, inputs: Mapping[str, torch.Tensor],
-                      snapshot: Mapping[str, torch.Tensor]) -> list[QuantityResult]:
-        changed = [n for n, t in inputs.items() if not _same_bits(t.detach(), snapshot[n])]
-        if changed:
-            return [make("inputs unchanged", "error", message=f"modified in place: {', '.join(changed)}")]
-        return []
+                comparison = compare(exact, magnitude, got, trial.dtype, size, skip=set(comparison.failing))
+        return trial.make(quantity, status, worst_ulps=comparison.worst_ulps,
+                          worst_relative=comparison.worst_relative, worst_ratio=comparison.worst_ratio,
+                          worst_index=comparison.worst_index, expected=_format(comparison.worst_exact),
+                          got=_format(comparison.worst_got), message=message)
 
 
 _BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}

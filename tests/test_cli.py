@@ -61,6 +61,12 @@ def test_crashing_implementation_is_a_reported_failure(run_cli, tmp_path):
     assert results and all(r["status"] == "error" for r in results)
 
 
+def test_implementation_calling_sys_exit_is_a_reported_failure(run_cli):
+    status, out, _ = run_cli("run", "--impl", "mse_loss=wrong_impls:exits", "--dtype", "float64")
+    assert status == 1
+    assert "SystemExit" in out
+
+
 def test_hanging_implementation_is_interrupted_and_reported(run_cli, tmp_path):
     report = tmp_path / "r.json"
     status, _out, _err = run_cli("run", "--impl", "mse_loss=wrong_impls:hangs", "--dtype", "float32",

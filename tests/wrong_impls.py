@@ -135,3 +135,10 @@ def no_half_kernel(input, target, reduction="mean", weight=None):
     if input.dtype == torch.float16:
         raise RuntimeError('"mse_half" not implemented for \'Half\'')
     return F.mse_loss(input, target, reduction=reduction, weight=weight)
+
+
+def exits(input, target, **kwargs):
+    """Calls sys.exit(0) instead of returning: must not end the run as a pass."""
+    import sys
+
+    sys.exit(0)
