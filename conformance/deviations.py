@@ -3,10 +3,14 @@
 Each entry names the loss, the quantity (``value`` or ``grad NAME``), the
 dtypes and options it occurs under (a value, a list of values, or
 ``{"above": v}``), and ``where``: the input values at which
-it occurs (``{"target": 0.0}``: only elements whose target is exactly 0). It
-also records what PyTorch returns there (``pytorch``) and the exact value
-(``exact``), with a concrete reproducing input. A failure is *known* only if
-every failing element lies where the entry says and shows what it says.
+it occurs (``{"target": 0.0}``: only elements whose target is exactly 0).
+Optionally ``shape_cases`` (name prefixes of the spec's shape cases) and
+``requires``, a named condition on the exact reference:
+``unit_total_overflows`` holds when the exact sum of the unreduced losses
+exceeds the dtype's largest value. It also records what PyTorch returns there
+(``pytorch``) and the exact value (``exact``), with a concrete reproducing
+input. A failure is *known* only if every failing element lies where the
+entry says and shows what it says.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from .cases import Case
+from .oracle import Reference
+from .tolerance import FORMATS
+
 
 @dataclass(frozen=True)
 class KnownDeviation:
@@ -34,6 +42,8 @@ class KnownDeviation:
     exact: str
     explanation: str
     reproducer: Mapping[str, Any]
+    shape_cases: tuple[str, ...] = ()
+    requires: str = ""
 
     def _shows(self, got: float) -> bool:
         if self.pytorch == "nan":
@@ -53,12 +63,19 @@ class KnownDeviation:
                 return False
         return True
 
-    def covers(self, loss: str, quantity: str, dtype: str, options: Mapping[str, Any],
-               tensors: Mapping[str, np.ndarray], failing: Sequence[int], got: np.ndarray) -> bool:
+    def _requirement_holds(self, dtype: str, reference: Reference) -> bool:
+        if self.requires == "unit_total_overflows":
+            return abs(reference.unit_total) > FORMATS[dtype].max_value
+        return not self.requires
+
+    def covers(self, case: Case, quantity: str, dtype: str, tensors: Mapping[str, np.ndarray],
+               reference: Reference, failing: Sequence[int], got: np.ndarray) -> bool:
         """True when this entry explains every failing element of the quantity."""
-        if (loss, quantity) != (self.loss, self.quantity) or dtype not in self.dtypes:
+        if (case.spec.name, quantity) != (self.loss, self.quantity) or dtype not in self.dtypes:
             return False
-        if not self._options_match(options):
+        if not self._options_match(case.options) or not self._requirement_holds(dtype, reference):
+            return False
+        if self.shape_cases and not case.shape_case.name.startswith(self.shape_cases):
             return False
         flat_got = got.reshape(-1)
         for element in failing:
@@ -78,14 +95,15 @@ def known_deviations() -> tuple[KnownDeviation, ...]:
     for raw in json.loads(text):
         raw = dict(raw)
         raw["dtypes"] = tuple(raw["dtypes"])
+        raw["shape_cases"] = tuple(raw.get("shape_cases", ()))
         entries.append(KnownDeviation(**raw))
     return tuple(entries)
 
 
-def find_known(loss: str, quantity: str, dtype: str, options: Mapping[str, Any],
-               tensors: Mapping[str, np.ndarray], failing: Sequence[int], got: np.ndarray) -> str | None:
+def find_known(case: Case, quantity: str, dtype: str, tensors: Mapping[str, np.ndarray], reference: Reference,
+               failing: Sequence[int], got: np.ndarray) -> str | None:
     """The id of the known deviation that explains these failures, if any."""
     for entry in known_deviations():
-        if entry.covers(loss, quantity, dtype, options, tensors, failing, got):
+        if entry.covers(case, quantity, dtype, tensors, reference, failing, got):
             return entry.id
     return None

@@ -49,7 +49,8 @@ class Reference:
 
     ``value`` has the output's shape (``shape``); ``grads[name]`` the shape of
     tensor ``name``. Magnitudes are the rounding magnitudes the tolerance
-    policy scales by; ``reduction_size`` is the number of units summed.
+    policy scales by; ``reduction_size`` is the number of units summed and
+    ``unit_total`` their exact sum Σ l_u before any division.
     """
 
     shape: tuple[int, ...]
@@ -58,6 +59,7 @@ class Reference:
     grads: dict[str, list[mpmath.mpf]]
     grad_magnitudes: dict[str, list[mpmath.mpf]]
     reduction_size: int
+    unit_total: mpmath.mpf
     unstable: list[str] = field(default_factory=list)
 
 
@@ -172,6 +174,7 @@ def _reduce(prepared: _Prepared, spec: LossSpec, reduction: str, upstream: np.nd
         grads={n: [mpmath.fsum(c) for c in g] for n, g in grads.items()},
         grad_magnitudes={n: [mpmath.fsum(c) for c in g] for n, g in grad_magnitudes.items()},
         reduction_size=max(len(kept), 1) if reduction != "none" else 1,
+        unit_total=mpmath.fsum(losses),
     )
 
 

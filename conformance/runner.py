@@ -262,7 +262,7 @@ class CaseRunner:
         comparison = compare(exact, magnitude, got, trial.dtype, size)
         status, message = "pass", ""
         if not comparison.ok:
-            known = find_known(self.spec.name, quantity, trial.dtype, trial.case.options, trial.tensors,
+            known = find_known(trial.case, quantity, trial.dtype, trial.tensors, trial.reference,
                                comparison.failing, got)
             status = "known" if known else "fail"
             message = f"known deviation {known}" if known else (

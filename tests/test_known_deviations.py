@@ -35,8 +35,28 @@ def test_float16_cross_entropy_label_smoothing_overflow():
     assert mpmath.almosteq(reference.value[0], 4000, rel_eps=1e-12)
 
 
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_float16_mean_accumulates_in_float16(loss):
+    """PyTorch's float16 mean is inf when the total overflows; the exact mean, 30000, fits."""
+    x = torch.tensor([[0.0, -3e4]] * 3, dtype=torch.float16)
+    target = torch.tensor([1, 1, 1])
+    assert torch.isinf(getattr(F, loss)(x, target))
+    reference = exact_reference(get_spec(loss), {"input": x.double().numpy(), "target": target.numpy()},
+                                {"reduction": "mean"}, np.array(1.0))
+    assert mpmath.almosteq(reference.value[0], 30000, rel_eps=1e-12)
+    assert reference.unit_total > torch.finfo(torch.float16).max
+
+
+def test_float16_inf_without_an_overflowing_total_is_not_excused(run_cli):
+    """The accumulation deviation covers only totals past 65504; an inf elsewhere fails."""
+    status, out, _ = run_cli("run", "--loss", "nll_loss", "--impl", "nll_loss=wrong_impls_nan:inf_in_half_mean")
+    assert status == 1, out
+
+
 def test_every_entry_has_a_reproducer_and_a_test_here():
-    tested = {"kl_div-target-grad-nan-at-zero-target", "cross_entropy-float16-label-smoothing-sum-overflow"}
+    tested = {"kl_div-target-grad-nan-at-zero-target", "cross_entropy-float16-label-smoothing-sum-overflow",
+              "float16-nll-cross_entropy-mean-accumulates-in-float16",
+              "float16-nll_loss-mean-accumulates-in-float16"}
     for entry in known_deviations():
         assert entry.id in tested
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]
@@ -60,5 +80,10 @@ def _nan_impls(tmp_path, monkeypatch):
         "def nan_everywhere_at_zero(input, target, reduction='mean', log_target=False):\n"
         "    out = F.kl_div(input, target, reduction=reduction, log_target=log_target)\n"
         "    return out + 0 * input.sum() * torch.where(target == 0, float('nan'), 0.0).sum()\n"
+        "def inf_in_half_mean(input, target, weight=None, ignore_index=-100, reduction='mean'):\n"
+        "    out = F.nll_loss(input, target, weight=weight, ignore_index=ignore_index, reduction=reduction)\n"
+        "    if input.dtype == torch.float16 and reduction == 'mean':\n"
+        "        out = out + float('inf')\n"
+        "    return out\n"
     )
     monkeypatch.chdir(tmp_path)
