@@ -102,8 +102,8 @@ CLASS_INDEX = ClassIndex("class index", lo=0)
 class TensorArg:
     """One tensor argument: its role, domain, whether PyTorch differentiates it.
 
-    ``optional`` tensors (``weight``, ``pos_weight``) default to ``None``;
-    ``keyword`` ones are passed by name rather than position.
+    ``optional`` tensors (``weight``, ``pos_weight``) default to ``None`` and
+    are passed by name; required ones are passed by position.
     """
 
     name: str
@@ -284,7 +284,3 @@ class LossSpec:
     @property
     def optional_tensors(self) -> list[TensorArg]:
         return [t for t in self.tensors if t.optional]
-
-    @property
-    def reductions(self) -> tuple[str, ...]:
-        return self.option("reduction").choices or ()
