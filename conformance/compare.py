@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 
+from .oracle import Bound
 from .tolerance import allowed_error, overflows, ulp
 
 
@@ -48,20 +49,20 @@ def _special_ok(exact: mpmath.mpf, got: float, dtype: str) -> bool | None:
     return None
 
 
-def compare(exact: Sequence[mpmath.mpf], magnitude: Sequence[mpmath.mpf], got: np.ndarray, dtype: str,
+def compare(exact: Sequence[mpmath.mpf], bounds: Sequence[Bound], got: np.ndarray, dtype: str,
             reduction_size: int, skip: Set[int] = frozenset()) -> Comparison:
     """Compare flat ``got`` (float64 holding dtype values) against ``exact`` element by element.
 
     Elements whose index is in ``skip`` are left out.
     """
     result = Comparison()
-    for i, (e, m, g) in enumerate(zip(exact, magnitude, got.reshape(-1).tolist())):
+    for i, (e, bound, g) in enumerate(zip(exact, bounds, got.reshape(-1).tolist())):
         if i in skip:
             continue
         special = _special_ok(e, g, dtype)
         if special is None:
             error = abs(mpmath.mpf(g) - e)
-            ratio = float(error / allowed_error(dtype, e, m, reduction_size))
+            ratio = float(error / allowed_error(dtype, e, bound.magnitude, bound.underflow, reduction_size))
             ulps = float(error / ulp(e, dtype)) if e != 0 else 0.0
             relative = float(error / abs(e)) if e != 0 else 0.0
         else:

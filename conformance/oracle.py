@@ -18,7 +18,7 @@ upstream gradient δ:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,21 +43,40 @@ def divide(numerator: mpmath.mpf, denominator: mpmath.mpf) -> mpmath.mpf:
     return numerator / denominator
 
 
+@dataclass(frozen=True)
+class Bound:
+    """The two error scales of one quantity: M (rounding magnitude) and A (underflow magnitude).
+
+    The tolerance policy allows about u·M + η·A (see ``losscheck.derivations.magnitude``).
+    """
+
+    magnitude: mpmath.mpf
+    underflow: mpmath.mpf
+
+    @staticmethod
+    def zero() -> Bound:
+        return Bound(mpmath.mpf(0), mpmath.mpf(0))
+
+    @staticmethod
+    def sum(bounds: Sequence[Bound]) -> Bound:
+        return Bound(mpmath.fsum(b.magnitude for b in bounds), mpmath.fsum(b.underflow for b in bounds))
+
+
 @dataclass
 class Reference:
     """Exact value and gradients of one case, flattened in C order.
 
     ``value`` has the output's shape (``shape``); ``grads[name]`` the shape of
-    tensor ``name``. Magnitudes are the rounding magnitudes the tolerance
-    policy scales by; ``reduction_size`` is the number of units summed and
-    ``unit_total`` their exact sum Σ l_u before any division.
+    tensor ``name``. Each quantity has a Bound the tolerance policy scales by;
+    ``reduction_size`` is the number of units summed and ``unit_total`` their
+    exact sum Σ l_u before any division.
     """
 
     shape: tuple[int, ...]
     value: list[mpmath.mpf]
-    value_magnitude: list[mpmath.mpf]
+    value_bounds: list[Bound]
     grads: dict[str, list[mpmath.mpf]]
-    grad_magnitudes: dict[str, list[mpmath.mpf]]
+    grad_bounds: dict[str, list[Bound]]
     reduction_size: int
     unit_total: mpmath.mpf
     unstable: list[str] = field(default_factory=list)
@@ -106,8 +125,7 @@ def _position(table: UnitTable, name: str, unit: int, slot: int) -> int:
     return int(where[slot] if np.ndim(where) else where)
 
 
-def _reduce(prepared: _Prepared, spec: LossSpec, reduction: str, upstream: np.ndarray,
-            with_grads: bool) -> Reference:
+def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grads: bool) -> Reference:
     d = prepared.derivation
     table = prepared.table
     n_grad = len(d.wrt)
@@ -116,21 +134,23 @@ def _reduce(prepared: _Prepared, spec: LossSpec, reduction: str, upstream: np.nd
             for a in prepared.unit_args]
     losses = [r[0] for r in rows]
     shares = [r[1] for r in rows]
-    magnitudes = [r[2] if with_grads else mpmath.mpf(0) for r in rows]
+    # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l/∂s) (n), A(l), A(∂l/∂s) (n)
+    first_bound = 2 + 2 * n_grad
+    loss_bounds = [Bound(r[first_bound], r[first_bound + 1 + n_grad]) if with_grads else Bound.zero()
+                   for r in rows]
     delta = _upstream(upstream)
 
     denominator_term = mpmath.mpf(0)
     if reduction == "none":
         size = int(np.prod(table.out_shape, dtype=np.int64))
         value = [mpmath.mpf(0)] * size
-        value_magnitude = [mpmath.mpf(0)] * size
-        for u, loss, magnitude in zip(kept, losses, magnitudes):
-            value[u], value_magnitude[u] = loss, magnitude
+        value_bounds = [Bound.zero()] * size
+        for u, loss, bound in zip(kept, losses, loss_bounds):
+            value[u], value_bounds[u] = loss, bound
         coefficients = [delta[u] for u in kept]
         shape = table.out_shape
     else:
         total = mpmath.fsum(losses)
-        total_magnitude = mpmath.fsum(magnitudes)
         if reduction == "sum":
             divisor = mpmath.mpf(1)
         elif reduction == "mean":
@@ -141,38 +161,40 @@ def _reduce(prepared: _Prepared, spec: LossSpec, reduction: str, upstream: np.nd
             raise ValueError(f"unknown reduction {reduction!r}")
         loss = divide(total, divisor)
         value = [loss]
-        value_magnitude = [divide(total_magnitude, abs(divisor)) + abs(loss)]
+        summed = Bound.sum(loss_bounds)
+        value_bounds = [Bound(divide(summed.magnitude, abs(divisor)) + abs(loss),
+                              divide(summed.underflow, abs(divisor)) + 1)]
         coefficients = [divide(delta[0], divisor)] * len(kept)
         if reduction == "mean":
             denominator_term = -delta[0] * divide(loss, divisor) if len(kept) else mpmath.mpf(0)
         shape = ()
 
     grads: dict[str, list[list[mpmath.mpf]]] = {}
-    grad_magnitudes: dict[str, list[list[mpmath.mpf]]] = {}
+    grad_bounds: dict[str, list[list[Bound]]] = {}
     if with_grads:
         for name in {name for name, _ in d.wrt}:
-            size = table.sizes[name]
-            grads[name] = [[] for _ in range(size)]
-            grad_magnitudes[name] = [[] for _ in range(size)]
+            grads[name] = [[] for _ in range(table.sizes[name])]
+            grad_bounds[name] = [[] for _ in range(table.sizes[name])]
         for u, row, c in zip(kept, rows, coefficients):
-            loss_grad = row[3:3 + n_grad]
-            share_grad = row[3 + n_grad:3 + 2 * n_grad]
-            grad_magnitude = row[3 + 2 * n_grad:]
+            loss_grad = row[2:2 + n_grad]
+            share_grad = row[2 + n_grad:first_bound]
+            magnitudes = row[first_bound + 1:first_bound + 1 + n_grad]
+            underflows = row[first_bound + 2 + n_grad:]
             for i, (name, slot) in enumerate(d.wrt):
                 at = _position(table, name, u, slot)
                 contribution = c * loss_grad[i]
-                magnitude = abs(c) * grad_magnitude[i]
+                bound = Bound(abs(c) * magnitudes[i], abs(c) * underflows[i] + 1)
                 if share_grad[i] != 0:
                     contribution += denominator_term * share_grad[i]
-                    magnitude += abs(denominator_term * share_grad[i])
+                    bound = Bound(bound.magnitude + abs(denominator_term * share_grad[i]), bound.underflow + 1)
                 grads[name][at].append(contribution)
-                grad_magnitudes[name][at].append(magnitude)
+                grad_bounds[name][at].append(bound)
     return Reference(
         shape=tuple(shape),
         value=value,
-        value_magnitude=value_magnitude,
+        value_bounds=value_bounds,
         grads={n: [mpmath.fsum(c) for c in g] for n, g in grads.items()},
-        grad_magnitudes={n: [mpmath.fsum(c) for c in g] for n, g in grad_magnitudes.items()},
+        grad_bounds={n: [Bound.sum(b) for b in g] for n, g in grad_bounds.items()},
         reduction_size=max(len(kept), 1) if reduction != "none" else 1,
         unit_total=mpmath.fsum(losses),
     )
@@ -198,16 +220,16 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
     reduction = options.get("reduction", "mean")
     working_digits, check_digits = digits
     with mpmath.workdps(working_digits):
-        working = _reduce(prepared, spec, reduction, upstream, with_grads=True)
+        working = _reduce(prepared, reduction, upstream, with_grads=True)
     with mpmath.workdps(check_digits):
-        checked = _reduce(prepared, spec, reduction, upstream, with_grads=True)
-    for i, (a, b, m) in enumerate(zip(working.value, checked.value, checked.value_magnitude)):
-        if not _same(a, b, m):
+        checked = _reduce(prepared, reduction, upstream, with_grads=True)
+    for i, (a, b, bound) in enumerate(zip(working.value, checked.value, checked.value_bounds)):
+        if not _same(a, b, bound.magnitude):
             checked.unstable.append(f"value[{i}]: {mpmath.nstr(a, 20)} at {working_digits} digits, "
                                     f"{mpmath.nstr(b, 20)} at {check_digits}")
     for name, values in checked.grads.items():
         for i, (a, b) in enumerate(zip(working.grads[name], values)):
-            if not _same(a, b, checked.grad_magnitudes[name][i]):
+            if not _same(a, b, checked.grad_bounds[name][i].magnitude):
                 checked.unstable.append(f"grad {name}[{i}]: {mpmath.nstr(a, 20)} at {working_digits}"
                                         f" digits, {mpmath.nstr(b, 20)} at {check_digits}")
     return checked
@@ -217,7 +239,7 @@ def projected_loss(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: M
                    upstream: np.ndarray) -> mpmath.mpf:
     """⟨δ, L(tensors)⟩ at the current mpmath precision; tensors may hold mpf objects."""
     prepared = prepare(spec, tensors, options)
-    reference = _reduce(prepared, spec, options.get("reduction", "mean"), upstream, with_grads=False)
+    reference = _reduce(prepared, options.get("reduction", "mean"), upstream, with_grads=False)
     return mpmath.fsum(a * b for a, b in zip(_upstream(upstream), reference.value))
 
 

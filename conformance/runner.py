@@ -223,7 +223,7 @@ class CaseRunner:
         if problem:
             return trial.make("value", "error", message=problem)
         got = output.detach().to("cpu", torch.float64).numpy()
-        return self._judge(trial, "value", trial.reference.value, trial.reference.value_magnitude, got)
+        return self._judge(trial, "value", trial.reference.value, trial.reference.value_bounds, got)
 
     def _check_grads(self, trial: _Trial, output: torch.Tensor) -> list[QuantityResult]:
         if not output.requires_grad:
@@ -248,10 +248,10 @@ class CaseRunner:
                 continue
             got = grad.detach().to("cpu", torch.float64).numpy()
             results.append(self._judge(trial, quantity, trial.reference.grads[name],
-                                       trial.reference.grad_magnitudes[name], got))
+                                       trial.reference.grad_bounds[name], got))
         return results
 
-    def _judge(self, trial: _Trial, quantity: str, exact: Sequence, magnitude: Sequence,
+    def _judge(self, trial: _Trial, quantity: str, exact: Sequence, bounds: Sequence,
                got: np.ndarray) -> QuantityResult:
         """Compare, then look failures up among the known deviations.
 
@@ -259,7 +259,7 @@ class CaseRunner:
         so the rest of the tensor's accuracy stays visible.
         """
         size = trial.reference.reduction_size
-        comparison = compare(exact, magnitude, got, trial.dtype, size)
+        comparison = compare(exact, bounds, got, trial.dtype, size)
         status, message = "pass", ""
         if not comparison.ok:
             known = find_known(trial.case, quantity, trial.dtype, trial.tensors, trial.reference,
@@ -268,7 +268,7 @@ class CaseRunner:
             message = f"known deviation {known}" if known else (
                 f"{len(comparison.failing)} of {got.size} elements outside tolerance")
             if known:
-                comparison = compare(exact, magnitude, got, trial.dtype, size, skip=set(comparison.failing))
+                comparison = compare(exact, bounds, got, trial.dtype, size, skip=set(comparison.failing))
         return trial.make(quantity, status, worst_ulps=comparison.worst_ulps,
                           worst_relative=comparison.worst_relative, worst_ratio=comparison.worst_ratio,
                           worst_index=comparison.worst_index, expected=_format(comparison.worst_exact),

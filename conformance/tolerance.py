@@ -3,10 +3,12 @@
 An implementation's result q for an exact value v with rounding magnitude M
 (see ``losscheck.derivations.magnitude``) over a reduction of n units passes when
 
-    |q − v| ≤ rounding_ulps·ulp(v) + (condition + accumulation·log2(n))·u·M
+    |q − v| ≤ rounding_ulps·ulp(v) + (condition + accumulation·log2(n))·(u·M + η·A)
 
-u is the dtype's unit roundoff 2^-p and ulp(v) its spacing at v (subnormal
-spacing below the smallest normal). The first term is the final rounding
+u is the dtype's unit roundoff 2^-p, η half its smallest subnormal, ulp(v)
+its spacing at v (subnormal spacing below the smallest normal), and A the
+underflow magnitude, which carries the absolute error of intermediates that
+fall into the subnormal range (it matters in float16 only). The first term is the final rounding
 plus a few correctly rounded operations; the second is what a backward-stable
 evaluation of the formula can lose through cancellation and conditioning;
 the third is summation error, which grows with the reduction size.
@@ -34,6 +36,11 @@ class DtypeFormat:
     @property
     def unit_roundoff(self) -> mpmath.mpf:
         return mpmath.ldexp(1, -self.precision)
+
+    @property
+    def underflow_unit(self) -> mpmath.mpf:
+        """η: half the smallest subnormal, the absolute error of rounding into the subnormal range."""
+        return mpmath.ldexp(1, self.min_exponent - self.precision)
 
 
 DTYPES = ("float64", "float32", "float16", "bfloat16")
@@ -78,17 +85,21 @@ def overflows(value: mpmath.mpf, dtype: str) -> bool:
     return abs(value) >= mpmath.mpf(fmt.max_value) + ulp(mpmath.mpf(fmt.max_value), dtype) / 2
 
 
-def allowed_error(dtype: str, exact: mpmath.mpf, magnitude: mpmath.mpf, reduction_size: int) -> mpmath.mpf:
+def allowed_error(dtype: str, exact: mpmath.mpf, magnitude: mpmath.mpf, underflow: mpmath.mpf,
+                  reduction_size: int) -> mpmath.mpf:
     """The largest |got − exact| the policy accepts (see the module docstring)."""
     tol = TOLERANCES[dtype]
+    fmt = FORMATS[dtype]
     factor = tol.condition + tol.accumulation * math.log2(max(reduction_size, 1))
-    return tol.rounding_ulps * ulp(exact, dtype) + factor * FORMATS[dtype].unit_roundoff * magnitude
+    return tol.rounding_ulps * ulp(exact, dtype) + factor * (fmt.unit_roundoff * magnitude
+                                                             + fmt.underflow_unit * underflow)
 
 
 def describe_policy() -> dict:
     """The policy as data, for reports."""
     return {
-        "formula": "|got - exact| <= rounding_ulps*ulp(exact) + (condition + accumulation*log2(n))*u*M",
+        "formula": "|got - exact| <= rounding_ulps*ulp(exact) + (condition + accumulation*log2(n))*(u*M + eta*A)",
         "tolerances": {dtype: asdict(t) for dtype, t in TOLERANCES.items()},
         "unit_roundoff": {dtype: f"2^-{f.precision}" for dtype, f in FORMATS.items()},
+        "underflow_unit": {dtype: f"2^{f.min_exponent - f.precision}" for dtype, f in FORMATS.items()},
     }

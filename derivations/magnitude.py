@@ -16,43 +16,59 @@ which the propagation bounds. M(e)/|e| is thus the condition-aware relative
 error allowance: large exactly where cancellation (softmax − target,
 lse − x) or an ill-conditioned function (log near 1, exp of a large
 argument) makes a correctly written kernel lose accuracy. A function whose
-rule needs a limit (xlogy: 0·log 0) supplies it as ``rounding_magnitude``.
+rule needs a limit (xlogy: 0·log 0) supplies its propagated term as
+``propagated_error(bound)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sympy as sp
 
 
-def rounding_magnitude(expr: sp.Expr) -> sp.Expr:
-    """M(expr) as a SymPy expression in the same symbols."""
+def _error_bound(expr: sp.Expr, leaf: Callable[[sp.Expr], sp.Expr], cost: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
+    """cost(e) + Σ |∂e/∂a|·bound(a) over e's operands a; ``leaf`` bounds the inputs."""
     if expr.is_Symbol:
-        return sp.Abs(expr)
+        return leaf(expr)
     if expr.is_Rational:
         return sp.Integer(0)
     if expr.is_Atom:
-        return sp.Abs(expr)
+        return cost(expr)
+
+    def bound(arg: sp.Expr) -> sp.Expr:
+        return _error_bound(arg, leaf, cost)
+
     if expr.is_Add:
-        return sp.Abs(expr) + sp.Add(*[rounding_magnitude(a) for a in expr.args])
-    if expr.is_Mul:
+        propagated = [bound(a) for a in expr.args]
+    elif expr.is_Mul:
         factors = expr.args
-        propagated = [
-            rounding_magnitude(f) * sp.Abs(sp.Mul(*factors[:i], *factors[i + 1:]))
-            for i, f in enumerate(factors)
-        ]
-        return sp.Abs(expr) + sp.Add(*propagated)
-    if expr.is_Pow:
+        propagated = [bound(f) * sp.Abs(sp.Mul(*factors[:i], *factors[i + 1:])) for i, f in enumerate(factors)]
+    elif expr.is_Pow:
         base, exponent = expr.args
-        exponent_term = (
-            sp.Integer(0) if exponent.is_Rational
-            else sp.Abs(expr * sp.log(base)) * rounding_magnitude(exponent)
-        )
-        return sp.Abs(expr) + sp.Abs(exponent * base ** (exponent - 1)) * rounding_magnitude(base) + exponent_term
-    if hasattr(expr, "rounding_magnitude"):
-        return expr.rounding_magnitude(rounding_magnitude)
-    if isinstance(expr, sp.Function):
-        propagated = [
-            sp.Abs(expr.fdiff(i + 1)) * rounding_magnitude(arg) for i, arg in enumerate(expr.args)
-        ]
-        return sp.Abs(expr) + sp.Add(*propagated)
-    raise TypeError(f"no rounding magnitude rule for {type(expr).__name__}: {expr}")
+        propagated = [sp.Abs(exponent * base ** (exponent - 1)) * bound(base)]
+        if not exponent.is_Rational:
+            propagated.append(sp.Abs(expr * sp.log(base)) * bound(exponent))
+    elif hasattr(expr, "propagated_error"):
+        propagated = [expr.propagated_error(bound)]
+    elif isinstance(expr, sp.Function):
+        propagated = [sp.Abs(expr.fdiff(i + 1)) * bound(arg) for i, arg in enumerate(expr.args)]
+    else:
+        raise TypeError(f"no error-bound rule for {type(expr).__name__}: {expr}")
+    return cost(expr) + sp.Add(*propagated)
+
+
+def rounding_magnitude(expr: sp.Expr) -> sp.Expr:
+    """M(expr): each operation errs by u·|result|, each input carries u·|input|."""
+    return _error_bound(expr, leaf=sp.Abs, cost=sp.Abs)
+
+
+def underflow_magnitude(expr: sp.Expr) -> sp.Expr:
+    """A(expr): each operation errs by η absolutely (gradual underflow), inputs are exact.
+
+    The standard model with underflow is fl(a ∘ b) = (a ∘ b)(1 + δ) + η, |δ| ≤ u,
+    |η| ≤ half the smallest subnormal; A(e) propagates the η terms as M does the δ
+    terms. It matters where an intermediate such as exp(−16) is subnormal in
+    float16 while the result is not small.
+    """
+    return _error_bound(expr, leaf=lambda symbol: sp.Integer(0), cost=lambda e: sp.Integer(1))

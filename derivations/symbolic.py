@@ -8,7 +8,8 @@ SymPy and derives, with ``sympy.diff`` only:
 * the forward-mode tangent (JVP) d/dh l(s + h·ṡ) at h = 0, by a separate route
   (substitution then differentiation in h), so the adjoint identity between
   JVP and VJP is a real check;
-* the rounding magnitudes M(l) and M(∂l/∂s) for the tolerance policy.
+* the rounding and underflow magnitudes M and A of l and ∂l/∂s for the
+  tolerance policy (see ``magnitude``).
 
 Each variant is derived once and cached; evaluators are generated from it.
 """
@@ -24,7 +25,7 @@ import sympy as sp
 
 from ..spec.core import ClassAxis, LossSpec, Unit
 from .evaluators import make_mpmath, make_numpy
-from .magnitude import rounding_magnitude
+from .magnitude import rounding_magnitude, underflow_magnitude
 
 
 @dataclass(frozen=True)
@@ -116,25 +117,28 @@ class Derivation:
         value = self.symbols[name]
         return value[slot] if isinstance(value, list) else value
 
-    @cached_property
-    def loss_magnitude(self) -> sp.Expr:
-        """max over the loss and its computational forms of M(form)."""
-        return sp.Max(*[rounding_magnitude(f) for f in [self.loss, *self.forms]])
+    def _bounds(self, bound: Callable[[sp.Expr], sp.Expr]) -> list[sp.Expr]:
+        """bound of the loss, then of each gradient component: the max over the loss and its forms."""
+        forms = [self.loss, *self.forms]
+        grads = [[g, *(sp.diff(f, self.wrt_symbol(i)) for f in self.forms)] for i, g in enumerate(self.loss_grad)]
+        return [sp.Max(*[bound(f) for f in group]) for group in [forms, *grads]]
 
     @cached_property
-    def grad_magnitudes(self) -> list[sp.Expr]:
-        """max over the forms of M(∂form/∂s), per gradient component."""
-        return [
-            sp.Max(g_magnitude, *[rounding_magnitude(sp.diff(f, self.wrt_symbol(i))) for f in self.forms])
-            for i, g_magnitude in enumerate(rounding_magnitude(g) for g in self.loss_grad)
-        ]
+    def magnitudes(self) -> list[sp.Expr]:
+        """M (rounding magnitude) of the loss, then of each ∂l/∂s."""
+        return self._bounds(rounding_magnitude)
+
+    @cached_property
+    def underflows(self) -> list[sp.Expr]:
+        """A (underflow magnitude) of the loss, then of each ∂l/∂s."""
+        return self._bounds(underflow_magnitude)
 
     def _outputs(self, kind: str) -> list[sp.Expr]:
         if kind == "forward":
             return [self.loss, self.denominator]
         if kind == "full":
-            return [self.loss, self.denominator, self.loss_magnitude,
-                    *self.loss_grad, *self.denominator_grad, *self.grad_magnitudes]
+            return [self.loss, self.denominator, *self.loss_grad, *self.denominator_grad,
+                    *self.magnitudes, *self.underflows]
         if kind == "jvp":
             return [self.loss_jvp, self.denominator_jvp]
         if kind == "grad":
@@ -145,7 +149,7 @@ class Derivation:
         """A generated function of ``arguments`` (+ tangents for ``jvp``) returning a tuple.
 
         kinds: ``forward`` (l, d); ``grad`` (l, d, ∂l/∂s..., ∂d/∂s...); ``full``
-        (l, d, M(l), ∂l/∂s..., ∂d/∂s..., M(∂l/∂s)...); ``jvp`` (l̇, ḋ).
+        (``grad``'s outputs, then M(l), M(∂l/∂s)..., then A(l), A(∂l/∂s)...); ``jvp`` (l̇, ḋ).
         backends: ``mpmath`` (the oracle) and ``numpy`` (fast float64).
         """
         cache_key = f"{kind}/{backend}"

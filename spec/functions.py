@@ -27,10 +27,10 @@ class xlogy(sp.Function):
             return y / x
         raise sp.ArgumentIndexError(self, argindex)
 
-    def rounding_magnitude(self, magnitude) -> sp.Expr:
-        """M(xlogy(y, x)) = |xlogy(y, x)| + |xlogy(M(y), x)| + |y/x|·M(x), keeping 0·log 0 = 0."""
+    def propagated_error(self, bound) -> sp.Expr:
+        """|log x|·B(y) + |y/x|·B(x), written as |xlogy(B(y), x)| so that 0·log 0 stays 0."""
         y, x = self.args
-        return sp.Abs(self) + sp.Abs(xlogy(magnitude(y), x)) + sp.Abs(y / x) * magnitude(x)
+        return sp.Abs(xlogy(bound(y), x)) + sp.Abs(y / x) * bound(x)
 
     def _eval_rewrite_as_log(self, y: sp.Expr, x: sp.Expr, **kwargs: object) -> sp.Expr:
         return sp.Piecewise((0, sp.Eq(y, 0)), (y * sp.log(x), True))

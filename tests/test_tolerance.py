@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from losscheck.conformance.compare import compare
+from losscheck.conformance.oracle import Bound
 from losscheck.conformance.tolerance import DTYPES, FORMATS, TOLERANCES, allowed_error, overflows, ulp
 
 
@@ -42,18 +43,28 @@ def test_policy_is_data_for_every_dtype():
 
 def test_compare_flags_errors_and_special_values():
     exact = [mpmath.mpf(1), mpmath.mpf("nan"), mpmath.mpf("inf"), mpmath.mpf(2)]
-    magnitude = [mpmath.mpf(1)] * 4
+    bounds = [Bound(mpmath.mpf(1), mpmath.mpf(1))] * 4
     good = np.array([1.0, math.nan, math.inf, 2.0])
-    assert compare(exact, magnitude, good, "float32", 1).ok
+    assert compare(exact, bounds, good, "float32", 1).ok
     for index, bad_value in [(0, 1.001), (1, 0.0), (2, -math.inf), (3, math.nan)]:
         bad = good.copy()
         bad[index] = bad_value
-        assert compare(exact, magnitude, bad, "float32", 1).failing == [index]
+        assert compare(exact, bounds, bad, "float32", 1).failing == [index]
 
 
 def test_allowed_error_grows_with_magnitude_and_reduction_size():
-    one = mpmath.mpf(1)
-    assert allowed_error("float32", one, one * 100, 1) > allowed_error("float32", one, one, 1)
-    assert allowed_error("float32", one, one, 4096) > allowed_error("float32", one, one, 1)
-    # one ULP off at a well-conditioned value passes; a 2x error never does
-    assert allowed_error("bfloat16", one, one, 4096) < 1
+    one, zero = mpmath.mpf(1), mpmath.mpf(0)
+    assert allowed_error("float32", one, one * 100, zero, 1) > allowed_error("float32", one, one, zero, 1)
+    assert allowed_error("float32", one, one, zero, 4096) > allowed_error("float32", one, one, zero, 1)
+    # a 2x error never passes, even in bfloat16 over a 4096-element reduction
+    assert allowed_error("bfloat16", one, one, one, 4096) < 1
+
+
+def test_underflow_term_matters_in_float16_only():
+    """exp(-16.34) is subnormal in float16 (absolute error up to 2^-25), not in float32."""
+    zero, many = mpmath.mpf(0), mpmath.mpf(20)
+    small = mpmath.mpf("1.6e-6")
+    assert allowed_error("float16", small, small, many, 1) > 10 * allowed_error("float16", small, small, zero, 1)
+    assert allowed_error("float32", small, small, many, 1) < 1.001 * allowed_error("float32", small, small, zero, 1)
+    assert FORMATS["float16"].underflow_unit == mpmath.ldexp(1, -25)
+
