@@ -1,0 +1,1 @@
+"""The conformance harness: implementations under test against the exact oracle. The only layer importing torch."""

@@ -1,0 +1,1 @@
+"""What follows from the specs: symbolic gradients, tangents, error magnitudes, evaluators. No torch."""
