@@ -25,14 +25,15 @@ AGREEMENT = mpmath.mpf(10) ** -25
 
 def _interior(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray],
               rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Move values sitting on a finite end of their domain one step (or a random fraction) inside."""
     moved = {}
     for name, values in tensors.items():
-        domain = case.shape_case.domains.get(name, spec.tensor(name).domain_for(case.options))
-        on_edge = (values == domain.lo) | (values == domain.hi)
-        if values.dtype.kind == "f" and on_edge.any():
-            inside = domain.lo + (domain.hi - domain.lo) * rng.uniform(0.25, 0.75, size=values.shape) \
-                if np.isfinite(domain.lo) and np.isfinite(domain.hi) else values - np.sign(values - 0.5)
-            values = np.where(on_edge, inside, values)
+        if values.dtype.kind == "f":
+            domain = case.shape_case.domains.get(name, spec.tensor(name).domain_for(case.options))
+            lo, hi = domain.lo, domain.hi
+            width = hi - lo if np.isfinite(hi - lo) else 2.0
+            step = width * rng.uniform(0.25, 0.75, size=values.shape)
+            values = np.where(values == lo, lo + step, np.where(values == hi, hi - step, values))
         moved[name] = values
     return moved
 

@@ -102,7 +102,7 @@ def _exact(values: np.ndarray) -> np.ndarray:
 def prepare(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> _Prepared:
     """Split into units, fetch the cached derivation, and convert inputs to mpf once."""
     table = split_units(spec, tensors, options)
-    key = variant_key(spec, tuple(tensors), table.num_classes, table.index_target, dict(options))
+    key = variant_key(spec, tuple(tensors), table, options)
     derivation = derive(spec, key)
     exact = {name: _exact(v) for name, v in table.values.items()}
     unit_args = []

@@ -19,7 +19,7 @@ from .tolerance import describe_policy
 _STYLE = {"PASS": "green", "KNOWN": "yellow", "UNSUPPORTED": "dim", "FAIL": "bold red", "UNSTABLE": "bold red"}
 
 
-def _ulps(value: float) -> str:
+def _number(value: float) -> str:
     return "inf" if math.isinf(value) else f"{value:.3g}"
 
 
@@ -31,8 +31,8 @@ def summary_table(result: Result) -> Table:
         table.add_column(column, justify="right" if column in numeric else "left")
     for (loss, dtype, direction), rows in result.groups().items():
         v = verdict(rows)
-        table.add_row(loss, dtype, direction, str(len(rows)), _ulps(max(r.worst_ulps for r in rows)),
-                      _ulps(max(r.worst_relative for r in rows)), _ulps(max(r.worst_ratio for r in rows)),
+        table.add_row(loss, dtype, direction, str(len(rows)), _number(max(r.worst_ulps for r in rows)),
+                      _number(max(r.worst_relative for r in rows)), _number(max(r.worst_ratio for r in rows)),
                       f"[{_STYLE[v]}]{v}[/]")
     return table
 
@@ -51,7 +51,7 @@ def print_result(result: Result, console: Console) -> None:
         console.print(f"quantity {worst.quantity}  ({worst.status}: {worst.message})", **plain)
         if worst.expected or worst.got:
             console.print(f"element  {worst.worst_index}: oracle {worst.expected}  implementation {worst.got}"
-                          f"  ({_ulps(worst.worst_ulps)} ulp, {_ulps(worst.worst_ratio)}x allowed)", **plain)
+                          f"  ({_number(worst.worst_ulps)} ulp, {_number(worst.worst_ratio)}x allowed)", **plain)
         console.print("reproducer:", **plain)
         console.print(worst.reproducer, **plain)
     for problem in result.spec_problems:

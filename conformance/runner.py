@@ -292,7 +292,7 @@ def _one_line(error: BaseException) -> str:
 
 
 def check_loss(spec: LossSpec, impl: Implementation, dtypes: Sequence[str], device: str, seed: int,
-               timeout: float, progress: Callable[[str], None] | None = None) -> Result:
+               timeout: float) -> Result:
     """Run every case of ``spec`` in every dtype; verify the symbolic gradients once per variant."""
     result = Result()
     runner = CaseRunner(spec, impl, device, timeout)
@@ -300,14 +300,12 @@ def check_loss(spec: LossSpec, impl: Implementation, dtypes: Sequence[str], devi
     for case in generate_cases(spec, seed):
         tensors = case.tensors("float64")
         table = split_units(spec, tensors, case.options)
-        key = variant_key(spec, case.present, table.num_classes, table.index_target, case.options)
+        key = variant_key(spec, case.present, table, case.options)
         if key not in verified:
             verified.add(key)
             result.spec_problems.extend(verify_gradients(spec, case, tensors))
         for dtype in dtypes:
             result.results.extend(runner.run(case, dtype))
-        if progress:
-            progress(spec.name)
     return result
 
 
@@ -327,8 +325,7 @@ def _validate(loss: str, dtypes: Sequence[str], device: str) -> LossSpec:
 
 
 def check(loss: str, impl: Implementation | None = None, dtypes: Sequence[str] = DTYPES,
-          device: str = "cpu", seed: int = 0, timeout: float = 20.0,
-          progress: Callable[[str], None] | None = None) -> Result:
+          device: str = "cpu", seed: int = 0, timeout: float = 20.0) -> Result:
     """Check ``impl`` (default: PyTorch's own function) for the loss named ``loss``.
 
     Raises UsageError for an unknown loss, dtype or device. Returns a Result
@@ -336,4 +333,4 @@ def check(loss: str, impl: Implementation | None = None, dtypes: Sequence[str] =
     """
     spec = _validate(loss, list(dtypes), device)
     implementation = impl if impl is not None else pytorch_implementation(loss)
-    return check_loss(spec, implementation, list(dtypes), device, seed, timeout, progress)
+    return check_loss(spec, implementation, list(dtypes), device, seed, timeout)

@@ -40,7 +40,7 @@ def expanded_loss(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Ma
     indices stay integer arrays.
     """
     table = split_units(spec, tensors, options)
-    key = variant_key(spec, tuple(tensors), table.num_classes, table.index_target, dict(options))
+    key = variant_key(spec, tuple(tensors), table, options)
     losses, shares = [], []
     for u in range(table.kept.size):
         row = {name: ([_exact(e) for e in v[u]] if v.ndim == 2 else _exact(v[u])) for name, v in table.values.items()}

@@ -21,7 +21,7 @@ def evaluate_float64(spec: LossSpec, tensors: Mapping[str, np.ndarray], options:
                      upstream: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(value shaped like the output, {tensor: ∂⟨δ, L⟩/∂tensor}) in float64."""
     table = split_units(spec, tensors, options)
-    key = variant_key(spec, tuple(tensors), table.num_classes, table.index_target, dict(options))
+    key = variant_key(spec, tuple(tensors), table, options)
     derivation = derive(spec, key)
     kept = table.kept_units
     columns: list[np.ndarray] = []

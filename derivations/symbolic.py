@@ -16,7 +16,7 @@ Each variant is derived once and cached; evaluators are generated from it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
@@ -26,6 +26,7 @@ import sympy as sp
 from ..spec.core import ClassAxis, LossSpec, Unit
 from .evaluators import make_mpmath, make_numpy
 from .magnitude import rounding_magnitude, underflow_magnitude
+from .units import UnitTable
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,13 @@ class VariantKey:
     discrete: tuple[tuple[str, Any], ...]
 
 
-def variant_key(spec: LossSpec, present: tuple[str, ...], num_classes: int, index_target: bool,
-                options: dict[str, Any]) -> VariantKey:
+def variant_key(spec: LossSpec, present: tuple[str, ...], table: UnitTable, options: Mapping[str, Any]) -> VariantKey:
+    """The variant a case belongs to; ``table`` gives its class count and target kind."""
     discrete = tuple(
         (o.name, options.get(o.name, o.default))
         for o in spec.options if o.in_formula and not o.continuous
     )
-    return VariantKey(spec.name, tuple(present), num_classes, index_target, discrete)
+    return VariantKey(spec.name, tuple(present), table.num_classes, table.index_target, discrete)
 
 
 def unit_symbols(spec: LossSpec, key: VariantKey) -> dict[str, Any]:
@@ -182,14 +183,15 @@ def derive(spec: LossSpec, key: VariantKey) -> Derivation:
         value = symbols[tensor.name]
         slots = range(len(value)) if isinstance(value, list) else [0]
         wrt.extend((tensor.name, slot) for slot in slots)
-    forms = [sp.sympify(form(unit)) for form in spec.computational_forms]
-    derivation = Derivation(key, symbols, option_symbols(spec), loss, denominator, wrt,
-                            [], [], [], sp.Integer(0), sp.Integer(0), forms)
-    wrt_symbols = [derivation.wrt_symbol(i) for i in range(len(wrt))]
-    derivation.loss_grad = [sp.diff(loss, s) for s in wrt_symbols]
-    derivation.denominator_grad = [sp.diff(denominator, s) for s in wrt_symbols]
-    derivation.tangents = [sp.Symbol(f"tangent_{s.name}", real=True) for s in wrt_symbols]
-    pairs = list(zip(wrt_symbols, derivation.tangents))
-    derivation.loss_jvp = _directional_derivative(loss, pairs)
-    derivation.denominator_jvp = _directional_derivative(denominator, pairs)
-    return derivation
+    wrt_symbols = [_flatten({name: symbols[name]})[slot] for name, slot in wrt]
+    tangents = [sp.Symbol(f"tangent_{s.name}", real=True) for s in wrt_symbols]
+    pairs = list(zip(wrt_symbols, tangents))
+    return Derivation(
+        key, symbols, option_symbols(spec), loss, denominator, wrt,
+        loss_grad=[sp.diff(loss, s) for s in wrt_symbols],
+        denominator_grad=[sp.diff(denominator, s) for s in wrt_symbols],
+        tangents=tangents,
+        loss_jvp=_directional_derivative(loss, pairs),
+        denominator_jvp=_directional_derivative(denominator, pairs),
+        forms=[sp.sympify(form(unit)) for form in spec.computational_forms],
+    )

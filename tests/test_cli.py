@@ -127,16 +127,16 @@ def test_not_implemented_is_unsupported_only_where_pytorch_lacks_it_too(run_cli,
     statuses = {(r["dtype"], r["status"]) for r in json.loads(report.read_text())["results"]}
     assert ("float16", "error") in statuses and ("float32", "pass") in statuses
 
+    import torch
     import torch.nn.functional as F
+
+    original = F.mse_loss
 
     def pytorch_without_half(input, target, **kwargs):
         if input.dtype == torch.float16:
             raise RuntimeError("\"mse_cpu\" not implemented for 'Half'")
         return original(input, target, **kwargs)
 
-    import torch
-
-    original = F.mse_loss
     monkeypatch.setattr(F, "mse_loss", pytorch_without_half)
     status, out, _ = run_cli("run", "--loss", "mse_loss", "--report", str(report))
     assert status == 0, out
