@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..derivations.units import split_units
-from ..spec.core import ClassIndex, LossSpec, ShapeCase
+from ..spec.core import ClassIndex, LossSpec, ShapeCase, Slices
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,14 @@ class Case:
         """Float64 draws (int64 class indices) before any dtype rounding."""
         rng = self._rng("values")
         tensors: dict[str, np.ndarray] = {}
-        input_shape = self.shape_case.shapes["input"]
+        structure = self.spec.structure
+        first = structure.sliced[0] if isinstance(structure, Slices) else self.spec.required_tensors[0].name
+        first_shape = tuple(self.shape_case.shapes[first])
         for name in self.present:
             shape = tuple(self.shape_case.shapes[name])
             domain = self.shape_case.domains.get(name, self.spec.tensor(name).domain_for(self.options))
             if isinstance(domain, ClassIndex):
-                classes = input_shape[0] if len(input_shape) == 1 else input_shape[1]
+                classes = structure.slice_length(first_shape) if isinstance(structure, Slices) else 1
                 tensors[name] = domain.sample_classes(rng, shape, classes).astype(np.int64)
             else:
                 regime = self.regime if self.regime in domain.regimes else "typical"

@@ -9,6 +9,8 @@ bounds). Each operation rounds once and propagates its operands' errors:
     M(a + b) = |a + b| + M(a) + M(b)
     M(a·b)   = |a·b| + |b|·M(a) + |a|·M(b)
     M(f(a))  = |f(a)| + |f'(a)|·M(a)                 (exp, log, log1p, powers, ...)
+    M(Piecewise((e_i, c_i)...)) = Piecewise((M(e_i), c_i)...)   (the branch taken)
+    M(max(a, b)) = max(M(a), M(b));  M(sign(a)) = 0
 
 Charging each input |input| makes M cover the condition number too: a
 relative perturbation u of every input moves e by at most u·Σ|∂e/∂s|·|s|,
@@ -39,6 +41,12 @@ def _error_bound(expr: sp.Expr, leaf: Callable[[sp.Expr], sp.Expr], cost: Callab
     def bound(arg: sp.Expr) -> sp.Expr:
         return _error_bound(arg, leaf, cost)
 
+    if isinstance(expr, sp.Piecewise):  # selecting a branch is exact: the chosen branch's bound
+        return sp.Piecewise(*[(bound(e), c) for e, c in expr.args])
+    if isinstance(expr, (sp.Max, sp.Min)):  # the result is one of the arguments
+        return sp.Max(*[bound(a) for a in expr.args])
+    if isinstance(expr, (sp.sign, sp.Heaviside)):  # piecewise constant: exact
+        return sp.Integer(0)
     if expr.is_Add:
         propagated = [bound(a) for a in expr.args]
     elif expr.is_Mul:

@@ -23,7 +23,7 @@ from typing import Any
 
 import sympy as sp
 
-from ..spec.core import ClassAxis, LossSpec, Unit
+from ..spec.core import LossSpec, Slices, Unit
 from .evaluators import make_mpmath, make_numpy
 from .magnitude import rounding_magnitude, underflow_magnitude
 from .units import UnitTable
@@ -50,17 +50,20 @@ def variant_key(spec: LossSpec, present: tuple[str, ...], table: UnitTable, opti
 
 
 def unit_symbols(spec: LossSpec, key: VariantKey) -> dict[str, Any]:
-    """Symbols a unit reads: a scalar per tensor, or C of them along the class axis."""
-    by_class = isinstance(spec.structure, ClassAxis)
+    """Symbols a unit reads: a scalar per tensor, or K of them for a row of a slice."""
     symbols: dict[str, Any] = {}
     for tensor in spec.tensors:
         if tensor.name not in key.present:
             continue
-        if by_class:
+        if _is_row(spec, tensor.name):
             symbols[tensor.name] = list(sp.symbols(f"{tensor.name}_0:{key.num_classes}", real=True))
         else:
             symbols[tensor.name] = sp.Symbol(tensor.name, real=True)
     return symbols
+
+
+def _is_row(spec: LossSpec, name: str) -> bool:
+    return isinstance(spec.structure, Slices) and spec.structure.is_row(name)
 
 
 def option_symbols(spec: LossSpec) -> dict[str, sp.Symbol]:
@@ -73,7 +76,7 @@ def make_unit(spec: LossSpec, key: VariantKey, tensors: dict[str, Any], keep: An
     for tensor in spec.optional_tensors:
         if tensor.name not in filled:
             one = sp.Integer(1)
-            filled[tensor.name] = [one] * key.num_classes if isinstance(spec.structure, ClassAxis) else one
+            filled[tensor.name] = [one] * key.num_classes if _is_row(spec, tensor.name) else one
     options: dict[str, Any] = dict(key.discrete)
     options.update(option_symbols(spec))
     return Unit(filled, options, sp.sympify(keep), key.index_target, key.num_classes)
@@ -178,8 +181,10 @@ def derive(spec: LossSpec, key: VariantKey) -> Derivation:
     for tensor in spec.tensors:
         if tensor.name not in symbols or not tensor.differentiable:
             continue
-        if tensor.name == "target" and key.index_target:
+        if key.index_target and tensor.name == getattr(spec.structure, "index_target", None):
             continue  # class indices are not differentiable
+        if tensor.name in getattr(spec.structure, "encode", {}):
+            continue  # encoded integer rows are not differentiable
         value = symbols[tensor.name]
         slots = range(len(value)) if isinstance(value, list) else [0]
         wrt.extend((tensor.name, slot) for slot in slots)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spec.core import ClassAxis, Elementwise, LossSpec
+from ..spec.core import Elementwise, LossSpec, Slices
 
 
 @dataclass
@@ -44,12 +44,13 @@ class UnitTable:
 
 def split_units(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> UnitTable:
     """Map ``tensors`` (present ones only) to units under ``spec.structure``."""
-    batch_size = tensors["input"].shape[0] if tensors["input"].ndim else 1
+    first = tensors[spec.required_tensors[0].name]
+    batch_size = first.shape[0] if first.ndim else 1
     sizes = {name: int(t.size) for name, t in tensors.items()}
     if isinstance(spec.structure, Elementwise):
-        return _elementwise(tensors, batch_size, sizes)
-    if isinstance(spec.structure, ClassAxis):
-        return _class_axis(spec.structure, tensors, options, batch_size, sizes)
+        return _elementwise(spec.structure, first.ndim, tensors, batch_size, sizes)
+    if isinstance(spec.structure, Slices):
+        return _slices(spec.structure, tensors, options, batch_size, sizes)
     raise TypeError(f"unknown structure {spec.structure!r}")
 
 
@@ -57,11 +58,14 @@ def _flat_positions(shape: tuple[int, ...]) -> np.ndarray:
     return np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
 
 
-def _elementwise(tensors: Mapping[str, np.ndarray], batch_size: int, sizes: dict[str, int]) -> UnitTable:
-    out_shape = np.broadcast_shapes(*(t.shape for t in tensors.values()))
+def _elementwise(structure: Elementwise, ndim: int, tensors: Mapping[str, np.ndarray], batch_size: int,
+                 sizes: dict[str, int]) -> UnitTable:
+    shapes = {name: (*t.shape, 1) if name in structure.align_last and t.ndim == ndim - 1 else t.shape
+              for name, t in tensors.items()}
+    out_shape = np.broadcast_shapes(*shapes.values())
     values, positions = {}, {}
     for name, tensor in tensors.items():
-        where = np.broadcast_to(_flat_positions(tensor.shape), out_shape).reshape(-1)
+        where = np.broadcast_to(_flat_positions(tensor.shape).reshape(shapes[name]), out_shape).reshape(-1)
         positions[name] = where
         values[name] = tensor.reshape(-1)[where]
     size = int(np.prod(out_shape, dtype=np.int64))
@@ -69,38 +73,39 @@ def _elementwise(tensors: Mapping[str, np.ndarray], batch_size: int, sizes: dict
                      sizes)
 
 
-def _class_rows(shape: tuple[int, ...]) -> np.ndarray:
-    """Flat positions of each class-axis slice, one row per unit, shape (U, C)."""
+def _rows(shape: tuple[int, ...], axis: int) -> np.ndarray:
+    """Flat positions of each slice along ``axis``, one row per unit, shape (U, K)."""
     positions = _flat_positions(shape)
-    if len(shape) == 1:
-        return positions.reshape(1, -1)
-    return np.moveaxis(positions, 1, -1).reshape(-1, shape[1])
+    return np.moveaxis(positions, axis, -1).reshape(-1, shape[axis])
 
 
-def _class_axis(structure: ClassAxis, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
-                batch_size: int, sizes: dict[str, int]) -> UnitTable:
-    logits = tensors["input"]
-    unbatched = logits.ndim == 1
-    num_classes = logits.shape[0] if unbatched else logits.shape[1]
-    rows = _class_rows(logits.shape)
-    units = rows.shape[0]
-    values = {"input": logits.reshape(-1)[rows]}
-    positions = {"input": rows}
-    target = tensors["target"]
-    index_target = target.shape != logits.shape
+def _slices(structure: Slices, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+            batch_size: int, sizes: dict[str, int]) -> UnitTable:
+    first = tensors[structure.sliced[0]]
+    axis = structure.axis_of(first.shape)
+    length = first.shape[axis]
+    out_shape = first.shape[:axis] + first.shape[axis + 1:]
+    values: dict[str, np.ndarray] = {}
+    positions: dict[str, np.ndarray] = {}
+    units = int(np.prod(out_shape, dtype=np.int64))
     kept = np.ones(units, bool)
-    if index_target:
-        classes = target.reshape(-1).astype(np.int64)
-        kept = classes != options.get("ignore_index", -100)
-        values["target"] = (classes[:, None] == np.arange(num_classes)).astype(np.float64)
-    else:
-        target_rows = _class_rows(target.shape)
-        values["target"] = target.reshape(-1)[target_rows]
-        positions["target"] = target_rows
-    for name in structure.per_class:
-        if name in tensors:
-            per_class = np.broadcast_to(np.arange(num_classes), (units, num_classes))
-            values[name] = tensors[name].reshape(-1)[per_class]
-            positions[name] = per_class
-    out_shape = () if unbatched else (logits.shape[0], *logits.shape[2:])
-    return UnitTable(values, positions, kept, out_shape, num_classes, index_target, batch_size, sizes)
+    index_target = False
+    for name, tensor in tensors.items():
+        if name == structure.index_target and tensor.shape != first.shape:
+            index_target = True
+            classes = tensor.reshape(-1).astype(np.int64)
+            kept = classes != options.get("ignore_index", -100)
+            values[name] = (classes[:, None] == np.arange(length)).astype(np.float64)
+        elif name in structure.encode:
+            rows = tensor.reshape(-1)[_rows(tensor.shape, structure.axis_of(tensor.shape))]
+            values[name] = np.array([structure.encode[name](row) for row in rows], dtype=np.float64)
+        elif name in structure.sliced:
+            where = _rows(tensor.shape, axis)
+            values[name], positions[name] = tensor.reshape(-1)[where], where
+        elif name in structure.per_class:
+            where = np.broadcast_to(np.arange(length), (units, length))
+            values[name], positions[name] = tensor.reshape(-1)[where], where
+        else:  # per unit: one value per slice, broadcast to the output shape
+            where = np.broadcast_to(_flat_positions(tensor.shape), out_shape).reshape(-1)
+            values[name], positions[name] = tensor.reshape(-1)[where], where
+    return UnitTable(values, positions, kept, tuple(out_shape), length, index_target, batch_size, sizes)

@@ -179,23 +179,66 @@ class Convention:
 
 @dataclass(frozen=True)
 class Elementwise:
-    """Every tensor broadcasts to the output shape; one unit per output element."""
+    """Every tensor broadcasts to the output shape; one unit per output element.
+
+    ``align_last`` names tensors that may come with one dimension fewer than
+    the first required tensor (gaussian_nll_loss's ``var`` of shape (N,) for an
+    input (N, D)); such a tensor gets a trailing dimension of size 1 first.
+    """
+
+    align_last: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class ClassAxis:
-    """One unit per slice along the class axis (dim 1, or dim 0 when unbatched).
+class Slices:
+    """One unit per slice of length K along ``axis`` of the ``sliced`` tensors.
 
-    The target is either a class index per unit (turned into a one-hot row and
-    a ``keep`` flag that is 0 where the target equals ``ignore_index``) or a
-    tensor shaped like the input. ``per_class`` tensors (``weight``) have shape
-    (C,) and are read whole by every unit.
+    ``axis`` is 1 for a class axis (dim 0 when the tensor is 1-D, i.e.
+    unbatched) or -1 for the last dim (vector losses: cosine, triplet). The
+    first sliced tensor fixes the slices; the output of ``reduction='none'``
+    is its shape without the axis.
+
+    * ``index_target``: a tensor that may instead come as class indices (one
+      dim fewer); it becomes a one-hot row, and a unit whose index equals the
+      ``ignore_index`` option gets ``keep`` = 0.
+    * ``per_unit``: tensors with one value per slice (shape of the output,
+      broadcast to it), read as scalars.
+    * ``per_class``: tensors of shape (K,) read whole by every unit.
+    * ``encode``: name → function mapping one integer row of that tensor to
+      the K values a unit reads (e.g. a −1-terminated label list to per-class
+      counts). Encoded tensors are not differentiable.
+
+    Every sliced, per-class and encoded tensor reads as a list of K symbols.
     """
 
-    per_class: tuple[str, ...] = ("weight",)
+    sliced: tuple[str, ...]
+    axis: int = 1
+    index_target: str | None = None
+    per_unit: tuple[str, ...] = ()
+    per_class: tuple[str, ...] = ()
+    encode: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict, hash=False, compare=False)
+
+    def slice_length(self, shape: tuple[int, ...]) -> int:
+        """K for a first sliced tensor of ``shape``."""
+        return shape[self.axis_of(shape)]
+
+    def axis_of(self, shape: tuple[int, ...]) -> int:
+        """The sliced dimension of a tensor of ``shape`` (the class axis is dim 0 when 1-D)."""
+        if self.axis == 1 and len(shape) == 1:
+            return 0
+        return self.axis % len(shape)
+
+    def is_row(self, name: str) -> bool:
+        """Does a unit read tensor ``name`` as a list of K symbols?"""
+        return name in self.sliced or name in self.per_class or name in self.encode
 
 
-Structure = Elementwise | ClassAxis
+def ClassAxis(per_class: tuple[str, ...] = ("weight",)) -> Slices:
+    """The class axis of ``input``, with a ``target`` of class indices or of the input's shape."""
+    return Slices(sliced=("input", "target"), axis=1, index_target="target", per_class=per_class)
+
+
+Structure = Elementwise | Slices
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,14 @@ on inputs Hypothesis draws.
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from losscheck.conformance.cases import generate_cases
+from losscheck.conformance.implementations import pytorch_implementation
 from losscheck.conformance.oracle import exact_reference
 from losscheck.derivations.fast import evaluate_float64
+from losscheck.derivations.symbolic import derive, variant_key
+from losscheck.derivations.units import split_units
 from losscheck.spec import all_specs
 
 SPECS = list(all_specs().values())
@@ -22,15 +24,21 @@ SPECS = list(all_specs().values())
 def torch_float64(spec, tensors, options, upstream):
     """PyTorch's value and the gradients of ⟨upstream, value⟩, all in float64."""
     inputs = {n: torch.tensor(v) for n, v in tensors.items()}
-    index_target = spec.name in ("cross_entropy", "nll_loss") and tensors["target"].shape != tensors["input"].shape
-    wrt = [n for n in inputs
-           if spec.tensor(n).differentiable and not (n == "target" and index_target)]
+    wrt = differentiated(spec, tensors, options)
     for n in wrt:
         inputs[n].requires_grad_(True)
     kwargs = {n: inputs[n] for n in inputs if spec.tensor(n).optional}
-    out = getattr(F, spec.name)(*[inputs[t.name] for t in spec.required_tensors], **kwargs, **options)
+    loss = pytorch_implementation(spec.name)
+    out = loss(*[inputs[t.name] for t in spec.required_tensors], **kwargs, **options)
     grads = torch.autograd.grad(out, [inputs[n] for n in wrt], torch.tensor(upstream), allow_unused=True)
     return out.detach().numpy(), {n: g.numpy() for n, g in zip(wrt, grads)}
+
+
+def differentiated(spec, tensors, options):
+    """The tensors the spec differentiates in this case (class indices and encoded rows are not)."""
+    table = split_units(spec, tensors, options)
+    wrt = derive(spec, variant_key(spec, tuple(tensors), table, options)).wrt
+    return list(dict.fromkeys(name for name, _ in wrt))
 
 
 def assert_close(ours, theirs, what):

@@ -6,6 +6,22 @@ Each is a bug class real kernels have shipped; the docstring names it.
 import torch
 import torch.nn.functional as F
 
+FLAGGED = [  # (loss, implementation, a quantity that must fail)
+    ("mse_loss", "mse_half_gradient", "grad input"),
+    ("mse_loss", "mse_sum_is_mean", "value"),
+    ("mse_loss", "mse_weight_mean_over_numel", "value"),
+    ("mse_loss", "returns_float32", "value"),
+    ("mse_loss", "modifies_input", "inputs unchanged"),
+    ("cross_entropy", "cross_entropy_log_softmax_overflow", "value"),
+    ("cross_entropy", "cross_entropy_drops_smoothing", "value"),
+    ("cross_entropy", "cross_entropy_detached_target", "grad target"),
+    ("nll_loss", "nll_mean_over_rows", "value"),
+    ("binary_cross_entropy_with_logits", "bce_detached_target", "grad target"),
+    ("binary_cross_entropy_with_logits", "bce_naive_log_sigmoid", "value"),
+    ("kl_div", "kl_div_batchmean_is_mean", "value"),
+    ("kl_div", "kl_div_detached_target", "grad target"),
+]
+
 
 class _ScaleGrad(torch.autograd.Function):
     """Identity forward; the backward multiplies the gradient by ``scale``."""
