@@ -20,6 +20,8 @@ from typing import Any
 
 import torch.nn.functional as F
 
+from .compositions import COMPOSITIONS
+
 Implementation = Callable[..., Any]
 
 _IMPL_PATTERN = re.compile(r"^(?P<loss>[A-Za-z_]\w*)=(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_][\w.]*)$")
@@ -34,7 +36,9 @@ class TimeLimitExceeded(Exception):
 
 
 def pytorch_implementation(loss: str) -> Implementation:
-    """PyTorch's own ``torch.nn.functional.<loss>``."""
+    """PyTorch's own ``torch.nn.functional.<loss>``, or its composition of PyTorch ops."""
+    if loss in COMPOSITIONS:
+        return COMPOSITIONS[loss]
     try:
         return getattr(F, loss)
     except AttributeError:
