@@ -216,7 +216,7 @@ def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: i
         setup = _setup(link, spec, declaration, substitute)
         lean = _forward_value(setup, checkout)  # translated even when there is nothing to compare with
         if spec is None:
-            finding.status, finding.detail = "no spec", f"translated; spec {link.spec} is not in this losscheck"
+            finding.status, finding.detail = "no spec", f"translated; no spec {link.spec} here"
             return finding
         if (why := _unfit(link, spec)):
             finding.status, finding.detail = "not compared", why
@@ -255,8 +255,8 @@ def _method(a: sp.Expr, b: sp.Expr | None) -> str:
         difference = a - b
         if not difference.has(sp.Piecewise) and sp.count_ops(difference) <= SIMPLIFY_LIMIT \
                 and sp.simplify(difference) == 0:
-            return "identical (sympy.simplify)"
-    return f"agree at {POINTS} random points ({DIGITS} digits)"
+            return "sympy.simplify: identical"
+    return f"agree at {POINTS} points"
 
 
 def _missing(finding: Finding) -> Finding:
@@ -309,7 +309,7 @@ def check_derivative(link: Link, checkout: Checkout, spec: LossSpec | None, seed
                                  f"has shape {values.shape}, its forward's input {symbols.shape}")
         pairs = [(f"∂/∂{s}", values[i], sp.diff(lean, s)) for i, s in np.ndenumerate(symbols)]
         _verdict(finding, _first_difference(setup, pairs, np.random.default_rng(seed)),
-                 f"= sympy.diff of {link.forward.rsplit('.', 1)[-1]} in {wrt}")
+                 f"∂{link.forward.rsplit('.', 1)[-1]}/∂{wrt}")
     except Untranslatable as error:
         _untranslatable(finding, error)
     return finding
@@ -317,7 +317,7 @@ def check_derivative(link: Link, checkout: Checkout, spec: LossSpec | None, seed
 
 def _verdict(finding: Finding, counterexample: dict[str, Any] | None, equal: str) -> None:
     if counterexample is None:
-        finding.status, finding.detail = "equal", f"{equal} at {POINTS} random points"
+        finding.status, finding.detail = "equal", f"= {equal} at {POINTS} points"
     else:
         finding.status, finding.counterexample = "different", counterexample
         finding.detail = (f"{counterexample['element']}: TorchLean {counterexample['torchlean']} "
