@@ -123,12 +123,12 @@ class _Setup:
     bindings: dict[str, Any]
     tape: bool
 
-    def point(self, rng: np.random.Generator, extra: Mapping[sp.Symbol, str] = {}) -> dict[sp.Symbol, sp.Float]:  # noqa: B006
+    def point(self, rng: np.random.Generator, extra: Mapping[sp.Symbol, str] | None = None) -> dict:
         values: dict[sp.Symbol, sp.Float] = {EPSILON: _as_float(1e-6)}
         for param, array in self.arrays.items():
             draw = _DOMAINS[_domain_name(self.link, self.spec, param)](rng, array.size)
             values.update({s: _as_float(v) for s, v in zip(array.reshape(-1), draw)})
-        for symbol, domain in extra.items():
+        for symbol, domain in (extra or {}).items():
             values[symbol] = _as_float(_DOMAINS[domain](rng, 1)[0])
         return values
 
@@ -273,7 +273,7 @@ def _untranslatable(finding: Finding, error: Untranslatable) -> None:
 
 
 def _first_difference(setup: _Setup, pairs: list[tuple[str, Any, Any]], rng: np.random.Generator,
-                      extra: Mapping[sp.Symbol, str] = {}) -> dict[str, Any] | None:  # noqa: B006
+                      extra: Mapping[sp.Symbol, str] | None = None) -> dict[str, Any] | None:
     """The first (label, got, expected) pair that disagrees at some point, as a counterexample."""
     for _ in range(POINTS):
         point = setup.point(rng, extra)
@@ -281,7 +281,7 @@ def _first_difference(setup: _Setup, pairs: list[tuple[str, Any, Any]], rng: np.
             got, expected = _numeric(got_expr, point), _numeric(expected_expr, point)
             if not _agree(got, expected):
                 shown = setup.show_point(point)
-                shown.update({str(s): float(point[s]) for s in extra})
+                shown.update({str(s): float(point[s]) for s in extra or {}})
                 return {"element": label, "input": shown, "torchlean": _show(got), "sympy.diff": _show(expected)}
     return None
 

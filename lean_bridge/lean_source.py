@@ -52,7 +52,7 @@ _DECL = re.compile(r"^(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|public|noncompu
 _SECTION = re.compile(r"^(?:@\[[^\]]*\]\s*)?(?:(?:public|noncomputable)\s+)*section\b\s*(\S*)")
 _NAMESPACE = re.compile(r"^namespace\s+(\S+)")
 _END = re.compile(r"^end\b\s*(\S*)")
-_BRACKETS = {"(": ("explicit", ")"), "{": ("implicit", "}"), "[": ("instance", "]"), "⦃": ("implicit", "⦄")}
+_BRACKETS = {"(": "explicit", "{": "implicit", "[": "instance", "⦃": "implicit"}
 
 
 def _binders(tokens: list[Token], start: int) -> tuple[list[Binder], int]:
@@ -60,7 +60,7 @@ def _binders(tokens: list[Token], start: int) -> tuple[list[Binder], int]:
     binders: list[Binder] = []
     i = start
     while tokens[i].text in _BRACKETS:
-        kind, close = _BRACKETS[tokens[i].text]
+        kind = _BRACKETS[tokens[i].text]
         depth, j = 0, i
         while True:
             text = tokens[j].text

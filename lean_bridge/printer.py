@@ -18,7 +18,7 @@ What has no real Mathlib counterpart (∞, NaN, ``DiracDelta``) is not supported
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import sympy as sp
 from sympy.printing.codeprinter import CodePrinter
@@ -38,10 +38,10 @@ class LeanPrinter(CodePrinter):
 
     printmethod = "_lean"
     language = "Lean 4"
-    _default_settings: dict[str, Any] = dict(CodePrinter._default_settings, strict=True, human=True,
+    _default_settings: ClassVar[dict[str, Any]] = dict(CodePrinter._default_settings, strict=True, human=True,
                                              user_functions={})
 
-    known_functions = {
+    known_functions: ClassVar[dict[str, str]] = {
         "exp": "Real.exp",
         "log": "Real.log",
         "sinh": "Real.sinh",
@@ -107,8 +107,8 @@ class LeanPrinter(CodePrinter):
     # -- functions: application is juxtaposition, arguments parenthesized unless atomic
     def _argument(self, expr: sp.Expr) -> str:
         text = self._print(expr)
-        return text if (expr.is_Atom and not (expr.is_Number and expr < 0)) or text.startswith("(") \
-            and _balanced_outer(text) else f"({text})"
+        atomic = expr.is_Atom and not (expr.is_Number and expr < 0)
+        return text if atomic or (text.startswith("(") and _balanced_outer(text)) else f"({text})"
 
     def _print_Function(self, expr: sp.Function) -> str:
         name = self.known_functions.get(type(expr).__name__)

@@ -39,7 +39,8 @@ def print_findings(findings: Sequence[Finding], console: Console) -> None:
     console.print(table)
     for f in findings:
         if f.counterexample:
-            console.print(f"[bold red]{escape(f.declaration)} {f.check}[/]: {escape(json.dumps(f.counterexample))}")
+            shown = json.dumps(f.counterexample, ensure_ascii=False)
+            console.print(f"[bold red]{escape(f.declaration)} {f.check}[/]: {escape(shown)}")
     failed = [f for f in findings if f.failed]
     console.print(f"{len(failed)} of {len(findings)} checks fail" if failed else f"all {len(findings)} checks pass")
 
