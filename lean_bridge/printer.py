@@ -2,7 +2,7 @@
 
 Every Mathlib name appears once, in ``known_functions``. Conventions of the output:
 
-* numbers are ℝ literals; a rational p/q prints as ``(p / q : ℝ)``;
+* numbers are ℝ literals; a rational p/q prints as ``(p / q : ℝ)`` (a negative one as ``-(p / q : ℝ)``);
 * ``x ** n`` with a natural n is ``x ^ n`` (``Monoid.npow``), ``x ** (1/2)`` is ``Real.sqrt x``,
   a negative integer power is ``1 / x ^ n``, any other exponent ``x ^ (e : ℝ)`` (``Real.rpow``);
 * ``Piecewise`` is a chain of ``if … then … else``; relations print as ``<``, ``≤``, ``=``, ``≠``
@@ -83,10 +83,11 @@ class LeanPrinter(CodePrinter):
     _print_Dummy = _print_Symbol
 
     def _print_Integer(self, expr: sp.Integer) -> str:
-        return f"({expr.p})" if expr.p < 0 else str(expr.p)
+        return str(expr.p)
 
     def _print_Rational(self, expr: sp.Rational) -> str:
-        return f"({expr.p} / {expr.q} : ℝ)"
+        sign = "-" if expr.p < 0 else ""
+        return f"{sign}({abs(expr.p)} / {expr.q} : ℝ)"
 
     def _print_Float(self, expr: sp.Float) -> str:
         text = sp.sstr(expr, full_prec=False)

@@ -3,7 +3,7 @@
 Supported: ``let x (: T)? := v`` chains (newline- or ``;``-separated), ``fun x y => e``
 (binder types allowed), ``if c then a else b``, application with named arguments
 ``(n := e)``, type ascriptions ``(e : T)``, the operators ``+ - * / ^ • ⁻¹ < > ≤ ≥ = ≠``,
-unary ``-``, the norm ``‖v‖``, anonymous constructors ``⟨a, …⟩`` (first component kept), and
+``∧ ∨ ¬``, unary ``-``, the norm ``‖v‖``, anonymous constructors ``⟨a, …⟩`` (first component kept), and
 ``by …`` proof terms (kept opaque; never evaluated). Layout follows Lean's rule: a token that
 starts a line at or left of the column of the enclosing ``let`` ends the term.
 
@@ -81,7 +81,7 @@ class BinOp(Node):
 
 @dataclass(frozen=True)
 class UnOp(Node):
-    op: str  # "-", "⁻¹", "‖‖"
+    op: str  # "-", "¬", "⁻¹", "‖‖"
     operand: Node
 
 
@@ -173,10 +173,11 @@ def tokenize(text: str, first_line: int = 1) -> list[Token]:
 # ----------------------------------------------------------------- parser ---
 
 _BINARY = {  # Lean 4 precedences; the right operand binds at prec + 1 (left-assoc) or prec (right)
+    "∨": 30, "∧": 35,
     "<": 50, ">": 50, "≤": 50, "≥": 50, "<=": 50, ">=": 50, "=": 50, "≠": 50,
     "+": 65, "-": 65, "*": 70, "/": 70, "•": 73, "^": 75,
 }
-_RIGHT_ASSOC = {"^", "•"}
+_RIGHT_ASSOC = {"^", "•", "∧", "∨"}
 _CLOSERS = {")", "]", "}", "⟩", "⟫", ",", ":=", ":", "then", "else", "=>", "eof", ";", "‖", "with"}
 _OPEN_CLOSE = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⟪": "⟫"}
 
@@ -312,6 +313,9 @@ class Parser:
         if token.text == "-":
             self.advance()
             return UnOp(token.line, "-", self.parse_binary(75))
+        if token.text == "¬":
+            self.advance()
+            return UnOp(token.line, "¬", self.parse_binary(40))
         if token.text in ("fun", "λ", "if", "let", "by"):
             return self.parse_term()
         return self.parse_application()

@@ -191,6 +191,10 @@ VOCABULARY: dict[str, Builtin] = {b.name: b for b in (
     Builtin("Activation.Math.sigmoidSpec", 1, lambda a, n: _map(_sigmoid, a[0])),
     Builtin("Context.defaultEpsilon", 0, lambda a, n: EPSILON),
     Builtin("max", 2, lambda a, n: sp.Max(a[0], a[1])),
+    Builtin("abs", 1, lambda a, n: _map(sp.Abs, a[0])),
+    Builtin("Real.sign", 1, lambda a, n: _map(sp.sign, a[0])),
+    Builtin("True", 0, lambda a, n: sp.true),
+    Builtin("False", 0, lambda a, n: sp.false),
     Builtin("min", 2, lambda a, n: sp.Min(a[0], a[1])),
     *(Builtin(f"{space}.{name}", 1, lambda a, n, f=f: _map(f, a[0]))
       for space in ("MathFunctions", "Real") for name, f in _UNARY.items()),
@@ -363,6 +367,8 @@ class Interpreter:
         self._check_value(value, node)
         if node.op == "-":
             return -_number(value)
+        if node.op == "¬":
+            return sp.Not(value)
         if node.op == "⁻¹":
             return _map(lambda v: 1 / _number(v), value)
         if isinstance(value, np.ndarray):  # ‖v‖, the Euclidean norm
@@ -383,6 +389,8 @@ class Interpreter:
             return a / b
         if node.op == "^":
             return _map(lambda v: v ** b, a)
+        if node.op in ("∧", "∨"):
+            return (sp.And if node.op == "∧" else sp.Or)(a, b)
         return _compare(node.op, a, b)
 
     @staticmethod
