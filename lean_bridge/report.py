@@ -28,13 +28,14 @@ def _where(finding: Finding) -> str:
 
 
 def print_findings(findings: Sequence[Finding], console: Console) -> None:
-    """The table (declarations by their last name; ``where`` is file:line), then each counterexample."""
+    """The table (declarations by their last name, with file:line), then each counterexample."""
     table = Table(title="losscheck ↔ TorchLean (fully qualified names in the JSON report)", title_justify="left")
-    for column in ("loss", "TorchLean", "where", "check", "verdict", "detail"):
+    for column in ("loss", "TorchLean (file:line)", "check", "verdict", "detail"):
         table.add_column(column, overflow="fold")
     for f in findings:
         style = _STYLE.get(f.status, "")
-        table.add_row(*map(escape, (f.spec, f.declaration.rsplit(".", 1)[-1], _where(f), f.check)),
+        declaration = f"{f.declaration.rsplit('.', 1)[-1]} ({_where(f)})"
+        table.add_row(*map(escape, (f.spec, declaration, f.check)),
                       f"[{style}]{escape(_verdict(f))}[/]", escape(f.detail))
     console.print(table)
     for f in findings:
