@@ -75,9 +75,9 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     return 1 if any(f.failed for f in findings) else 0
 
 
-def _emit(out: Path, console: Console) -> list[Path]:
+def _emit(out: Path, console: Console, list_files: bool = True) -> list[Path]:
     emitted = emit_all(out)
-    for name, path in emitted.written.items():
+    for name, path in emitted.written.items() if list_files else ():
         console.print(f"wrote {escape(str(path))} ({name})", highlight=False)
     for name, reason in emitted.skipped.items():
         console.print(f"[yellow]not emitted[/] {escape(name)}: {escape(reason)}", highlight=False)
@@ -87,7 +87,7 @@ def _emit(out: Path, console: Console) -> list[Path]:
 def _compile(args: argparse.Namespace, console: Console) -> int:
     torchlean = open_checkout(args.torchlean, SOURCES).root if args.torchlean else None
     with tempfile.TemporaryDirectory() as scratch:
-        files = _emit(_out_dir(args.out) if args.out else Path(scratch), console)
+        files = _emit(_out_dir(args.out) if args.out else Path(scratch), console, list_files=bool(args.out))
         result = compile_files(files, torchlean)
     if result.skipped:
         console.print(f"compile skipped: {result.skipped}", highlight=False)
