@@ -18,7 +18,7 @@ the difference is small enough, ``sympy.simplify`` confirms it is identically 0.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,19 +31,22 @@ from ..spec.core import Interval, LossSpec, NonPositive
 from .lean_source import Checkout, Declaration
 from .registry import LINKS, Link
 from .syntax import Untranslatable
-from .translate import EPSILON, Context, Interpreter, ShapeValue, TapeIdx, TapeNode, evaluate
+from .translate import EPSILON, Context, Grad, ShapeValue, TapeIdx, TapeNode, call, evaluate
 
 POINTS = 4
 DIGITS = 30
 RELATIVE_TOLERANCE = sp.Float("1e-20", DIGITS)
 SIMPLIFY_LIMIT = 120  # sympy.simplify only differences with at most this many operations
-FAILING = ("different", "untranslatable", "missing")
+FAILING = ("different", "untranslatable", "missing", "error")
 
 
 @dataclass
 class Finding:
-    """One check of one declaration; ``status`` is equal / equal under / different / untranslatable /
-    missing / no spec / not compared."""
+    """One check of one declaration.
+
+    ``status``: equal / equal under (``conventions``) / present (a certificate) pass; different,
+    untranslatable, missing and error fail; no spec / not compared are reported and do not fail.
+    """
 
     spec: str
     declaration: str
@@ -52,6 +55,7 @@ class Finding:
     detail: str = ""
     path: str = ""
     line: int = 0
+    docstring: str = ""
     conventions: list[str] = field(default_factory=list)
     counterexample: dict[str, Any] | None = None
 
@@ -172,7 +176,7 @@ def _forward_value(setup: _Setup, checkout: Checkout) -> Any:
         if not isinstance(value, TapeNode) or value.f is None:
             raise Untranslatable(setup.declaration.name, setup.declaration.line, "not a Node.ofVec tape node")
         primal = Context({p: a.reshape(-1) for p, a in setup.arrays.items()})
-        value = np.asarray(Interpreter.current.apply(value.f, [primal], {}, setup.declaration.line)).reshape(-1)[0]
+        value = np.asarray(call(checkout, value.f, primal)).reshape(-1)[0]
     if isinstance(value, np.ndarray):
         raise Untranslatable(setup.declaration.name, setup.declaration.line, "a loss that is not a scalar")
     return sp.sympify(value)
@@ -196,13 +200,18 @@ def _spec_value(setup: _Setup, index_rows: np.ndarray | None) -> sp.Expr:
     return sp.sympify(value)
 
 
-def _unfit(link: Link, spec: LossSpec) -> str:
-    """Why the link's arguments and options do not fit the spec ('' when they do)."""
+def _unfit(link: Link, spec: LossSpec, setup: _Setup) -> str:
+    """Why the link does not fit the spec or the Lean declaration ('' when it does)."""
     tensors = {t.name for t in spec.tensors}
     options = {o.name for o in spec.options}
     missing = [a for a in link.arguments.values() if a not in tensors]
     missing += [o for o in [*link.options, *link.option_arguments.values()] if o not in options]
-    return f"the registry entry names {', '.join(missing)}, which spec {spec.name} does not have" if missing else ""
+    if missing:
+        return f"the registry entry names {', '.join(missing)}, which spec {spec.name} does not have"
+    unmapped = sorted(set(setup.arrays) ^ set(link.arguments))
+    if unmapped:
+        return f"Lean parameters and the registry's arguments differ: {', '.join(unmapped)}"
+    return ""
 
 
 def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> Finding:
@@ -210,7 +219,7 @@ def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: i
     finding = Finding(link.spec, link.forward, "forward", "", conventions=[c.name for c in link.conventions])
     if declaration is None:
         return _missing(finding)
-    finding.path, finding.line = str(declaration.path), declaration.line
+    finding.path, finding.line, finding.docstring = str(declaration.path), declaration.line, declaration.docstring
     substitute = {k: v for c in link.conventions for k, v in c.substitute.items()}
     try:
         setup = _setup(link, spec, declaration, substitute)
@@ -218,7 +227,7 @@ def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: i
         if spec is None:
             finding.status, finding.detail = "no spec", f"translated; no spec {link.spec} here"
             return finding
-        if (why := _unfit(link, spec)):
+        if (why := _unfit(link, spec, setup)):
             finding.status, finding.detail = "not compared", why
             return finding
         rng = np.random.default_rng(seed)
@@ -292,7 +301,7 @@ def check_derivative(link: Link, checkout: Checkout, spec: LossSpec | None, seed
     forward, derivative = checkout.find(link.forward), checkout.find(link.derivative or "")
     if derivative is None:
         return _missing(finding)
-    finding.path, finding.line = str(derivative.path), derivative.line
+    finding.path, finding.line, finding.docstring = str(derivative.path), derivative.line, derivative.docstring
     if forward is None:
         finding.status, finding.detail = "missing", f"its forward definition {link.forward} is missing"
         return finding
@@ -340,8 +349,9 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
         primal = Context({p: a.reshape(-1) for p, a in setup.arrays.items()})
         upstream = sp.Symbol("δ", real=True)
         tangents = {p: _symbols(f"d{p}", a.shape) for p, a in setup.arrays.items()}
-        interpreter = Interpreter.current
-        grads = interpreter.apply(node.vjp, [primal, np.array([upstream], dtype=object)], {}, declaration.line)
+        grads = call(checkout, node.vjp, primal, np.array([upstream], dtype=object))
+        if not isinstance(grads, Grad):
+            raise Untranslatable("vjp", declaration.line, "does not return a sum of CtxVec.single")
         pairs = []
         for param, array in setup.arrays.items():
             got = np.asarray(grads.parts.get(param, np.zeros(array.size, dtype=object)), dtype=object).reshape(-1)
@@ -349,7 +359,7 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
         rng = np.random.default_rng(seed)
         _verdict(vjp_finding, _first_difference(setup, pairs, rng, {upstream: "real"}), "δ·∂f/∂x")
         tangent = Context({p: t.reshape(-1) for p, t in tangents.items()})
-        jvp = np.asarray(interpreter.apply(node.jvp, [primal, tangent], {}, declaration.line)).reshape(-1)[0]
+        jvp = np.asarray(call(checkout, node.jvp, primal, tangent)).reshape(-1)[0]
         expected = sp.Add(*[sp.diff(lean, s) * t for p, a in setup.arrays.items()
                             for s, t in zip(a.reshape(-1), tangents[p].reshape(-1))])
         extra = {t: "real" for ts in tangents.values() for t in ts.reshape(-1)}
@@ -370,15 +380,24 @@ def check_certificate(link: Link, checkout: Checkout) -> Finding:
     return finding
 
 
+def _guarded(check: str, link: Link, run: Callable[[], Finding | list[Finding]]) -> list[Finding]:
+    """Run one check; an unexpected failure becomes an ``error`` finding, never a traceback."""
+    try:
+        result = run()
+    except Exception as error:  # Lean input is arbitrary text: report what broke and go on
+        return [Finding(link.spec, link.forward, check, "error", f"{type(error).__name__}: {error}")]
+    return result if isinstance(result, list) else [result]
+
+
 def check_link(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> list[Finding]:
     """Every check of one link, forward first."""
-    findings = [check_forward(link, checkout, spec, seed)]
+    findings = _guarded("forward", link, lambda: check_forward(link, checkout, spec, seed))
     if link.derivative:
-        findings.append(check_derivative(link, checkout, spec, seed))
+        findings += _guarded("derivative", link, lambda: check_derivative(link, checkout, spec, seed))
     if link.layer == "tape":
-        findings.extend(check_tape(link, checkout, spec, seed))
+        findings += _guarded("vjp/jvp", link, lambda: check_tape(link, checkout, spec, seed))
     if link.certificate:
-        findings.append(check_certificate(link, checkout))
+        findings += _guarded("certificate", link, lambda: check_certificate(link, checkout))
     return findings
 
 

@@ -14,7 +14,8 @@ from .crosscheck import Finding
 from .registry import LINKS, Link
 
 _STYLE = {"equal": "green", "equal under": "green", "present": "green", "different": "bold red",
-          "untranslatable": "bold red", "missing": "bold red", "no spec": "yellow", "not compared": "yellow"}
+          "untranslatable": "bold red", "missing": "bold red", "no spec": "yellow", "not compared": "yellow",
+          "error": "bold red"}
 
 
 def _verdict(finding: Finding) -> str:

@@ -63,18 +63,24 @@ class Grad:
 
 @dataclass
 class Closure:
+    """A ``fun``: its body is evaluated in ``env``, names resolved from ``namespace``."""
+
     params: tuple[str, ...]
     body: Node
     env: dict[str, Any]
+    namespace: str = ""
 
 
 @dataclass
 class Builtin:
-    """A vocabulary entry: ``fn(args, named)`` once ``arity`` positional arguments are given."""
+    """A vocabulary entry: ``fn(args, named, call)`` once ``arity`` positional arguments are given.
+
+    ``call(f)`` turns a Lean function value into a Python callable (for ``mapSpec`` and friends).
+    """
 
     name: str
     arity: int
-    fn: Callable[[list[Any], dict[str, Any]], Any]
+    fn: Callable[[list[Any], dict[str, Any], Callable], Any]
     args: tuple[Any, ...] = ()
     named: dict[str, Any] = field(default_factory=dict)
 
@@ -137,11 +143,6 @@ def _rows(vector: np.ndarray, named: dict[str, Any]) -> np.ndarray:
     return np.asarray(vector, dtype=object).reshape(int(named["m"]), int(named["n"]))
 
 
-def _call(fn: Any) -> Callable[[Any], Any]:
-    """A Lean function value as a Python callable (used by mapSpec and friends)."""
-    return lambda *args: Interpreter.current.apply(fn, list(args), {}, 0)
-
-
 def _softplus(x: Any) -> Any:
     return sp.log(1 + sp.exp(x))
 
@@ -150,9 +151,9 @@ def _sigmoid(x: Any) -> Any:
     return 1 / (1 + sp.exp(-x))
 
 
-def _vec_of_fun(args: list[Any], named: dict[str, Any]) -> np.ndarray:
+def _vec_of_fun(args: list[Any], named: dict[str, Any], call: Callable) -> np.ndarray:
     size = int(named["n"])
-    return np.array([_call(args[0])(i) for i in range(size)] + [None], dtype=object)[:-1]
+    return np.array([call(args[0])(i) for i in range(size)] + [None], dtype=object)[:-1]
 
 
 _UNARY = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "cosh": sp.cosh, "tanh": sp.tanh, "sinh": sp.sinh,
@@ -160,64 +161,64 @@ _UNARY = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "cosh": sp.cosh, "tanh"
 
 VOCABULARY: dict[str, Builtin] = {b.name: b for b in (
     # elementwise tensor operations of the spec layer
-    Builtin("subSpec", 2, lambda a, n: a[0] - a[1]),
-    Builtin("addSpec", 2, lambda a, n: a[0] + a[1]),
-    Builtin("mulSpec", 2, lambda a, n: a[0] * a[1]),
-    Builtin("divSpec", 2, lambda a, n: a[0] / a[1]),
-    Builtin("negSpec", 1, lambda a, n: -a[0]),
-    Builtin("absSpec", 1, lambda a, n: _map(sp.Abs, a[0])),
-    Builtin("logSpec", 1, lambda a, n: _map(sp.log, a[0])),
-    Builtin("expSpec", 1, lambda a, n: _map(sp.exp, a[0])),
-    Builtin("sqrtSpec", 1, lambda a, n: _map(sp.sqrt, a[0])),
-    Builtin("scaleSpec", 2, lambda a, n: a[0] * a[1]),
-    Builtin("mapSpec", 2, lambda a, n: _map(_call(a[0]), a[1])),
-    Builtin("map2Spec", 3, lambda a, n: _map2(_call(a[0]), a[1], a[2])),
+    Builtin("subSpec", 2, lambda a, n, call: a[0] - a[1]),
+    Builtin("addSpec", 2, lambda a, n, call: a[0] + a[1]),
+    Builtin("mulSpec", 2, lambda a, n, call: a[0] * a[1]),
+    Builtin("divSpec", 2, lambda a, n, call: a[0] / a[1]),
+    Builtin("negSpec", 1, lambda a, n, call: -a[0]),
+    Builtin("absSpec", 1, lambda a, n, call: _map(sp.Abs, a[0])),
+    Builtin("logSpec", 1, lambda a, n, call: _map(sp.log, a[0])),
+    Builtin("expSpec", 1, lambda a, n, call: _map(sp.exp, a[0])),
+    Builtin("sqrtSpec", 1, lambda a, n, call: _map(sp.sqrt, a[0])),
+    Builtin("scaleSpec", 2, lambda a, n, call: a[0] * a[1]),
+    Builtin("mapSpec", 2, lambda a, n, call: _map(call(a[0]), a[1])),
+    Builtin("map2Spec", 3, lambda a, n, call: _map2(call(a[0]), a[1], a[2])),
     # reductions and the loss helpers
-    Builtin("sumSpec", 1, lambda a, n: _total(a[0])),
-    Builtin("toScalarSpec", 1, lambda a, n: _total(a[0])),
-    Builtin("meanDenominator", 1, lambda a, n: sp.Integer(max(a[0].size, 1))),
-    Builtin("meanOver", 1, lambda a, n: a[0] / max(_shape(n, "s", "meanOver").size, 1)),
-    Builtin("axisSliceCount", 2, lambda a, n: sp.Integer(a[0].size // a[0].dims[int(a[1])])),
-    Builtin("axisMeanDenom", 2, lambda a, n: sp.Integer(_slices(a[0], int(a[1])))),
+    Builtin("sumSpec", 1, lambda a, n, call: _total(a[0])),
+    Builtin("toScalarSpec", 1, lambda a, n, call: _total(a[0])),
+    Builtin("meanDenominator", 1, lambda a, n, call: sp.Integer(max(a[0].size, 1))),
+    Builtin("meanOver", 1, lambda a, n, call: a[0] / max(_shape(n, "s", "meanOver").size, 1)),
+    Builtin("axisSliceCount", 2, lambda a, n, call: sp.Integer(a[0].size // a[0].dims[int(a[1])])),
+    Builtin("axisMeanDenom", 2, lambda a, n, call: sp.Integer(_slices(a[0], int(a[1])))),
     Builtin("meanOverAxisSlices", 2,
-            lambda a, n: a[1] / _slices(_shape(n, "s", "meanOverAxisSlices"), int(a[0]))),
-    Builtin("reduceDim", 3, lambda a, n: np.sum(a[2], axis=int(a[1]))),
+            lambda a, n, call: a[1] / _slices(_shape(n, "s", "meanOverAxisSlices"), int(a[0]))),
+    Builtin("reduceDim", 3, lambda a, n, call: np.sum(a[2], axis=int(a[1]))),
     Builtin("broadcastAfterSum", 3,
-            lambda a, n: np.broadcast_to(np.expand_dims(a[2], int(a[1])), a[0].dims).copy()),
-    Builtin("Activation.softmaxSpec", 2, lambda a, n: _softmax(a[1], int(a[0]))),
-    Builtin("Activation.logSoftmaxSpec", 2, lambda a, n: _log_softmax(a[1], int(a[0]))),
-    Builtin("Activation.Math.softplusSpec", 1, lambda a, n: _map(_softplus, a[0])),
-    Builtin("Activation.Math.softplusDerivSpec", 1, lambda a, n: _map(_sigmoid, a[0])),
-    Builtin("Activation.Math.sigmoidSpec", 1, lambda a, n: _map(_sigmoid, a[0])),
-    Builtin("Context.defaultEpsilon", 0, lambda a, n: EPSILON),
-    Builtin("max", 2, lambda a, n: sp.Max(a[0], a[1])),
-    Builtin("abs", 1, lambda a, n: _map(sp.Abs, a[0])),
-    Builtin("Real.sign", 1, lambda a, n: _map(sp.sign, a[0])),
-    Builtin("True", 0, lambda a, n: sp.true),
-    Builtin("False", 0, lambda a, n: sp.false),
-    Builtin("min", 2, lambda a, n: sp.Min(a[0], a[1])),
-    *(Builtin(f"{space}.{name}", 1, lambda a, n, f=f: _map(f, a[0]))
+            lambda a, n, call: np.broadcast_to(np.expand_dims(a[2], int(a[1])), a[0].dims).copy()),
+    Builtin("Activation.softmaxSpec", 2, lambda a, n, call: _softmax(a[1], int(a[0]))),
+    Builtin("Activation.logSoftmaxSpec", 2, lambda a, n, call: _log_softmax(a[1], int(a[0]))),
+    Builtin("Activation.Math.softplusSpec", 1, lambda a, n, call: _map(_softplus, a[0])),
+    Builtin("Activation.Math.softplusDerivSpec", 1, lambda a, n, call: _map(_sigmoid, a[0])),
+    Builtin("Activation.Math.sigmoidSpec", 1, lambda a, n, call: _map(_sigmoid, a[0])),
+    Builtin("Context.defaultEpsilon", 0, lambda a, n, call: EPSILON),
+    Builtin("max", 2, lambda a, n, call: sp.Max(a[0], a[1])),
+    Builtin("abs", 1, lambda a, n, call: _map(sp.Abs, a[0])),
+    Builtin("Real.sign", 1, lambda a, n, call: _map(sp.sign, a[0])),
+    Builtin("True", 0, lambda a, n, call: sp.true),
+    Builtin("False", 0, lambda a, n, call: sp.false),
+    Builtin("min", 2, lambda a, n, call: sp.Min(a[0], a[1])),
+    *(Builtin(f"{space}.{name}", 1, lambda a, n, call, f=f: _map(f, a[0]))
       for space in ("MathFunctions", "Real") for name, f in _UNARY.items()),
     # shapes
-    Builtin("Shape.size", 1, lambda a, n: a[0].size),
-    Builtin("Shape.scalar", 0, lambda a, n: ShapeValue(())),
-    Builtin(".scalar", 0, lambda a, n: ShapeValue(())),
-    Builtin(".dim", 2, lambda a, n: ShapeValue((int(a[0]), *a[1].dims))),
+    Builtin("Shape.size", 1, lambda a, n, call: a[0].size),
+    Builtin("Shape.scalar", 0, lambda a, n, call: ShapeValue(())),
+    Builtin(".scalar", 0, lambda a, n, call: ShapeValue(())),
+    Builtin(".dim", 2, lambda a, n, call: ShapeValue((int(a[0]), *a[1].dims))),
     # tape nodes
-    Builtin("Node.ofVec", 0, lambda a, n: TapeNode(n.get("f"), n.get("jvp"), n.get("vjp"))),
-    Builtin("CtxVec.get", 2, lambda a, n: a[1].values[a[0].name]),
-    Builtin("CtxVec.single", 2, lambda a, n: Grad({a[0].name: np.asarray(a[1], dtype=object)})),
-    Builtin("castVec", 2, lambda a, n: a[1]),
+    Builtin("Node.ofVec", 0, lambda a, n, call: TapeNode(n.get("f"), n.get("jvp"), n.get("vjp"))),
+    Builtin("CtxVec.get", 2, lambda a, n, call: a[1].values[a[0].name]),
+    Builtin("CtxVec.single", 2, lambda a, n, call: Grad({a[0].name: np.asarray(a[1], dtype=object)})),
+    Builtin("castVec", 2, lambda a, n, call: a[1]),
     Builtin("vecOfFun", 1, _vec_of_fun),
-    Builtin("elemwiseVec", 1, lambda a, n: _map(_call(n["f"]), a[0])),
-    Builtin("sumCLM", 1, lambda a, n: _total(a[0])),
-    Builtin("inner", 3, lambda a, n: _total(np.asarray(a[1], dtype=object) * np.asarray(a[2], dtype=object))),
-    Builtin("LogSoftmaxLastAxis.forwardMN", 1, lambda a, n: _log_softmax(_rows(a[0], n), 1).reshape(-1)),
-    Builtin("LogSoftmaxLastAxis.jvpMN", 2, lambda a, n: (
+    Builtin("elemwiseVec", 1, lambda a, n, call: _map(call(n["f"]), a[0])),
+    Builtin("sumCLM", 1, lambda a, n, call: _total(a[0])),
+    Builtin("inner", 3, lambda a, n, call: _total(np.asarray(a[1], dtype=object) * np.asarray(a[2], dtype=object))),
+    Builtin("LogSoftmaxLastAxis.forwardMN", 1, lambda a, n, call: _log_softmax(_rows(a[0], n), 1).reshape(-1)),
+    Builtin("LogSoftmaxLastAxis.jvpMN", 2, lambda a, n, call: (
         _rows(a[1], n) - np.sum(_softmax(_rows(a[0], n), 1) * _rows(a[1], n), axis=1, keepdims=True)).reshape(-1)),
-    Builtin("LogSoftmaxLastAxis.vjpMN", 2, lambda a, n: (
+    Builtin("LogSoftmaxLastAxis.vjpMN", 2, lambda a, n, call: (
         _rows(a[1], n) - _softmax(_rows(a[0], n), 1) * np.sum(_rows(a[1], n), axis=1, keepdims=True)).reshape(-1)),
-    Builtin("⟨⟩", 1, lambda a, n: a[0]),
+    Builtin("⟨⟩", 1, lambda a, n, call: a[0]),
 )}
 
 _OPAQUE_NAMES = {"ℝ", "α", "Γ", "τ", "Nat", "Shape"}
@@ -234,14 +235,11 @@ def _compare(op: str, a: Any, b: Any) -> Any:
 
 
 class Interpreter:
-    """Evaluates parsed Lean terms; ``current`` lets vocabulary entries call back into it."""
-
-    current: Interpreter
+    """Evaluates parsed Lean terms; declarations of ``checkout`` are resolved from ``namespace`` outwards."""
 
     def __init__(self, checkout: Checkout | None, namespace: str = ""):
         self.checkout = checkout
         self.namespace = namespace
-        Interpreter.current = self
 
     # -- names
     def lookup(self, name: str, env: dict[str, Any], line: int) -> Any:
@@ -281,8 +279,11 @@ class Interpreter:
             args, named = [*fn.args, *args], {**fn.named, **named}
             if len(args) < fn.arity or (fn.arity == 0 and fn.name == "Node.ofVec" and not named):
                 return Builtin(fn.name, fn.arity, fn.fn, tuple(args), named)
+            def call(f: Any) -> Callable[..., Any]:
+                return lambda *xs: self.apply(f, list(xs), {}, line)
+
             try:
-                result = fn.fn(args[:fn.arity], named)
+                result = fn.fn(args[:fn.arity], named, call)
             except (KeyError, ValueError, TypeError, AttributeError, IndexError) as error:
                 raise Untranslatable(fn.name, line, f"cannot apply it here ({error})") from None
             rest = args[fn.arity:]
@@ -293,8 +294,12 @@ class Interpreter:
             while params and args:
                 env[params.pop(0)] = args.pop(0)
             if params:
-                return Closure(tuple(params), fn.body, env)
-            result = self.eval(fn.body, env)
+                return Closure(tuple(params), fn.body, env, fn.namespace)
+            outer, self.namespace = self.namespace, fn.namespace
+            try:
+                result = self.eval(fn.body, env)
+            finally:
+                self.namespace = outer
             return self.apply(result, args, {}, line) if args else result
         if isinstance(fn, Declaration):
             return self.instantiate(fn, args, named)
@@ -338,7 +343,7 @@ class Interpreter:
         if isinstance(node, Let):
             return self.eval(node.body, {**env, node.name: self.eval(node.value, env)})
         if isinstance(node, Lambda):
-            return Closure(node.params, node.body, dict(env))
+            return Closure(node.params, node.body, dict(env), self.namespace)
         if isinstance(node, If):
             return self._if(node, env)
         if isinstance(node, UnOp):
@@ -402,5 +407,9 @@ class Interpreter:
 
 def evaluate(checkout: Checkout | None, declaration: Declaration, bindings: Mapping[str, Any]) -> Any:
     """The value of ``declaration`` with its binders taken from ``bindings`` (by name) or their defaults."""
-    interpreter = Interpreter(checkout, declaration.name.rsplit(".", 1)[0] if "." in declaration.name else "")
-    return interpreter.instantiate(declaration, [], dict(bindings))
+    return Interpreter(checkout).instantiate(declaration, [], dict(bindings))
+
+
+def call(checkout: Checkout | None, function: Any, *args: Any) -> Any:
+    """Apply a Lean function value (a tape node's ``f``, ``jvp`` or ``vjp``) to ``args``."""
+    return Interpreter(checkout).apply(function, list(args), {}, 0)

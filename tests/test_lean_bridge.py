@@ -308,3 +308,30 @@ def test_compile_runs_lake_env_lean_in_the_checkout(run_cli, monkeypatch, tmp_pa
     calls = (tmp_path / "calls").read_text().splitlines()
     assert len(calls) == len(all_specs())
     assert all(call.startswith(f"{OK.resolve()} env lean ") and call.endswith(".lean") for call in calls)
+
+
+def test_a_registry_entry_that_does_not_fit_is_reported_not_failed():
+    from dataclasses import replace
+
+    from losscheck.lean_bridge.crosscheck import check_forward
+
+    mse = next(link for link in LINKS if link.forward == "Spec.mseSpec")
+    checkout = open_checkout(OK, SOURCES)
+    misnamed = check_forward(replace(mse, arguments={"predicted": "inputs", "target": "target"}), checkout,
+                             SPECS["mse_loss"])
+    assert misnamed.status == "not compared" and "inputs" in misnamed.detail and not misnamed.failed
+    unmapped = check_forward(replace(mse, arguments={"predicted": "input"}), checkout, SPECS["mse_loss"])
+    assert unmapped.status == "not compared" and "target" in unmapped.detail
+
+
+def test_an_unexpected_failure_is_an_error_finding(monkeypatch):
+    from losscheck.lean_bridge import crosscheck
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(crosscheck, "check_forward", broken)
+    link = next(link for link in LINKS if link.forward == "Spec.mseSpec")
+    findings = crosscheck.check_link(link, open_checkout(OK, SOURCES), SPECS["mse_loss"])
+    assert (findings[0].status, findings[0].detail) == ("error", "RuntimeError: boom") and findings[0].failed
+    assert findings[1].status == "equal"  # the other checks still ran
