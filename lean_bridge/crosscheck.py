@@ -28,6 +28,7 @@ import sympy as sp
 from ..derivations.expanded import expanded_loss
 from ..spec import all_specs
 from ..spec.core import Interval, LossSpec, NonPositive
+from .docformula import documented_forward
 from .lean_source import Checkout, Declaration
 from .registry import LINKS, Link
 from .syntax import Untranslatable
@@ -282,7 +283,8 @@ def _untranslatable(finding: Finding, error: Untranslatable) -> None:
 
 
 def _first_difference(setup: _Setup, pairs: list[tuple[str, Any, Any]], rng: np.random.Generator,
-                      extra: Mapping[sp.Symbol, str] | None = None) -> dict[str, Any] | None:
+                      extra: Mapping[sp.Symbol, str] | None = None, expected_key: str = "sympy.diff",
+                      ) -> dict[str, Any] | None:
     """The first (label, got, expected) pair that disagrees at some point, as a counterexample."""
     for _ in range(POINTS):
         point = setup.point(rng, extra)
@@ -291,7 +293,7 @@ def _first_difference(setup: _Setup, pairs: list[tuple[str, Any, Any]], rng: np.
             if not _agree(got, expected):
                 shown = setup.show_point(point)
                 shown.update({str(s): float(point[s]) for s in extra or {}})
-                return {"element": label, "input": shown, "torchlean": _show(got), "sympy.diff": _show(expected)}
+                return {"element": label, "input": shown, "torchlean": _show(got), expected_key: _show(expected)}
     return None
 
 
@@ -335,12 +337,13 @@ def _verdict(finding: Finding, counterexample: dict[str, Any] | None, equal: str
 
 def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> list[Finding]:
     """The tape node's vjp and jvp against ``sympy.diff`` of its own forward function ``f``."""
+    doc_finding = Finding(link.spec, link.forward, "docstring", "")
     vjp_finding = Finding(link.spec, link.forward, "vjp", "")
     jvp_finding = Finding(link.spec, link.forward, "jvp", "")
     declaration = checkout.find(link.forward)
     if declaration is None:
         return [_missing(vjp_finding), _missing(jvp_finding)]
-    for finding in (vjp_finding, jvp_finding):
+    for finding in (doc_finding, vjp_finding, jvp_finding):
         finding.path, finding.line = str(declaration.path), declaration.line
     try:
         setup = _setup(link, spec, declaration, {})
@@ -357,6 +360,7 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
             got = np.asarray(grads.parts.get(param, np.zeros(array.size, dtype=object)), dtype=object).reshape(-1)
             pairs += [(f"vjp {s}", got[k], upstream * sp.diff(lean, s)) for k, s in enumerate(array.reshape(-1))]
         rng = np.random.default_rng(seed)
+        _check_docstring(doc_finding, setup, lean, rng)
         _verdict(vjp_finding, _first_difference(setup, pairs, rng, {upstream: "real"}), "δ·∂f/∂x")
         tangent = Context({p: t.reshape(-1) for p, t in tangents.items()})
         jvp = np.asarray(call(checkout, node.jvp, primal, tangent)).reshape(-1)[0]
@@ -367,7 +371,31 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
     except Untranslatable as error:
         _untranslatable(vjp_finding, error)
         _untranslatable(jvp_finding, error)
-    return [vjp_finding, jvp_finding]
+        return [vjp_finding, jvp_finding]
+    return [doc_finding, vjp_finding, jvp_finding]
+
+
+def _check_docstring(finding: Finding, setup: _Setup, lean: sp.Expr, rng: np.random.Generator) -> None:
+    """The formula the docstring documents against the node's own ``f``.
+
+    Docstrings are prose: a formula the reader cannot read is reported (construct and line),
+    as ``not compared``, not as a failure of the definition.
+    """
+    finding.docstring = setup.declaration.docstring
+    try:
+        text, documented = documented_forward(setup.declaration.docstring, setup.arrays, setup.link.shape,
+                                              setup.declaration.line)
+    except Untranslatable as error:
+        finding.status = "not compared"
+        finding.detail = f"docstring formula not read: {error.construct} (line {error.line}): {error.why}"
+        return
+    counterexample = _first_difference(setup, [(f"`{text}`", lean, documented)], rng, expected_key="documented")
+    if counterexample is None:
+        finding.status, finding.detail = "equal", f"`{text}` = f at {POINTS} points"
+    else:
+        finding.status, finding.counterexample = "different", counterexample
+        finding.detail = (f"`{text}` is {counterexample['documented']}, the node's f "
+                          f"{counterexample['torchlean']}")
 
 
 def check_certificate(link: Link, checkout: Checkout) -> Finding:

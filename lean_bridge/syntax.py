@@ -3,9 +3,10 @@
 Supported: ``let x (: T)? := v`` chains (newline- or ``;``-separated), ``fun x y => e``
 (binder types allowed), ``if c then a else b``, application with named arguments
 ``(n := e)``, type ascriptions ``(e : T)``, the operators ``+ - * / ^ • ⁻¹ < > ≤ ≥ = ≠``,
-``∧ ∨ ¬``, unary ``-``, the norm ``‖v‖``, anonymous constructors ``⟨a, …⟩`` (first component kept), and
-``by …`` proof terms (kept opaque; never evaluated). Layout follows Lean's rule: a token that
-starts a line at or left of the column of the enclosing ``let`` ends the term.
+``∧ ∨ ¬``, unary ``-``, the norm ``‖v‖`` and inner product ``⟪a, b⟫``, anonymous
+constructors ``⟨a, …⟩`` (first component kept), and ``by …`` proof terms (kept opaque;
+never evaluated). Layout follows Lean's rule: a token that starts a line at or left of the
+column of the enclosing ``let`` ends the term.
 
 Anything else (``match``, ``do``, ``∑ i, …``, ``fun ⟨a, b⟩ => …``, pipes, …) raises
 ``Untranslatable`` naming the construct and its line, so nothing is skipped silently.
@@ -375,6 +376,13 @@ class Parser:
             inner = self.parse_inner("‖")
             self.expect("‖")
             return UnOp(token.line, "‖‖", inner)
+        if token.text == "⟪":  # ⟪a, b⟫, the inner product of docstring formulas
+            self.advance()
+            left = self.parse_inner("⟫")
+            self.expect(",")
+            right = self.parse_inner("⟫")
+            self.expect("⟫")
+            return App(token.line, Name(token.line, "⟪⟫"), (left, right))
         if token.text == "⟨":
             self.advance()
             first = self.parse_inner("⟩")

@@ -219,6 +219,7 @@ VOCABULARY: dict[str, Builtin] = {b.name: b for b in (
     Builtin("LogSoftmaxLastAxis.vjpMN", 2, lambda a, n, call: (
         _rows(a[1], n) - _softmax(_rows(a[0], n), 1) * np.sum(_rows(a[1], n), axis=1, keepdims=True)).reshape(-1)),
     Builtin("⟨⟩", 1, lambda a, n, call: a[0]),
+    Builtin("⟪⟫", 2, lambda a, n, call: _total(np.asarray(a[0], dtype=object) * np.asarray(a[1], dtype=object))),
 )}
 
 _OPAQUE_NAMES = {"ℝ", "α", "Γ", "τ", "Nat", "Shape"}

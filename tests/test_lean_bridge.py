@@ -141,7 +141,7 @@ def test_correct_fixture_passes_every_check(ok_findings):
         name = link.forward.rsplit(".", 1)[-1]
         assert (name, "forward") in checks
         if link.layer == "tape":
-            assert {(name, "vjp"), (name, "jvp")} <= checks
+            assert {(name, "docstring"), (name, "vjp"), (name, "jvp")} <= checks
 
 
 def test_correct_fixture_verdicts_name_their_conventions(ok_findings):
@@ -152,7 +152,7 @@ def test_correct_fixture_verdicts_name_their_conventions(ok_findings):
     assert _find(ok_findings, "klDivLast", "forward").conventions == ["batchmean"]
     assert _find(ok_findings, "huberSpec", "forward").status == "equal"  # against PyTorch's Huber
     for f in ok_findings:
-        if f.check in ("derivative", "vjp", "jvp"):
+        if f.check in ("derivative", "vjp", "jvp", "docstring"):
             assert f.status == "equal", (f.declaration, f.check, f.detail)
 
 
@@ -165,6 +165,7 @@ EXPECTED_FLAGS = {
     ("crossEntropyLogitsDerivSpec", "derivative"),  # same: the gradient's denominator no longer matches
     ("cosineSimilarityDerivSpec", "derivative"),  # ‖p‖² where ‖p‖³ belongs
     ("bceWithLogits", "forward"),  # log of the softplus
+    ("bceWithLogits", "docstring"),  # its docstring still documents the right formula
     ("bceWithLogits", "vjp"),
     ("bceWithLogits", "jvp"),
 }
@@ -215,6 +216,32 @@ def test_log_of_softplus_counterexample_holds(wrong_findings):
     assert float(f.counterexample["torchlean"]) == pytest.approx(planted, rel=1e-9)
 
 
+def test_docstring_documents_what_pytorch_computes(wrong_findings):
+    f = _find(wrong_findings, "bceWithLogits", "docstring")
+    x = torch.tensor(f.counterexample["input"]["logits"], dtype=torch.float64)
+    t = torch.tensor(f.counterexample["input"]["target"], dtype=torch.float64)
+    documented = F.binary_cross_entropy_with_logits(x, t).item()
+    assert float(f.counterexample["documented"]) == pytest.approx(documented, rel=1e-9)
+
+
+@pytest.mark.parametrize("docstring, readable", [
+    ("Forward: `(1/m) * ⟪target, logProbs⟫`.", True),
+    ("With `c = 1 / size(s)`: `c * ‖target‖^2`.", True),
+    ("Mean over `m` rows of `q log q`.", False),  # `m` is a number, `q` not an input
+    ("No formula here.", False),
+])
+def test_docstring_formula_reader(docstring, readable):
+    from losscheck.lean_bridge.docformula import documented_forward
+
+    inputs = {name: np.array(sp.symbols(f"{name}0:6", real=True), dtype=object) for name in ("logProbs", "target")}
+    if readable:
+        _text, value = documented_forward(docstring, inputs, (2, 3), 1)
+        assert value.free_symbols
+    else:
+        with pytest.raises(Untranslatable):
+            documented_forward(docstring, inputs, (2, 3), 1)
+
+
 # ----------------------------------------------------- unknown constructs ---
 
 def test_unknown_constructs_are_reported_with_name_and_line():
@@ -233,7 +260,7 @@ def test_unknown_constructs_are_reported_with_name_and_line():
 def test_cli_check_exit_status_and_json(run_cli, tmp_path):
     report = tmp_path / "lean.json"
     status, out, _ = run_cli("lean", "check", "--torchlean", str(OK), "--report", str(report))
-    assert status == 0 and "all 42 checks pass" in out and "EQUAL UNDER" in out
+    assert status == 0 and "all 47 checks pass" in out and "EQUAL UNDER" in out
     document = json.loads(report.read_text())
     assert document["ok"] is True and len(document["findings"]) > len(LINKS)
     status, out, _ = run_cli("lean", "check", "--torchlean", str(WRONG))
