@@ -362,3 +362,28 @@ def test_an_unexpected_failure_is_an_error_finding(monkeypatch):
     findings = crosscheck.check_link(link, open_checkout(OK, SOURCES), SPECS["mse_loss"])
     assert (findings[0].status, findings[0].detail) == ("error", "RuntimeError: boom") and findings[0].failed
     assert findings[1].status == "equal"  # the other checks still ran
+
+
+def test_registry_covers_every_declaration_a_spec_names():
+    """A spec's own ``torchlean`` list and the bridge's registry agree (one place to add a link)."""
+    from losscheck.lean_bridge.registry import links_for
+
+    for name, spec in all_specs().items():
+        registered = {d for link in links_for(name) for d in (link.forward, link.derivative) if d}
+        assert set(spec.torchlean) <= registered, name
+
+
+def test_lean_bridge_never_imports_conformance():
+    """DESIGN.md: lean_bridge and conformance never import each other."""
+    import ast
+
+    import losscheck
+
+    root = Path(losscheck.__file__).parent
+    for layer, other in (("lean_bridge", "conformance"), ("conformance", "lean_bridge")):
+        for source in (root / layer).glob("*.py"):
+            for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom):
+                    assert other not in (node.module or ""), (source, node.module)
+                elif isinstance(node, ast.Import):
+                    assert all(other not in alias.name for alias in node.names), source
