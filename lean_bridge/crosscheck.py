@@ -67,7 +67,7 @@ class Finding:
 
 # ------------------------------------------------------------- sampling ---
 
-_DOMAINS = {  # name -> (kind, parameters)
+_DOMAINS = {  # domain name -> draw(rng, count); interiors only, so no log(0) or 0/0 at an edge
     "real": lambda rng, n: rng.standard_normal(n) * 2,
     "probability": lambda rng, n: rng.uniform(0.05, 0.95, n),
     "positive": lambda rng, n: rng.uniform(0.1, 3.0, n),
@@ -129,6 +129,7 @@ class _Setup:
     tape: bool
 
     def point(self, rng: np.random.Generator, extra: Mapping[sp.Symbol, str] | None = None) -> dict:
+        """A random point: every tensor symbol from its domain, ``extra`` symbols from theirs, ε = 1e-6."""
         values: dict[sp.Symbol, sp.Float] = {EPSILON: _as_float(1e-6)}
         for param, array in self.arrays.items():
             draw = _DOMAINS[_domain_name(self.link, self.spec, param)](rng, array.size)
@@ -137,17 +138,18 @@ class _Setup:
             values[symbol] = _as_float(_DOMAINS[domain](rng, 1)[0])
         return values
 
-    def show_point(self, point: Mapping[sp.Symbol, Any], only: tuple[str, ...] = ()) -> dict[str, Any]:
+    def show_point(self, point: Mapping[sp.Symbol, Any]) -> dict[str, Any]:
+        """The point as nested lists per Lean parameter, for a counterexample."""
         shown = {}
         for param, array in self.arrays.items():
-            if only and param not in only:
-                continue
             values = [float(point[s]) if s in point else None for s in array.reshape(-1)]
             shown[param] = np.array(values).reshape(self.link.shape).tolist() if array.ndim else values[0]
         return shown
 
 
 def _setup(link: Link, spec: LossSpec | None, declaration: Declaration, substitute: Mapping[str, Any]) -> _Setup:
+    """Bind the declaration's parameters: tensors (``Tensor α s``, ``Idx Γ s``) to symbols of ``link.shape``,
+    fixed values from the registry and the conventions' substitutions, ``s``/``m``/``n`` to the shape."""
     shape = link.shape
     arrays: dict[str, np.ndarray] = {}
     bindings: dict[str, Any] = {"s": ShapeValue(shape)}
