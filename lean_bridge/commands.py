@@ -16,12 +16,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from ..spec import all_specs
 from .compile import compile_files
 from .crosscheck import check_all
 from .emit import emit_all
 from .lean_source import CheckoutError, open_checkout
 from .registry import SOURCES
-from .report import findings_json, print_findings
+from .report import findings_json, print_findings, unlinked
 
 
 def add_arguments(parser: argparse.ArgumentParser, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -67,11 +68,12 @@ def _check(args: argparse.Namespace, console: Console) -> int:
         _writable(args.report)
     started = time.perf_counter()
     findings = check_all(checkout, seed=seed)
-    print_findings(findings, console)
+    without_link = unlinked(list(all_specs()))
+    print_findings(findings, console, without_link)
     console.print(f"checked {len(findings)} declarations' checks in {time.perf_counter() - started:.1f} s",
                   highlight=False)
     if args.report:
-        Path(args.report).write_text(findings_json(findings), encoding="utf-8")
+        Path(args.report).write_text(findings_json(findings, without_link), encoding="utf-8")
     return 1 if any(f.failed for f in findings) else 0
 
 

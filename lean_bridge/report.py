@@ -28,7 +28,13 @@ def _where(finding: Finding) -> str:
     return f"{finding.path.rsplit('/', 1)[-1]}:{finding.line}" if finding.path else "-"
 
 
-def print_findings(findings: Sequence[Finding], console: Console) -> None:
+def unlinked(specs: Sequence[str], links: Sequence[Link] = LINKS) -> list[str]:
+    """The specs no registry entry links to TorchLean."""
+    linked = {link.spec for link in links}
+    return sorted(name for name in specs if name not in linked)
+
+
+def print_findings(findings: Sequence[Finding], console: Console, without_link: Sequence[str] = ()) -> None:
     """The table (declarations by their last name, with file:line), then each counterexample."""
     table = Table(title="losscheck ↔ TorchLean (fully qualified names in the JSON report)", title_justify="left")
     for column in ("loss", "TorchLean (file:line)", "check", "verdict", "detail"):
@@ -43,15 +49,19 @@ def print_findings(findings: Sequence[Finding], console: Console) -> None:
         if f.counterexample:
             shown = json.dumps(f.counterexample, ensure_ascii=False)
             console.print(f"[bold red]{escape(f.declaration)} {f.check}[/]: {escape(shown)}")
+    if without_link:
+        console.print(f"specs with no TorchLean declaration linked: {escape(', '.join(without_link))}",
+                      highlight=False)
     failed = [f for f in findings if f.failed]
     console.print(f"{len(failed)} of {len(findings)} checks fail" if failed else f"all {len(findings)} checks pass")
 
 
-def findings_json(findings: Sequence[Finding], links: Sequence[Link] = LINKS) -> str:
-    """Every finding, the registry's conventions, and ``ok``."""
+def findings_json(findings: Sequence[Finding], without_link: Sequence[str] = (), links: Sequence[Link] = LINKS) -> str:
+    """Every finding, the registry with its conventions, the specs without a link, and ``ok``."""
     document = {
         "ok": not any(f.failed for f in findings),
         "findings": [asdict(f) for f in findings],
         "registry": [asdict(link) for link in links],
+        "specs_without_link": list(without_link),
     }
     return json.dumps(document, indent=2, ensure_ascii=False, default=str)

@@ -263,6 +263,9 @@ def test_cli_check_exit_status_and_json(run_cli, tmp_path):
     assert status == 0 and "all 47 checks pass" in out and "EQUAL UNDER" in out
     document = json.loads(report.read_text())
     assert document["ok"] is True and len(document["findings"]) > len(LINKS)
+    linked = {link.spec for link in LINKS}
+    assert document["specs_without_link"] == sorted(set(all_specs()) - linked)
+    assert {entry["forward"] for entry in document["registry"]} == {link.forward for link in LINKS}
     status, out, _ = run_cli("lean", "check", "--torchlean", str(WRONG))
     assert status == 1 and "DIFFERENT" in out
     status, _, _ = run_cli("lean", "check", "--torchlean", str(UNKNOWN))
