@@ -1,4 +1,6 @@
-"""The command line: ``losscheck list`` and ``losscheck run``. A thin face over the layers.
+"""The command line: ``losscheck list``, ``losscheck run`` and ``losscheck lean check|emit|compile``.
+
+A thin face over the layers.
 
 Exit status: 0 every case conforms (known PyTorch deviations allowed), 1 at
 least one non-conformance, 2 bad usage or input (one line naming the problem).
@@ -21,6 +23,8 @@ from .conformance.implementations import Implementation, UsageError, load_impl
 from .conformance.report import print_result, report_json
 from .conformance.runner import Result, check
 from .conformance.tolerance import DTYPES
+from .lean_bridge import commands as lean_commands
+from .lean_bridge.lean_source import CheckoutError
 from .spec import all_specs
 from .spec.core import Option
 
@@ -47,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report", metavar="PATH", help="write a JSON report to PATH")
     run.add_argument("--timeout", default="20", metavar="SECONDS",
                      help="time limit for one call of an implementation (default: 20)")
+    lean = commands.add_parser("lean", help="cross-check against TorchLean; emit and compile Lean 4")
+    lean_commands.add_arguments(lean, _Parser)
     return parser
 
 
@@ -133,8 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "list":
             return _command_list(console)
+        if args.command == "lean":
+            return lean_commands.run(args, console)
         return _command_run(args, console)
-    except UsageError as error:
+    except (UsageError, CheckoutError) as error:
         print(f"losscheck: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,438 @@
+"""Cross-check TorchLean's definitions against losscheck's specs and against ``sympy.diff``.
+
+For each registry ``Link`` (see ``registry``):
+
+* **forward**: the Lean definition, translated to SymPy on symbolic tensors of ``link.shape``,
+  against the spec's expanded loss (``derivations.expanded.expanded_loss``) on the same
+  symbols, under the link's conventions (one-hot rows for class indices, ε substituted);
+* **derivative**: each entry of the hand-written ``…DerivSpec`` against ``sympy.diff`` of the
+  translated Lean forward definition itself;
+* **vjp** / **jvp** of a tape node: ``vjp(x; δ)_k`` against ``δ·∂f/∂x_k`` and ``jvp(x; ẋ)``
+  against ``Σ_k ∂f/∂x_k·ẋ_k``, with ``f`` the node's own translated forward function;
+* **certificate**: the ``…Fderiv`` declaration exists.
+
+Equality is decided at seeded random points of each input's domain, evaluated at 30 digits
+(relative tolerance 1e-20): a disagreement is reported with the point and both values. Where
+the difference is small enough, ``sympy.simplify`` confirms it is identically 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..derivations.expanded import expanded_loss
+from ..spec import all_specs
+from ..spec.core import Interval, LossSpec, NonPositive
+from .docformula import documented_forward
+from .lean_source import Checkout, Declaration
+from .registry import LINKS, Link
+from .syntax import Untranslatable
+from .translate import EPSILON, Context, Grad, ShapeValue, TapeIdx, TapeNode, call, evaluate
+
+POINTS = 4
+DIGITS = 30
+RELATIVE_TOLERANCE = sp.Float("1e-20", DIGITS)
+SIMPLIFY_LIMIT = 120  # sympy.simplify only differences with at most this many operations
+FAILING = ("different", "untranslatable", "missing", "error")
+
+
+@dataclass
+class Finding:
+    """One check of one declaration.
+
+    ``status``: equal / equal under (``conventions``) / present (a certificate) pass; different,
+    untranslatable, missing and error fail; no spec / not compared are reported and do not fail.
+    """
+
+    spec: str
+    declaration: str
+    check: str
+    status: str
+    detail: str = ""
+    path: str = ""
+    line: int = 0
+    docstring: str = ""
+    conventions: list[str] = field(default_factory=list)
+    counterexample: dict[str, Any] | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILING
+
+
+# ------------------------------------------------------------- sampling ---
+
+_DOMAINS = {  # domain name -> draw(rng, count); interiors only, so no log(0) or 0/0 at an edge
+    "real": lambda rng, n: rng.standard_normal(n) * 2,
+    "probability": lambda rng, n: rng.uniform(0.05, 0.95, n),
+    "positive": lambda rng, n: rng.uniform(0.1, 3.0, n),
+    "log-probability": lambda rng, n: -rng.exponential(1.0, n) - 0.01,
+    "sign": lambda rng, n: rng.choice([-1.0, 1.0], n),
+}
+
+
+def _domain_name(link: Link, spec: LossSpec | None, param: str) -> str:
+    if param in link.domains:
+        return link.domains[param]
+    argument = link.arguments.get(param)
+    if spec is not None and argument in {t.name for t in spec.tensors}:
+        domain = spec.tensor(argument).domain
+        if isinstance(domain, NonPositive):
+            return "log-probability"
+        if isinstance(domain, Interval):
+            return "probability" if domain.hi <= 1 else "positive"
+    return "real"
+
+
+def _symbols(param: str, shape: tuple[int, ...]) -> np.ndarray:
+    flat = [sp.Symbol(f"{param}{list(index)}", real=True) for index in np.ndindex(shape)]
+    return np.array([*flat, None], dtype=object)[:-1].reshape(shape)
+
+
+def _as_float(value: float) -> sp.Float:
+    return sp.Float(float(value), DIGITS)
+
+
+def _numeric(expr: Any, point: Mapping[sp.Symbol, sp.Float]) -> sp.Expr:
+    """``expr`` at ``point``; the specs' own functions (xlogy, log1p) are rewritten as logs first."""
+    return sp.N(sp.sympify(expr).xreplace(point).rewrite(sp.log), DIGITS)
+
+
+def _agree(a: sp.Expr, b: sp.Expr) -> bool:
+    if a.has(sp.nan, sp.zoo) or b.has(sp.nan, sp.zoo) or not (a.is_comparable and b.is_comparable):
+        return a == b
+    scale = max(sp.Float(1), abs(a), abs(b))
+    return bool(abs(a - b) <= RELATIVE_TOLERANCE * scale)
+
+
+def _show(value: Any) -> str:
+    return sp.sstr(sp.N(value, 12)) if isinstance(value, sp.Basic) else str(value)
+
+
+# ------------------------------------------------------------- the setup ---
+
+
+@dataclass
+class _Setup:
+    """The Lean side of one link: symbols per Lean tensor parameter, bindings, sampling."""
+
+    link: Link
+    spec: LossSpec | None
+    declaration: Declaration
+    arrays: dict[str, np.ndarray]
+    bindings: dict[str, Any]
+    tape: bool
+
+    def point(self, rng: np.random.Generator, extra: Mapping[sp.Symbol, str] | None = None) -> dict:
+        """A random point: every tensor symbol from its domain, ``extra`` symbols from theirs, ε = 1e-6."""
+        values: dict[sp.Symbol, sp.Float] = {EPSILON: _as_float(1e-6)}
+        for param, array in self.arrays.items():
+            draw = _DOMAINS[_domain_name(self.link, self.spec, param)](rng, array.size)
+            values.update({s: _as_float(v) for s, v in zip(array.reshape(-1), draw)})
+        for symbol, domain in (extra or {}).items():
+            values[symbol] = _as_float(_DOMAINS[domain](rng, 1)[0])
+        return values
+
+    def show_point(self, point: Mapping[sp.Symbol, Any]) -> dict[str, Any]:
+        """The point as nested lists per Lean parameter, for a counterexample."""
+        shown = {}
+        for param, array in self.arrays.items():
+            values = [float(point[s]) if s in point else None for s in array.reshape(-1)]
+            shown[param] = np.array(values).reshape(self.link.shape).tolist() if array.ndim else values[0]
+        return shown
+
+
+def _setup(link: Link, spec: LossSpec | None, declaration: Declaration, substitute: Mapping[str, Any]) -> _Setup:
+    """Bind the declaration's parameters: tensors (``Tensor α s``, ``Idx Γ s``) to symbols of ``link.shape``,
+    fixed values from the registry and the conventions' substitutions, ``s``/``m``/``n`` to the shape."""
+    shape = link.shape
+    arrays: dict[str, np.ndarray] = {}
+    bindings: dict[str, Any] = {"s": ShapeValue(shape)}
+    if len(shape) == 2:
+        bindings.update(m=sp.Integer(shape[0]), n=sp.Integer(shape[1]))
+    tape = False
+    for binder in declaration.explicit():
+        name, type_text = binder.name, binder.type_text
+        if name in substitute:
+            bindings[name] = sp.sympify(substitute[name])
+        elif name in link.values:
+            value = link.values[name]
+            bindings[name] = value if isinstance(value, int) else sp.Rational(value)
+        elif "Idx" in type_text.split():
+            tape = True
+            arrays[name] = _symbols(name, shape)
+            bindings[name] = TapeIdx(name)
+        elif "Tensor" in type_text.split() or (name in link.arguments and type_text in ("α", "ℝ")):
+            arrays[name] = _symbols(name, shape if "Tensor" in type_text.split() else ())
+            bindings[name] = arrays[name] if arrays[name].ndim else arrays[name][()]
+    return _Setup(link, spec, declaration, arrays, bindings, tape)
+
+
+def _forward_value(setup: _Setup, checkout: Checkout) -> Any:
+    value = evaluate(checkout, setup.declaration, setup.bindings)
+    if setup.tape:
+        if not isinstance(value, TapeNode) or value.f is None:
+            raise Untranslatable(setup.declaration.name, setup.declaration.line, "not a Node.ofVec tape node")
+        primal = Context({p: a.reshape(-1) for p, a in setup.arrays.items()})
+        value = np.asarray(call(checkout, value.f, primal)).reshape(-1)[0]
+    if isinstance(value, np.ndarray):
+        raise Untranslatable(setup.declaration.name, setup.declaration.line, "a loss that is not a scalar")
+    return sp.sympify(value)
+
+
+# ------------------------------------------------------------- forward ---
+
+
+def _spec_value(setup: _Setup, index_rows: np.ndarray | None) -> sp.Expr:
+    """The spec's loss on the Lean symbols (or, for one-hot links, on class indices ``index_rows``)."""
+    link, spec = setup.link, setup.spec
+    tensors: dict[str, np.ndarray] = {}
+    for param, array in setup.arrays.items():
+        tensors[link.arguments[param]] = array
+    if index_rows is not None:
+        tensors["target"] = index_rows
+    options = dict(link.options)
+    for param, option in link.option_arguments.items():
+        options[option] = float(sp.Rational(link.values[param]))
+    (value,) = expanded_loss(spec, tensors, options)
+    return sp.sympify(value)
+
+
+def _unfit(link: Link, spec: LossSpec, setup: _Setup) -> str:
+    """Why the link does not fit the spec or the Lean declaration ('' when it does)."""
+    tensors = {t.name for t in spec.tensors}
+    options = {o.name for o in spec.options}
+    missing = [a for a in link.arguments.values() if a not in tensors]
+    missing += [o for o in [*link.options, *link.option_arguments.values()] if o not in options]
+    if missing:
+        return f"the registry entry names {', '.join(missing)}, which spec {spec.name} does not have"
+    unmapped = sorted(set(setup.arrays) ^ set(link.arguments))
+    if unmapped:
+        return f"Lean parameters and the registry's arguments differ: {', '.join(unmapped)}"
+    return ""
+
+
+def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> Finding:
+    declaration = checkout.find(link.forward)
+    finding = Finding(link.spec, link.forward, "forward", "", conventions=[c.name for c in link.conventions])
+    if declaration is None:
+        return _missing(finding)
+    finding.path, finding.line, finding.docstring = str(declaration.path), declaration.line, declaration.docstring
+    substitute = {k: v for c in link.conventions for k, v in c.substitute.items()}
+    try:
+        setup = _setup(link, spec, declaration, substitute)
+        lean = _forward_value(setup, checkout)  # translated even when there is nothing to compare with
+        if spec is None:
+            finding.status, finding.detail = "no spec", f"translated; no spec {link.spec} here"
+            return finding
+        if (why := _unfit(link, spec, setup)):
+            finding.status, finding.detail = "not compared", why
+            return finding
+        rng = np.random.default_rng(seed)
+        symbolic_spec = None if link.target == "one-hot" else _spec_value(setup, None)
+        for _ in range(POINTS):
+            point = setup.point(rng)
+            expected_expr = symbolic_spec
+            if link.target == "one-hot":
+                rows = setup.arrays[_target_param(link)]
+                classes = rng.integers(0, rows.shape[-1], size=rows.shape[:-1])
+                onehot = (classes[..., None] == np.arange(rows.shape[-1])).astype(float)
+                point.update({s: _as_float(v) for s, v in zip(rows.reshape(-1), onehot.reshape(-1))})
+                expected_expr = _spec_value(setup, classes)
+            got, expected = _numeric(lean, point), _numeric(expected_expr, point)
+            if not _agree(got, expected):
+                finding.status = "different"
+                finding.detail = f"TorchLean {_show(got)} vs losscheck {_show(expected)}"
+                finding.counterexample = {"input": setup.show_point(point), "torchlean": _show(got),
+                                          "losscheck": _show(expected)}
+                return finding
+        finding.status = "equal under" if link.conventions else "equal"
+        finding.detail = _method(lean, symbolic_spec)
+    except Untranslatable as error:
+        _untranslatable(finding, error)
+    return finding
+
+
+def _target_param(link: Link) -> str:
+    return next(p for p, a in link.arguments.items() if a == "target")
+
+
+def _method(a: sp.Expr, b: sp.Expr | None) -> str:
+    if b is not None:
+        difference = a - b
+        if not difference.has(sp.Piecewise) and sp.count_ops(difference) <= SIMPLIFY_LIMIT \
+                and sp.simplify(difference) == 0:
+            return "sympy.simplify: identical"
+    return f"agree at {POINTS} points"
+
+
+def _missing(finding: Finding) -> Finding:
+    finding.status, finding.detail = "missing", "declaration not found in the checkout"
+    return finding
+
+
+def _untranslatable(finding: Finding, error: Untranslatable) -> None:
+    finding.status, finding.line = "untranslatable", error.line or finding.line
+    finding.detail = f"{error.construct} (line {error.line}): {error.why}"
+
+
+# ---------------------------------------------------------- derivatives ---
+
+
+def _first_difference(setup: _Setup, pairs: list[tuple[str, Any, Any]], rng: np.random.Generator,
+                      extra: Mapping[sp.Symbol, str] | None = None, expected_key: str = "sympy.diff",
+                      ) -> dict[str, Any] | None:
+    """The first (label, got, expected) pair that disagrees at some point, as a counterexample."""
+    for _ in range(POINTS):
+        point = setup.point(rng, extra)
+        for label, got_expr, expected_expr in pairs:
+            got, expected = _numeric(got_expr, point), _numeric(expected_expr, point)
+            if not _agree(got, expected):
+                shown = setup.show_point(point)
+                shown.update({str(s): float(point[s]) for s in extra or {}})
+                return {"element": label, "input": shown, "torchlean": _show(got), expected_key: _show(expected)}
+    return None
+
+
+def check_derivative(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> Finding:
+    """The ``…DerivSpec`` against ``sympy.diff`` of the Lean forward definition."""
+    finding = Finding(link.spec, link.derivative or "", "derivative", "")
+    forward, derivative = checkout.find(link.forward), checkout.find(link.derivative or "")
+    if derivative is None:
+        return _missing(finding)
+    finding.path, finding.line, finding.docstring = str(derivative.path), derivative.line, derivative.docstring
+    if forward is None:
+        finding.status, finding.detail = "missing", f"its forward definition {link.forward} is missing"
+        return finding
+    substitute = {k: v for c in link.conventions for k, v in c.substitute.items()}
+    try:
+        setup = _setup(link, spec, forward, substitute)
+        lean = _forward_value(setup, checkout)
+        wrt = link.wrt or next(iter(setup.arrays))
+        value = evaluate(checkout, derivative, setup.bindings)
+        values = np.asarray(value, dtype=object)
+        symbols = setup.arrays[wrt]
+        if values.shape != symbols.shape:
+            raise Untranslatable(derivative.name, derivative.line,
+                                 f"has shape {values.shape}, its forward's input {symbols.shape}")
+        pairs = [(f"∂/∂{s}", values[i], sp.diff(lean, s)) for i, s in np.ndenumerate(symbols)]
+        _verdict(finding, _first_difference(setup, pairs, np.random.default_rng(seed)),
+                 f"∂{link.forward.rsplit('.', 1)[-1]}/∂{wrt}")
+    except Untranslatable as error:
+        _untranslatable(finding, error)
+    return finding
+
+
+def _verdict(finding: Finding, counterexample: dict[str, Any] | None, equal: str) -> None:
+    if counterexample is None:
+        finding.status, finding.detail = "equal", f"= {equal} at {POINTS} points"
+    else:
+        finding.status, finding.counterexample = "different", counterexample
+        finding.detail = (f"{counterexample['element']}: TorchLean {counterexample['torchlean']} "
+                          f"vs sympy.diff {counterexample['sympy.diff']}")
+
+
+def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> list[Finding]:
+    """The tape node's vjp and jvp against ``sympy.diff`` of its own forward function ``f``."""
+    doc_finding = Finding(link.spec, link.forward, "docstring", "")
+    vjp_finding = Finding(link.spec, link.forward, "vjp", "")
+    jvp_finding = Finding(link.spec, link.forward, "jvp", "")
+    declaration = checkout.find(link.forward)
+    if declaration is None:
+        return [_missing(vjp_finding), _missing(jvp_finding)]
+    for finding in (doc_finding, vjp_finding, jvp_finding):
+        finding.path, finding.line = str(declaration.path), declaration.line
+    try:
+        setup = _setup(link, spec, declaration, {})
+        node = evaluate(checkout, declaration, setup.bindings)
+        lean = _forward_value(setup, checkout)
+        primal = Context({p: a.reshape(-1) for p, a in setup.arrays.items()})
+        upstream = sp.Symbol("δ", real=True)
+        tangents = {p: _symbols(f"d{p}", a.shape) for p, a in setup.arrays.items()}
+        grads = call(checkout, node.vjp, primal, np.array([upstream], dtype=object))
+        if not isinstance(grads, Grad):
+            raise Untranslatable("vjp", declaration.line, "does not return a sum of CtxVec.single")
+        pairs = []
+        for param, array in setup.arrays.items():
+            got = np.asarray(grads.parts.get(param, np.zeros(array.size, dtype=object)), dtype=object).reshape(-1)
+            pairs += [(f"vjp {s}", got[k], upstream * sp.diff(lean, s)) for k, s in enumerate(array.reshape(-1))]
+        rng = np.random.default_rng(seed)
+        _check_docstring(doc_finding, setup, lean, rng)
+        _verdict(vjp_finding, _first_difference(setup, pairs, rng, {upstream: "real"}), "δ·∂f/∂x")
+        tangent = Context({p: t.reshape(-1) for p, t in tangents.items()})
+        jvp = np.asarray(call(checkout, node.jvp, primal, tangent)).reshape(-1)[0]
+        expected = sp.Add(*[sp.diff(lean, s) * t for p, a in setup.arrays.items()
+                            for s, t in zip(a.reshape(-1), tangents[p].reshape(-1))])
+        extra = {t: "real" for ts in tangents.values() for t in ts.reshape(-1)}
+        _verdict(jvp_finding, _first_difference(setup, [("jvp", jvp, expected)], rng, extra), "Σ ∂f/∂x·ẋ")
+    except Untranslatable as error:
+        _untranslatable(vjp_finding, error)
+        _untranslatable(jvp_finding, error)
+        return [vjp_finding, jvp_finding]
+    return [doc_finding, vjp_finding, jvp_finding]
+
+
+def _check_docstring(finding: Finding, setup: _Setup, lean: sp.Expr, rng: np.random.Generator) -> None:
+    """The formula the docstring documents against the node's own ``f``.
+
+    Docstrings are prose: a formula the reader cannot read is reported (construct and line),
+    as ``not compared``, not as a failure of the definition.
+    """
+    finding.docstring = setup.declaration.docstring
+    try:
+        text, documented = documented_forward(setup.declaration.docstring, setup.arrays, setup.link.shape,
+                                              setup.declaration.line)
+    except Untranslatable as error:
+        finding.status = "not compared"
+        finding.detail = f"docstring formula not read: {error.construct} (line {error.line}): {error.why}"
+        return
+    counterexample = _first_difference(setup, [(f"`{text}`", lean, documented)], rng, expected_key="documented")
+    if counterexample is None:
+        finding.status, finding.detail = "equal", f"`{text}` = f at {POINTS} points"
+    else:
+        finding.status, finding.counterexample = "different", counterexample
+        finding.detail = (f"`{text}` is {counterexample['documented']}, the node's f "
+                          f"{counterexample['torchlean']}")
+
+
+def check_certificate(link: Link, checkout: Checkout) -> Finding:
+    finding = Finding(link.spec, link.certificate or "", "certificate", "")
+    declaration = checkout.find(link.certificate or "")
+    if declaration is None:
+        return _missing(finding)
+    finding.path, finding.line = str(declaration.path), declaration.line
+    finding.status, finding.detail = "present", f"{declaration.kind}; its proof is Lean's to check"
+    return finding
+
+
+def _guarded(check: str, link: Link, run: Callable[[], Finding | list[Finding]]) -> list[Finding]:
+    """Run one check; an unexpected failure becomes an ``error`` finding, never a traceback."""
+    try:
+        result = run()
+    except Exception as error:  # Lean input is arbitrary text: report what broke and go on
+        return [Finding(link.spec, link.forward, check, "error", f"{type(error).__name__}: {error}")]
+    return result if isinstance(result, list) else [result]
+
+
+def check_link(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> list[Finding]:
+    """Every check of one link, forward first."""
+    findings = _guarded("forward", link, lambda: check_forward(link, checkout, spec, seed))
+    if link.derivative:
+        findings += _guarded("derivative", link, lambda: check_derivative(link, checkout, spec, seed))
+    if link.layer == "tape":
+        findings += _guarded("vjp/jvp", link, lambda: check_tape(link, checkout, spec, seed))
+    if link.certificate:
+        findings += _guarded("certificate", link, lambda: check_certificate(link, checkout))
+    return findings
+
+
+def check_all(checkout: Checkout, links: tuple[Link, ...] = LINKS, specs: Mapping[str, LossSpec] | None = None,
+              seed: int = 0) -> list[Finding]:
+    """Every check of every link; ``specs`` defaults to ``losscheck.spec.all_specs()``."""
+    specs = all_specs() if specs is None else specs
+    return [finding for link in links for finding in check_link(link, checkout, specs.get(link.spec), seed)]

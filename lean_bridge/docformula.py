@@ -1,0 +1,80 @@
+"""The forward formula a tape node's docstring documents, read as SymPy.
+
+TorchLean documents each loss node with a formula in backticks, e.g.
+``-(1/m) * ⟪target, log_softmax_last(logits)⟫`` or ``(1/N) * Σ_i (softplus(logits_i) - target_i * logits_i)``,
+sometimes with a definition beside it (``c = 1 / size(s)``). Each snippet is parsed by the
+Lean reader (its operators are Lean's) and evaluated on the node's inputs as flat vectors:
+``x_i`` is the vector ``x`` taken elementwise, ``Σ_i`` sums it, ``⟪a, b⟫`` is the inner
+product, ``N`` and ``size(s)`` the element count, ``m`` and ``n`` the rows and classes.
+Definitions ``name = value`` are bound first; the documented formula is the first other
+snippet whose value depends on the inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .syntax import BinOp, Name, Untranslatable, parse
+from .translate import Builtin, Interpreter, ShapeValue, _log_softmax, _map, _sigmoid, _softplus, _total
+
+_SNIPPET = re.compile(r"`([^`]+)`")
+
+VOCABULARY = {
+    "Σ_i": Builtin("Σ_i", 1, lambda a, n, call: _total(a[0])),
+    "softplus": Builtin("softplus", 1, lambda a, n, call: _map(_softplus, a[0])),
+    "sigmoid": Builtin("sigmoid", 1, lambda a, n, call: _map(_sigmoid, a[0])),
+    "log": Builtin("log", 1, lambda a, n, call: _map(sp.log, a[0])),
+    "exp": Builtin("exp", 1, lambda a, n, call: _map(sp.exp, a[0])),
+}
+
+
+def documented_forward(docstring: str, inputs: Mapping[str, np.ndarray], shape: tuple[int, ...],
+                       line: int) -> tuple[str, sp.Expr]:
+    """(the snippet, its value) for the first snippet of ``docstring`` that is a scalar formula of ``inputs``.
+
+    ``Untranslatable`` (naming the last snippet tried) when none is.
+    """
+    env: dict[str, Any] = {"N": sp.Integer(math.prod(shape)), "s": ShapeValue(shape),
+                           "size": Builtin("size", 1, lambda a, n, call: sp.Integer(a[0].size))}
+    if len(shape) == 2:
+        rows, classes = shape
+        env.update(m=sp.Integer(rows), n=sp.Integer(classes), log_softmax_last=Builtin(
+            "log_softmax_last", 1,
+            lambda a, n, call: _log_softmax(np.asarray(a[0], dtype=object).reshape(rows, classes), 1).reshape(-1)))
+    env.update(VOCABULARY)
+    for name, vector in inputs.items():
+        env[name] = env[f"{name}_i"] = vector.reshape(-1)
+    symbols = {s for vector in inputs.values() for s in vector.reshape(-1)}
+    snippets = _SNIPPET.findall(docstring)
+    interpreter = Interpreter(None)
+    formulas = []
+    for text in snippets:
+        try:
+            node = parse(text, line)
+        except Untranslatable:
+            continue
+        if isinstance(node, BinOp) and node.op == "=" and isinstance(node.left, Name):
+            try:
+                env[node.left.name] = interpreter.eval(node.right, env)
+            except Untranslatable:
+                continue
+        else:
+            formulas.append((text, node))
+    last: Untranslatable | None = None
+    for text, node in formulas:
+        try:
+            value = interpreter.eval(node, env)
+        except Untranslatable as error:
+            last = error
+            continue
+        if isinstance(value, sp.Expr) and value.free_symbols & symbols:
+            return text, value
+    if last is not None:
+        raise last
+    raise Untranslatable("docstring", line, "no backticked formula in the inputs' names")

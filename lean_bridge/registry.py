@@ -1,0 +1,159 @@
+"""Which TorchLean declarations each losscheck spec mirrors, and how their conventions differ.
+
+One ``Link`` per (spec, TorchLean forward declaration). It names the declarations fully
+qualified (the forward definition, its hand-written ``…DerivSpec`` or the tape node's
+``…Fderiv`` certificate), maps the Lean parameters to the spec's tensors and options, and
+records the convention differences as data:
+
+* ``denominator``: what TorchLean's ``mean`` divides by (``meanOver``: every element;
+  ``meanOverAxisSlices``: the slices orthogonal to the class axis; tape nodes: ``1/size`` or ``1/m``);
+* ``target``: ``"one-hot"`` where TorchLean takes a one-hot row and PyTorch a class index;
+* ``class_axis``: the class dimension TorchLean is called with;
+* ``epsilon``: TorchLean's ε clamp, and the value of ε under which the two agree;
+* ``empty``: what each side returns for an empty tensor.
+
+``conventions`` names every difference a report must cite when it says "equal under".
+Specs that are not on this branch yet are linked by name; the checks that need the spec
+say so instead of failing. Adding a spec needs at most one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SPEC_FILE = "NN/Spec/Layers/Loss.lean"
+TAPE_FILE = "NN/Proofs/Autograd/Tape/Nodes/Losses.lean"
+SOURCES = (SPEC_FILE, TAPE_FILE)
+
+MEAN_EMPTY = "TorchLean's mean of an empty tensor is 0 (its denominator is totalized to 1); PyTorch's is NaN"
+
+
+@dataclass(frozen=True)
+class Convention:
+    """A named difference between TorchLean and the spec; ``substitute`` sets Lean parameters so they agree."""
+
+    name: str
+    text: str
+    substitute: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Link:
+    """One TorchLean forward declaration and what it corresponds to in a losscheck spec.
+
+    ``arguments`` maps Lean parameter names to spec tensor names; ``values`` fixes Lean
+    parameters that are not tensors (``axis``, ``delta``); ``options`` are the spec options
+    compared against, and ``option_arguments`` maps Lean parameters to spec options.
+    ``shape`` is the concrete shape the comparison is made at. ``domains`` names a domain
+    (``real``, ``probability``, ``positive``, ``log-probability``, ``sign``) for Lean tensors
+    the spec does not describe, used by the derivative checks.
+    """
+
+    spec: str
+    forward: str
+    layer: str  # "spec" or "tape"
+    derivative: str | None = None
+    certificate: str | None = None
+    arguments: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=lambda: {"reduction": "mean"})
+    option_arguments: Mapping[str, str] = field(default_factory=dict)
+    shape: tuple[int, ...] = (2, 2)
+    wrt: str | None = None  # the Lean parameter a …DerivSpec differentiates (default: first tensor)
+    denominator: str = "numel (meanOver)"
+    target: str = "same"  # "same" or "one-hot"
+    class_axis: int | None = None
+    epsilon: str = "none"
+    empty: str = MEAN_EMPTY
+    domains: Mapping[str, str] = field(default_factory=dict)
+    conventions: tuple[Convention, ...] = ()
+
+    @property
+    def declarations(self) -> list[str]:
+        return [d for d in (self.forward, self.derivative, self.certificate) if d]
+
+
+def _spec(name: str) -> str:
+    return f"Spec.{name}"
+
+
+def _node(name: str) -> str:
+    return f"Proofs.Autograd.TapeNodes.{name}"
+
+
+ONE_HOT = Convention("one-hot target", "TorchLean takes a one-hot row per unit; PyTorch a class index")
+SLICE_MEAN = Convention("mean over class slices",
+                        "TorchLean divides by the slices orthogonal to the class axis; PyTorch's index-target "
+                        "mean divides by the number of rows (the same count without class weights)")
+EPS_CLAMP = Convention("ε clamp", "TorchLean clamps the probability to [ε, 1 − ε] before the log; PyTorch clamps "
+                       "the log at −100 instead", {"epsilon": 0})
+NORM_EPS = Convention("ε on the norms", "TorchLean replaces a norm below ε by ε; PyTorch clamps the product of the "
+                      "norms", {"epsilon": 0})
+BATCHMEAN = Convention("batchmean", "the tape node divides by the rows m: PyTorch's reduction='batchmean'")
+
+LINKS: tuple[Link, ...] = (
+    # ------------------------------------------------------------ spec layer
+    Link("mse_loss", _spec("mseSpec"), "spec", derivative=_spec("mseDerivSpec"),
+         arguments={"predicted": "input", "target": "target"}),
+    Link("l1_loss", _spec("maeSpec"), "spec", derivative=_spec("maeDerivSpec"),
+         arguments={"predicted": "input", "target": "target"}),
+    Link("huber_loss", _spec("huberSpec"), "spec", derivative=_spec("huberDerivSpec"),
+         arguments={"predicted": "input", "target": "target"}, values={"delta": "3/4"},
+         option_arguments={"delta": "delta"}),
+    Link("cross_entropy", _spec("crossEntropyLogitsSpec"), "spec", derivative=_spec("crossEntropyLogitsDerivSpec"),
+         arguments={"logits": "input", "target": "target"}, values={"axis": 1},
+         options={"reduction": "mean", "label_smoothing": 0.0, "ignore_index": -100}, shape=(2, 3),
+         denominator="slices orthogonal to the class axis (meanOverAxisSlices)", target="one-hot", class_axis=1,
+         domains={"target": "probability"}, conventions=(ONE_HOT, SLICE_MEAN)),
+    Link("cross_entropy_probs", _spec("crossEntropySpec"), "spec", derivative=_spec("crossEntropyDerivSpec"),
+         arguments={"predicted": "input", "target": "target"}, values={"axis": 1}, shape=(2, 3),
+         denominator="slices orthogonal to the class axis (meanOverAxisSlices)", class_axis=1,
+         epsilon="clamp to [ε, 1 − ε]", domains={"predicted": "probability", "target": "probability"},
+         conventions=(EPS_CLAMP,)),
+    Link("hinge", _spec("hingeSpec"), "spec", derivative=_spec("hingeDerivSpec"),
+         arguments={"predicted": "input", "target": "target"}, domains={"target": "sign"}),
+    Link("poisson_nll_loss", _spec("poissonSpec"), "spec", derivative=_spec("poissonDerivSpec"),
+         arguments={"predicted": "input", "target": "target"},
+         options={"reduction": "mean", "log_input": True, "full": False}, domains={"target": "positive"}),
+    Link("cosine_similarity", _spec("cosineSimilaritySpec"), "spec", derivative=_spec("cosineSimilarityDerivSpec"),
+         arguments={"predicted": "x1", "target": "x2"}, denominator="none: 1 − cos over the whole tensor",
+         epsilon="norms below ε replaced by ε", empty="both norms are ε: the loss is 1", shape=(3,),
+         conventions=(NORM_EPS,)),
+    Link("log_cosh", _spec("logCoshSpec"), "spec", derivative=_spec("logCoshDerivSpec"),
+         arguments={"predicted": "input", "target": "target"}),
+    Link("binary_cross_entropy", _spec("binaryCrossEntropyTensorSpec"), "spec",
+         derivative=_spec("binaryCrossEntropyTensorDerivSpec"), arguments={"predicted": "input", "target": "target"},
+         epsilon="clamp to [ε, 1 − ε]", domains={"predicted": "probability", "target": "probability"},
+         conventions=(EPS_CLAMP,)),
+    Link("binary_cross_entropy", _spec("binaryCrossEntropySpec"), "spec",
+         derivative=_spec("binaryCrossEntropyDerivSpec"), arguments={"predicted": "input", "target": "target"},
+         shape=(), denominator="none: one element", epsilon="clamp to [ε, 1 − ε]", empty="not applicable",
+         domains={"predicted": "probability", "target": "probability"}, conventions=(EPS_CLAMP,)),
+    # ------------------------------------------------------------ tape nodes
+    Link("mse_loss", _node("mseLoss"), "tape", certificate=_node("mseLossFderiv"),
+         arguments={"yhat": "input", "target": "target"}, denominator="Shape.size s (every element)",
+         empty="1/0 in ℝ is 0, so the loss of an empty tensor is 0; PyTorch's is NaN"),
+    Link("cross_entropy", _node("crossEntropyOneHotLast"), "tape", certificate=_node("crossEntropyOneHotLastFderiv"),
+         arguments={"logits": "input", "target": "target"}, shape=(2, 3),
+         options={"reduction": "mean", "label_smoothing": 0.0, "ignore_index": -100},
+         denominator="rows m", target="one-hot", class_axis=1, domains={"target": "probability"},
+         empty="1/0 in ℝ is 0", conventions=(ONE_HOT,)),
+    Link("nll_loss", _node("nllOneHotLast"), "tape", certificate=_node("nllOneHotLastFderiv"),
+         arguments={"logProbs": "input", "target": "target"}, shape=(2, 3),
+         options={"reduction": "mean", "ignore_index": -100}, denominator="rows m", target="one-hot",
+         class_axis=1, domains={"target": "probability"}, empty="1/0 in ℝ is 0", conventions=(ONE_HOT,)),
+    Link("binary_cross_entropy_with_logits", _node("bceWithLogits"), "tape", certificate=_node("bceWithLogitsFderiv"),
+         arguments={"logits": "input", "target": "target"}, denominator="Shape.size s (every element)",
+         empty="1/0 in ℝ is 0"),
+    Link("kl_div", _node("klDivLast"), "tape", certificate=_node("klDivLastFderivAt"),
+         arguments={"logProbs": "input", "target": "target"}, shape=(2, 3),
+         options={"reduction": "batchmean", "log_target": False}, denominator="rows m (batchmean)",
+         class_axis=1, domains={"target": "probability"}, empty="1/0 in ℝ is 0", conventions=(BATCHMEAN,)),
+)
+
+
+def links_for(spec: str) -> list[Link]:
+    """The links of one spec, in registry order."""
+    return [link for link in LINKS if link.spec == spec]

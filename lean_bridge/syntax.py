@@ -1,0 +1,401 @@
+"""Lean 4 terms to a small syntax tree: the subset TorchLean's loss definitions are written in.
+
+Supported: ``let x (: T)? := v`` chains (newline- or ``;``-separated), ``fun x y => e``
+(binder types allowed), ``if c then a else b``, application with named arguments
+``(n := e)``, type ascriptions ``(e : T)``, the operators ``+ - * / ^ • ⁻¹ < > ≤ ≥ = ≠``,
+``∧ ∨ ¬``, unary ``-``, the norm ``‖v‖`` and inner product ``⟪a, b⟫``, anonymous
+constructors ``⟨a, …⟩`` (first component kept), and ``by …`` proof terms (kept opaque;
+never evaluated). Layout follows Lean's rule: a token that starts a line at or left of the
+column of the enclosing ``let`` ends the term.
+
+Anything else (``match``, ``do``, ``∑ i, …``, ``fun ⟨a, b⟩ => …``, pipes, …) raises
+``Untranslatable`` naming the construct and its line, so nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+class Untranslatable(Exception):
+    """A Lean construct the translator does not know, with the line it is on."""
+
+    def __init__(self, construct: str, line: int, why: str = "not supported"):
+        super().__init__(f"{construct!r} at line {line}: {why}")
+        self.construct = construct
+        self.line = line
+        self.why = why
+
+
+# ------------------------------------------------------------------- tree ---
+
+
+@dataclass(frozen=True)
+class Node:
+    line: int
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    name: str
+
+
+@dataclass(frozen=True)
+class Number(Node):
+    text: str
+
+
+@dataclass(frozen=True)
+class App(Node):
+    fn: Node
+    args: tuple[Node, ...]
+    named: tuple[tuple[str, Node], ...] = ()
+
+
+@dataclass(frozen=True)
+class Lambda(Node):
+    params: tuple[str, ...]
+    body: Node
+
+
+@dataclass(frozen=True)
+class Let(Node):
+    name: str
+    value: Node
+    body: Node
+
+
+@dataclass(frozen=True)
+class If(Node):
+    cond: Node
+    then: Node
+    orelse: Node
+
+
+@dataclass(frozen=True)
+class BinOp(Node):
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class UnOp(Node):
+    op: str  # "-", "¬", "⁻¹", "‖‖"
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Ascribe(Node):
+    expr: Node
+    type_text: str
+
+
+@dataclass(frozen=True)
+class Opaque(Node):
+    """A proof term (``by …``) or other value that is never computed with."""
+
+    kind: str
+
+
+# -------------------------------------------------------------- tokenizer ---
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # ident, number, sym, keyword, eof
+    text: str
+    line: int
+    col: int
+    first: bool  # first token on its line
+    pos: int = 0  # character offset in the tokenized text
+
+
+KEYWORDS = {"let", "fun", "λ", "if", "then", "else", "by", "have", "show", "match", "with", "do",
+            "return", "where", "in", "calc", "from"}
+_IDENT_START = r"[^\W\d]|[α-ωΑ-Ωℝℕℤℚ𝕜_]"
+_IDENT = re.compile(rf"\.?(?:{_IDENT_START})(?:[\w'!?₀-₉ₐ-ₜ]|\.(?=[^\W\d]))*")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_SYMBOLS = (":=", "=>", "<|", "|>", "≤", "≥", "≠", "<=", ">=", "→", "⁻¹", "(", ")", "[", "]", "{", "}",
+            "⟨", "⟩", "‖", "⟪", "⟫", ",", ":", ";", "+", "-", "*", "/", "^", "•", "<", ">", "=", "|", "@",
+            "·", "∑", "∏", "$", "∘", "!", "%", "&", "∀", "∃", "¬", "∧", "∨", "↑", "#", "?")
+
+
+def tokenize(text: str, first_line: int = 1) -> list[Token]:
+    """Tokens with 1-based lines (offset by ``first_line``) and 0-based columns; comments dropped."""
+    tokens: list[Token] = []
+    i, line, line_start, last_line = 0, first_line, 0, None
+    while i < len(text):
+        ch = text[i]
+        if ch == "\n":
+            i, line, line_start = i + 1, line + 1, i + 1
+            continue
+        if ch.isspace():
+            i += 1
+            continue
+        if text.startswith("--", i):
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        if text.startswith("/-", i):
+            depth, j = 0, i
+            while j < len(text):
+                if text.startswith("/-", j):
+                    depth, j = depth + 1, j + 2
+                elif text.startswith("-/", j):
+                    depth, j = depth - 1, j + 2
+                    if depth == 0:
+                        break
+                else:
+                    if text[j] == "\n":
+                        line, line_start = line + 1, j + 1
+                    j += 1
+            i = j
+            continue
+        col = i - line_start
+        first = last_line != line
+        match = _NUMBER.match(text, i)
+        if match:
+            kind, word = "number", match.group()
+        elif (match := _IDENT.match(text, i)) is not None:
+            word = match.group()
+            kind = "keyword" if word in KEYWORDS else "ident"
+        else:
+            word = next((s for s in _SYMBOLS if text.startswith(s, i)), ch)
+            kind = "sym"
+        tokens.append(Token(kind, word, line, col, first, i))
+        last_line = line
+        i += len(word)
+    tokens.append(Token("eof", "", line, 0, True, len(text)))
+    return tokens
+
+
+# ----------------------------------------------------------------- parser ---
+
+_BINARY = {  # Lean 4 precedences; the right operand binds at prec + 1 (left-assoc) or prec (right)
+    "∨": 30, "∧": 35,
+    "<": 50, ">": 50, "≤": 50, "≥": 50, "<=": 50, ">=": 50, "=": 50, "≠": 50,
+    "+": 65, "-": 65, "*": 70, "/": 70, "•": 73, "^": 75,
+}
+_RIGHT_ASSOC = {"^", "•", "∧", "∨"}
+_CLOSERS = {")", "]", "}", "⟩", "⟫", ",", ":=", ":", "then", "else", "=>", "eof", ";", "‖", "with"}
+_OPEN_CLOSE = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⟪": "⟫"}
+
+
+@dataclass
+class Parser:
+    """Recursive descent with Pratt operators over ``tokenize`` output."""
+
+    tokens: list[Token]
+    pos: int = 0
+    block: list[int] = field(default_factory=lambda: [-1])
+
+    # -- token helpers
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.pos]
+
+    def advance(self) -> Token:
+        token = self.tok
+        self.pos += 1
+        return token
+
+    def at(self, *texts: str) -> bool:
+        return self.tok.text in texts and self.tok.kind != "eof"
+
+    def expect(self, text: str) -> Token:
+        if not self.at(text):
+            raise Untranslatable(self.tok.text or "end of input", self.tok.line, f"expected {text!r}")
+        return self.advance()
+
+    def ends_term(self) -> bool:
+        """True at a closer, or at a token starting a line left of the current block's column."""
+        token = self.tok
+        if token.kind == "eof" or (token.text in _CLOSERS and token.kind != "ident"):
+            return True
+        return token.first and token.col <= self.block[-1]
+
+    def skip_balanced(self, stop: set[str]) -> str:
+        """Skip tokens up to (not including) one of ``stop`` at bracket depth 0; return their text."""
+        depth, words = 0, []
+        while self.tok.kind != "eof":
+            text = self.tok.text
+            if depth == 0 and (text in stop or (self.tok.first and self.tok.col <= self.block[-1])):
+                break
+            if text in _OPEN_CLOSE:
+                depth += 1
+            elif text in _OPEN_CLOSE.values():
+                if depth == 0:
+                    break
+                depth -= 1
+            words.append(self.advance().text)
+        return " ".join(words)
+
+    # -- grammar
+    def parse_term(self) -> Node:
+        token = self.tok
+        if token.text == "let":
+            return self.parse_let()
+        if token.text in ("fun", "λ"):
+            return self.parse_lambda()
+        if token.text == "if":
+            return self.parse_if()
+        if token.text == "by":
+            self.advance()
+            self.skip_balanced(set())
+            return Opaque(token.line, "by")
+        if token.kind == "keyword":
+            raise Untranslatable(token.text, token.line)
+        return self.parse_binary(0)
+
+    def parse_let(self) -> Node:
+        let = self.advance()
+        name = self.advance()
+        if name.kind != "ident":
+            raise Untranslatable(f"let {name.text}", name.line, "only `let name := value` is supported")
+        if self.at(":"):
+            self.advance()
+            self.skip_balanced({":="})
+        self.expect(":=")
+        self.block.append(let.col)
+        try:
+            value = self.parse_term()
+        finally:
+            self.block.pop()
+        if self.at(";"):
+            self.advance()
+        body = self.parse_term()
+        return Let(let.line, name.text, value, body)
+
+    def parse_lambda(self) -> Node:
+        fun = self.advance()
+        params: list[str] = []
+        while not self.at("=>"):
+            token = self.tok
+            if token.text == "(":
+                self.advance()
+                params.append(self.advance().text)
+                self.skip_balanced({")"})
+                self.expect(")")
+            elif token.text == ":":
+                self.advance()
+                self.skip_balanced({"=>"})
+            elif token.kind == "ident":
+                params.append(self.advance().text)
+            else:
+                raise Untranslatable(f"fun {token.text}", token.line, "pattern-matching binder")
+        self.expect("=>")
+        return Lambda(fun.line, tuple(params), self.parse_term())
+
+    def parse_if(self) -> Node:
+        token = self.advance()
+        cond = self.parse_term()
+        self.expect("then")
+        then = self.parse_term()
+        self.expect("else")
+        return If(token.line, cond, then, self.parse_term())
+
+    def parse_binary(self, min_prec: int) -> Node:
+        left = self.parse_unary()
+        while True:
+            op = self.tok
+            if op.kind != "sym" or op.text not in _BINARY or (op.first and op.col <= self.block[-1]):
+                return left
+            prec = _BINARY[op.text]
+            if prec < min_prec:
+                return left
+            self.advance()
+            right = self.parse_binary(prec if op.text in _RIGHT_ASSOC else prec + 1)
+            left = BinOp(op.line, op.text, left, right)
+
+    def parse_unary(self) -> Node:
+        token = self.tok
+        if token.text == "-":
+            self.advance()
+            return UnOp(token.line, "-", self.parse_binary(75))
+        if token.text == "¬":
+            self.advance()
+            return UnOp(token.line, "¬", self.parse_binary(40))
+        if token.text in ("fun", "λ", "if", "let", "by"):
+            return self.parse_term()
+        return self.parse_application()
+
+    def parse_application(self) -> Node:
+        head = self.parse_postfix(self.parse_atom())
+        args: list[Node] = []
+        named: list[tuple[str, Node]] = []
+        while not self.ends_term() and self.tok.text not in _BINARY:
+            if self.at("fun", "λ", "by"):
+                args.append(self.parse_term())
+                break
+            if self.at("(") and self.tokens[self.pos + 1].kind == "ident" and self.tokens[self.pos + 2].text == ":=":
+                self.advance()
+                key = self.advance().text
+                self.advance()
+                named.append((key, self.parse_inner(")")))
+                self.expect(")")
+                continue
+            args.append(self.parse_postfix(self.parse_atom()))
+        if not args and not named:
+            return head
+        return App(head.line, head, tuple(args), tuple(named))
+
+    def parse_postfix(self, node: Node) -> Node:
+        while self.at("⁻¹"):
+            node = UnOp(self.advance().line, "⁻¹", node)
+        return node
+
+    def parse_inner(self, closer: str) -> Node:
+        """A term inside brackets: the layout rule is suspended until the closer."""
+        self.block.append(-1)
+        try:
+            return self.parse_term()
+        finally:
+            self.block.pop()
+
+    def parse_atom(self) -> Node:
+        token = self.tok
+        if token.kind == "ident":
+            self.advance()
+            return Name(token.line, token.text)
+        if token.kind == "number":
+            self.advance()
+            return Number(token.line, token.text)
+        if token.text == "(":
+            self.advance()
+            inner = self.parse_inner(")")
+            if self.at(":"):
+                self.advance()
+                type_text = self.skip_balanced({")"})
+                inner = Ascribe(token.line, inner, type_text)
+            self.expect(")")
+            return inner
+        if token.text == "‖":
+            self.advance()
+            inner = self.parse_inner("‖")
+            self.expect("‖")
+            return UnOp(token.line, "‖‖", inner)
+        if token.text == "⟪":  # ⟪a, b⟫, the inner product of docstring formulas
+            self.advance()
+            left = self.parse_inner("⟫")
+            self.expect(",")
+            right = self.parse_inner("⟫")
+            self.expect("⟫")
+            return App(token.line, Name(token.line, "⟪⟫"), (left, right))
+        if token.text == "⟨":
+            self.advance()
+            first = self.parse_inner("⟩")
+            self.skip_balanced({"⟩"})
+            self.expect("⟩")
+            return App(token.line, Name(token.line, "⟨⟩"), (first,))
+        raise Untranslatable(token.text or "end of input", token.line)
+
+
+def parse(text: str, first_line: int = 1) -> Node:
+    """Parse one Lean term; ``Untranslatable`` for an unknown construct or trailing input."""
+    parser = Parser(tokenize(text, first_line))
+    node = parser.parse_term()
+    if parser.tok.kind != "eof":
+        raise Untranslatable(parser.tok.text, parser.tok.line, "unexpected here")
+    return node
