@@ -28,7 +28,8 @@ def evaluate_float64(spec: LossSpec, tensors: Mapping[str, np.ndarray], options:
     for name in derivation.symbols:
         values = table.values[name][kept].astype(np.float64)
         columns.extend(values.T if values.ndim == 2 else [values])
-    option_values = [float(options.get(n, spec.option(n).default)) for n in derivation.options]
+    # NumPy scalars, so an unused Piecewise branch with 1/β at β = 0 gives inf (ignored) rather than raising
+    option_values = [np.float64(options.get(n, spec.option(n).default)) for n in derivation.options]
     with np.errstate(all="ignore"):
         outputs = [np.broadcast_to(np.asarray(o, dtype=np.float64), kept.shape)
                    for o in derivation.evaluator("grad", "numpy")(*columns, *option_values)]

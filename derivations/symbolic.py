@@ -165,7 +165,7 @@ class Derivation:
 
 
 def _directional_derivative(expr: sp.Expr, pairs: list[tuple[sp.Symbol, sp.Symbol]]) -> sp.Expr:
-    h = sp.Dummy("h")
+    h = sp.Dummy("h", real=True)  # real, so that |s + h·ṡ| differentiates to sign(·)·ṡ
     moved = expr.xreplace({s: s + h * t for s, t in pairs})
     return sp.diff(moved, h).subs(h, 0)
 

@@ -60,6 +60,22 @@ class Interval(Domain):
 
 
 @dataclass(frozen=True)
+class Lattice(Domain):
+    """Multiples of ``step`` in [lo, hi], drawn uniformly.
+
+    Differences of lattice values are lattice values, exactly representable in
+    every dtype for a power-of-two step, so kinks (d = 0, |d| = β, x = margin)
+    are hit exactly rather than with probability zero.
+    """
+
+    step: float = 0.5
+
+    def _draw(self, rng: Any, shape: tuple[int, ...], regime: str) -> Any:
+        lo, hi = math.ceil(self.lo / self.step), math.floor(self.hi / self.step)
+        return rng.integers(lo, hi + 1, size=shape) * self.step
+
+
+@dataclass(frozen=True)
 class NonPositive(Domain):
     """Reals in (-inf, 0]: log-probabilities. Drawn as -Exponential(2)."""
 
