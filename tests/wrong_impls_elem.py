@@ -9,6 +9,8 @@ import torch.nn.functional as F
 FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("smooth_l1_loss", "smooth_l1_where_nan_gradient", "grad input"),
     ("smooth_l1_loss", "smooth_l1_ignores_beta", "value"),
+    ("huber_loss", "huber_weighted_mean_over_weights", "value"),
+    ("huber_loss", "huber_is_unscaled_smooth_l1", "value"),
 ]
 
 
@@ -27,3 +29,18 @@ def smooth_l1_where_nan_gradient(input, target, reduction="mean", beta=1.0):
 def smooth_l1_ignores_beta(input, target, reduction="mean", beta=1.0):
     """The beta argument is dropped: every call uses the default β = 1."""
     return F.smooth_l1_loss(input, target, reduction=reduction)
+
+
+def huber_weighted_mean_over_weights(input, target, reduction="mean", delta=1.0, weight=None):
+    """The weighted mean divides by Σ w (mse_loss's rule) where PyTorch's huber_loss divides by numel."""
+    if weight is None or reduction != "mean":
+        return F.huber_loss(input, target, reduction=reduction, delta=delta, weight=weight)
+    return F.huber_loss(input, target, reduction="sum", delta=delta, weight=weight) / weight.sum()
+
+
+def huber_is_unscaled_smooth_l1(input, target, reduction="mean", delta=1.0, weight=None):
+    """huber computed as smooth_l1(β = δ), forgetting the factor δ (equal only at δ = 1)."""
+    loss = F.smooth_l1_loss(input, target, reduction="none", beta=delta)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
