@@ -76,6 +76,16 @@ class Lattice(Domain):
 
 
 @dataclass(frozen=True)
+class Choices(Domain):
+    """Values drawn uniformly from a finite set (labels such as ±1)."""
+
+    values: tuple[float, ...] = ()
+
+    def _draw(self, rng: Any, shape: tuple[int, ...], regime: str) -> Any:
+        return rng.choice(self.values, size=shape)
+
+
+@dataclass(frozen=True)
 class NonPositive(Domain):
     """Reals in (-inf, 0]: log-probabilities. Drawn as -Exponential(2)."""
 
@@ -109,6 +119,7 @@ OPEN_PROBABILITY = Interval("probability in (0, 1)", 0.0, 1.0)
 LOG_PROBABILITY = NonPositive("log-probability", edges=(0.0,))
 POSITIVE_WEIGHT = Interval("positive weight", 0.1, 2.0)
 CLASS_INDEX = ClassIndex("class index", lo=0)
+SIGN_LABEL = Choices("label ±1", -1.0, 1.0, values=(-1.0, 1.0))
 
 
 # ------------------------------------------------------- tensors, options ---

@@ -11,6 +11,8 @@ FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("smooth_l1_loss", "smooth_l1_ignores_beta", "value"),
     ("huber_loss", "huber_weighted_mean_over_weights", "value"),
     ("huber_loss", "huber_is_unscaled_smooth_l1", "value"),
+    ("margin_ranking_loss", "margin_ranking_relu_at_the_hinge", "grad input1"),
+    ("margin_ranking_loss", "margin_ranking_subtracts_margin", "value"),
 ]
 
 
@@ -44,3 +46,13 @@ def huber_is_unscaled_smooth_l1(input, target, reduction="mean", delta=1.0, weig
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
+
+
+def margin_ranking_relu_at_the_hinge(input1, input2, target, margin=0.0, reduction="mean"):
+    """max(0, z) through relu, whose gradient at z = 0 is 0; PyTorch's clamp_min passes it (slope 1)."""
+    return _reduce(torch.relu(-target * (input1 - input2) + margin), reduction)
+
+
+def margin_ranking_subtracts_margin(input1, input2, target, margin=0.0, reduction="mean"):
+    """The margin enters with the wrong sign: max(0, −y·(x1 − x2) − margin)."""
+    return F.margin_ranking_loss(input1, input2, target, margin=-margin, reduction=reduction)
