@@ -13,6 +13,8 @@ FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("huber_loss", "huber_is_unscaled_smooth_l1", "value"),
     ("margin_ranking_loss", "margin_ranking_relu_at_the_hinge", "grad input1"),
     ("margin_ranking_loss", "margin_ranking_subtracts_margin", "value"),
+    ("hinge_embedding_loss", "hinge_embedding_binary_labels", "value"),
+    ("hinge_embedding_loss", "hinge_embedding_relu_at_the_hinge", "grad input"),
 ]
 
 
@@ -56,3 +58,15 @@ def margin_ranking_relu_at_the_hinge(input1, input2, target, margin=0.0, reducti
 def margin_ranking_subtracts_margin(input1, input2, target, margin=0.0, reduction="mean"):
     """The margin enters with the wrong sign: max(0, −y·(x1 − x2) − margin)."""
     return F.margin_ranking_loss(input1, input2, target, margin=-margin, reduction=reduction)
+
+
+def hinge_embedding_binary_labels(input, target, margin=1.0, reduction="mean"):
+    """Labels read as binary (1 or not 1): a label other than ±1 loses its x term."""
+    loss = torch.where(target == 1, input, (margin - input).clamp_min(0))
+    return _reduce(loss, reduction)
+
+
+def hinge_embedding_relu_at_the_hinge(input, target, margin=1.0, reduction="mean"):
+    """max(0, margin − x) through relu, whose gradient at x = margin is 0 instead of −1."""
+    loss = torch.where(target != 1, torch.relu(margin - input), 0.0) + torch.where(target != -1, input, 0.0)
+    return _reduce(loss, reduction)
