@@ -15,6 +15,8 @@ FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("margin_ranking_loss", "margin_ranking_subtracts_margin", "value"),
     ("hinge_embedding_loss", "hinge_embedding_binary_labels", "value"),
     ("hinge_embedding_loss", "hinge_embedding_relu_at_the_hinge", "grad input"),
+    ("soft_margin_loss", "soft_margin_mean_over_rows", "value"),
+    ("soft_margin_loss", "soft_margin_exp_in_half", "value"),
 ]
 
 
@@ -70,3 +72,17 @@ def hinge_embedding_relu_at_the_hinge(input, target, margin=1.0, reduction="mean
     """max(0, margin − x) through relu, whose gradient at x = margin is 0 instead of −1."""
     loss = torch.where(target != 1, torch.relu(margin - input), 0.0) + torch.where(target != -1, input, 0.0)
     return _reduce(loss, reduction)
+
+
+def soft_margin_mean_over_rows(input, target, reduction="mean"):
+    """mean divides by the batch size input.size(0) instead of numel."""
+    if reduction != "mean" or input.dim() == 0:
+        return F.soft_margin_loss(input, target, reduction=reduction)
+    return F.soft_margin_loss(input, target, reduction="sum") / input.shape[0]
+
+
+def soft_margin_exp_in_half(input, target, reduction="mean"):
+    """exp(−y·x) taken in float16 (a mixed-precision shortcut): overflows past 11.09 in every dtype,
+    and rounds to 11 bits; PyTorch's own overflow starts at log(max) of the input's dtype."""
+    z = torch.exp((-target * input).half()).to(input.dtype)
+    return _reduce(torch.log1p(z), reduction)
