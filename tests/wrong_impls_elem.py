@@ -17,6 +17,8 @@ FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("hinge_embedding_loss", "hinge_embedding_relu_at_the_hinge", "grad input"),
     ("soft_margin_loss", "soft_margin_mean_over_rows", "value"),
     ("soft_margin_loss", "soft_margin_exp_in_half", "value"),
+    ("l1_loss", "l1_gradient_one_at_zero", "grad input"),
+    ("l1_loss", "l1_weight_mean_over_numel", "value"),
 ]
 
 
@@ -86,3 +88,20 @@ def soft_margin_exp_in_half(input, target, reduction="mean"):
     and rounds to 11 bits; PyTorch's own overflow starts at log(max) of the input's dtype."""
     z = torch.exp((-target * input).half()).to(input.dtype)
     return _reduce(torch.log1p(z), reduction)
+
+
+def l1_gradient_one_at_zero(input, target, reduction="mean", weight=None):
+    """|d| as where(d >= 0, d, −d): the gradient at d = 0 is 1, not sign(0) = 0."""
+    d = input - target
+    loss = torch.where(d >= 0, d, -d)
+    if weight is None:
+        return _reduce(loss, reduction)
+    loss = loss * weight
+    return loss.sum() / weight.sum() if reduction == "mean" else _reduce(loss, reduction)
+
+
+def l1_weight_mean_over_numel(input, target, reduction="mean", weight=None):
+    """Weighted mean divided by numel (huber_loss's rule) instead of Σ w."""
+    if weight is None or reduction != "mean":
+        return F.l1_loss(input, target, reduction=reduction, weight=weight)
+    return (weight * (input - target).abs()).mean()
