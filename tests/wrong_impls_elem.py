@@ -19,6 +19,10 @@ FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("soft_margin_loss", "soft_margin_exp_in_half", "value"),
     ("l1_loss", "l1_gradient_one_at_zero", "grad input"),
     ("l1_loss", "l1_weight_mean_over_numel", "value"),
+    ("log_cosh_loss", "log_cosh_naive", "value"),
+    ("log_cosh_loss", "log_cosh_softplus_threshold", "grad input"),
+    ("hinge_loss", "hinge_relu_at_the_kink", "grad input"),
+    ("hinge_loss", "hinge_without_margin", "value"),
 ]
 
 
@@ -105,3 +109,25 @@ def l1_weight_mean_over_numel(input, target, reduction="mean", weight=None):
     if weight is None or reduction != "mean":
         return F.l1_loss(input, target, reduction=reduction, weight=weight)
     return (weight * (input - target).abs()).mean()
+
+
+def log_cosh_naive(input, target, reduction="mean"):
+    """log(cosh(d)) as written: cosh overflows past |d| ≈ 89 in float32 (710 in float64), giving inf."""
+    return _reduce(torch.log(torch.cosh(input - target)), reduction)
+
+
+def log_cosh_softplus_threshold(input, target, reduction="mean"):
+    """d + softplus(−2d) − log 2 with F.softplus's default threshold 20: for −2d > 20 softplus returns
+    its argument, dropping log1p(exp(2d)); the gradient there is exactly −1 instead of tanh(d)."""
+    d = input - target
+    return _reduce(d + F.softplus(-2 * d) - 0.6931471805599453, reduction)
+
+
+def hinge_relu_at_the_kink(input, target, reduction="mean"):
+    """max(0, 1 − y·x) through relu: gradient 0 at y·x = 1 instead of −y."""
+    return _reduce(torch.relu(1 - target * input), reduction)
+
+
+def hinge_without_margin(input, target, reduction="mean"):
+    """The margin 1 is dropped: max(0, −y·x) (the perceptron loss)."""
+    return _reduce(torch.clamp_min(-target * input, 0), reduction)
