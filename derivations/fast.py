@@ -19,7 +19,7 @@ from .units import split_units
 
 def evaluate_float64(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
                      upstream: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(value shaped like the output, {tensor: ∂⟨δ, L⟩/∂tensor}) in float64."""
+    """(value shaped like the output, {tensor: ∂⟨δ, L⟩/∂tensor}) in float64 (real view if complex)."""
     table = split_units(spec, tensors, options)
     key = variant_key(spec, tuple(tensors), table, options)
     derivation = derive(spec, key)
@@ -59,4 +59,6 @@ def evaluate_float64(spec: LossSpec, tensors: Mapping[str, np.ndarray], options:
             if share_coefficient:
                 contribution = contribution + share_coefficient * share_grads[i]
             np.add.at(grads[name], where, contribution)
-    return value, {name: g.reshape(tensors[name].shape) for name, g in grads.items()}
+    # a complex tensor's gradient comes in its real view: shape (..., 2), as torch.view_as_real gives
+    return value, {name: g.reshape(tensors[name].shape + ((2,) if name in table.complex_ else ()))
+                   for name, g in grads.items()}

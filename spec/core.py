@@ -274,13 +274,19 @@ class ShapeCase:
 
     ``domains`` overrides a tensor's domain for this pattern (class-index
     targets versus probability targets); ``skip_options`` names options that
-    do not apply to it, so the grid does not sweep them.
+    do not apply to it, so the grid does not sweep them. ``complex_`` names
+    tensors fed as complex numbers in this pattern (real and imaginary parts
+    drawn from the domain; complex128/complex64/complex32 for float64/32/16,
+    unsupported in bfloat16). A unit reads such a tensor as re + i·im of two
+    real symbols, and its gradient is ∂L/∂re + i·∂L/∂im (PyTorch's convention
+    for a real loss of a complex input).
     """
 
     name: str
     shapes: Mapping[str, tuple[int, ...]]
     domains: Mapping[str, Domain] = field(default_factory=dict)
     skip_options: tuple[str, ...] = ()
+    complex_: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------ units ---

@@ -2,10 +2,10 @@
 
 The gradient of |d| is sign(d), with sign(0) = 0. ``weight`` must have the
 input's shape; the target broadcasts. Gradients w.r.t. input, target, weight.
+Complex input and target give a real loss |d| = sqrt(re² + im²); the
+gradient w.r.t. d is ∂l/∂re + i·∂l/∂im = d/|d| (0 at d = 0, PyTorch's sgn).
 Reference: ``torch.nn.functional.l1_loss``; TorchLean ``Spec.maeSpec``.
 """
-
-import sympy as sp
 
 from .core import (
     POSITIVE_WEIGHT,
@@ -19,14 +19,17 @@ from .core import (
     Unit,
     reduction_option,
 )
+from .functions import modulus
 
 KINKS = Lattice("half-integers in [-2, 2]", -2.0, 2.0, step=0.5)
 """d = x − t then hits 0 exactly, where the gradient is sign(0) = 0."""
+COARSE = Lattice("{-0.5, 0, 0.5}", -0.5, 0.5, step=0.5)
+"""For complex d, both parts vanish together often enough (1 element in 9) to exercise sgn(0) = 0."""
 
 
 def loss(u: Unit):
     """w·|x − t|, with w = 1 when no weight is given."""
-    return u.weight * sp.Abs(u.input - u.target)
+    return u.weight * modulus(u.input - u.target)
 
 
 def denominator(u: Unit):
@@ -51,10 +54,15 @@ SPEC = LossSpec(
         ShapeCase("broadcast target", {"input": (2, 3), "target": (3,), "weight": (2, 3)}),
         ShapeCase("kinks: half-integer lattice", {"input": (4, 4), "target": (4, 4), "weight": (4, 4)},
                   domains={"input": KINKS, "target": KINKS}),
+        ShapeCase("complex input and target", {"input": (3, 4), "target": (3, 4), "weight": (3, 4)},
+                  complex_=("input", "target")),
+        ShapeCase("complex kinks: coarse lattice", {"input": (4, 4), "target": (4, 4), "weight": (4, 4)},
+                  domains={"input": COARSE, "target": COARSE}, complex_=("input", "target")),
     ),
     conventions=(
         Convention("sign(0) = 0", "the gradient of |d| at d = 0 is 0"),
         Convention("weighted mean", "with weight=, mean divides by Σ w, not by numel"),
+        Convention("complex gradient", "for complex x, t the gradient is ∂l/∂re + i·∂l/∂im = d/|d|, and 0 at d = 0"),
     ),
     torchlean=("Spec.maeSpec",),
     aliases={"nnef": "l1_loss", "liger": "l1"},

@@ -19,6 +19,7 @@ FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("soft_margin_loss", "soft_margin_exp_in_half", "value"),
     ("l1_loss", "l1_gradient_one_at_zero", "grad input"),
     ("l1_loss", "l1_weight_mean_over_numel", "value"),
+    ("l1_loss", "l1_complex_conjugated_gradient", "grad input"),
     ("log_cosh_loss", "log_cosh_naive", "value"),
     ("log_cosh_loss", "log_cosh_softplus_threshold", "grad input"),
     ("hinge_loss", "hinge_relu_at_the_kink", "grad input"),
@@ -131,3 +132,20 @@ def hinge_relu_at_the_kink(input, target, reduction="mean"):
 def hinge_without_margin(input, target, reduction="mean"):
     """The margin 1 is dropped: max(0, −y·x) (the perceptron loss)."""
     return _reduce(torch.clamp_min(-target * input, 0), reduction)
+
+
+class _ConjugateGrad(torch.autograd.Function):
+    """Identity forward; the backward conjugates the gradient (the Wirtinger ∂/∂z instead of ∂/∂z̄)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.conj()
+
+
+def l1_complex_conjugated_gradient(input, target, reduction="mean", weight=None):
+    """A complex kernel returning conj(d)/|d|: right for real inputs, mirrored imaginary part for complex."""
+    return F.l1_loss(_ConjugateGrad.apply(input), target, reduction=reduction, weight=weight)
