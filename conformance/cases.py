@@ -60,6 +60,8 @@ class Case:
             else:
                 regime = self.regime if self.regime in domain.regimes else "typical"
                 tensors[name] = np.asarray(domain.sample(rng, shape, regime), dtype=np.float64)
+                if name in self.shape_case.complex_:
+                    tensors[name] = tensors[name] + 1j * np.asarray(domain.sample(rng, shape, regime))
         return tensors
 
     def tensors(self, dtype: str) -> dict[str, np.ndarray]:
@@ -81,10 +83,16 @@ class Case:
         return round_to(np.asarray(raw, dtype=np.float64), dtype)
 
 
+COMPLEX_DTYPES = {"float64": "complex128", "float32": "complex64", "float16": "complex32"}
+"""The complex dtype whose parts are each real dtype (bfloat16 has none)."""
+
+
 def round_to(values: np.ndarray, dtype: str) -> np.ndarray:
-    """Round float64 ``values`` to ``dtype`` (nearest-even) and back, exactly."""
+    """Round float64 ``values`` to ``dtype`` (nearest-even) and back, exactly; complex values part by part."""
     if values.dtype.kind in "iu":
         return values
+    if values.dtype.kind == "c":
+        return round_to(values.real.copy(), dtype) + 1j * round_to(values.imag.copy(), dtype)
     return torch.from_numpy(values).to(getattr(torch, dtype)).to(torch.float64).numpy()
 
 

@@ -4,6 +4,10 @@ Each entry names the loss, the quantity (``value`` or ``grad NAME``), the
 dtypes and options it occurs under (a value, a list of values, or
 ``{"above": v}``), and ``where``: the input values at which
 it occurs (``{"target": 0.0}``: only elements whose target is exactly 0).
+A ``where`` key may also be a signed product of tensors (``"-input*target"``)
+with a threshold ``{"above": v}``, v a number or a number per dtype: only
+elements where the product exceeds v (for a reduced output, the case must
+have such an element).
 Optionally ``shape_cases`` (name prefixes of the spec's shape cases) and
 ``requires``, a named condition on the exact reference:
 ``unit_total_overflows`` holds when the exact sum of the unreduced losses
@@ -37,7 +41,7 @@ class KnownDeviation:
     quantity: str
     dtypes: tuple[str, ...]
     options: Mapping[str, Any]
-    where: Mapping[str, float]
+    where: Mapping[str, Any]
     pytorch: str
     exact: str
     explanation: str
@@ -80,12 +84,35 @@ class KnownDeviation:
         flat_got = got.reshape(-1)
         for element in failing:
             for name, value in self.where.items():
+                if isinstance(value, dict):
+                    if not _exceeds(_product(tensors, name), value["above"], dtype, element, flat_got.size):
+                        return False
+                    continue
                 tensor = tensors.get(name)
                 if tensor is None or tensor.size != flat_got.size or tensor.reshape(-1)[element] != value:
                     return False
             if not self._shows(float(flat_got[element])):
                 return False
         return True
+
+
+def _product(tensors: Mapping[str, np.ndarray], key: str) -> np.ndarray | None:
+    """The flat elementwise product named by ``key`` ("input*target", "-input*target"); None if not computable."""
+    sign = -1.0 if key.startswith("-") else 1.0
+    factors = [tensors.get(name) for name in key.lstrip("-").split("*")]
+    if any(f is None for f in factors) or len({f.shape for f in factors}) != 1:
+        return None
+    return sign * np.prod(np.stack([f.astype(np.float64) for f in factors]), axis=0).reshape(-1)
+
+
+def _exceeds(values: np.ndarray | None, above: Any, dtype: str, element: int, output_size: int) -> bool:
+    """Is the value at ``element`` above the threshold? For a reduced output: is any value?"""
+    if values is None:
+        return False
+    threshold = above[dtype] if isinstance(above, dict) else above
+    if values.size == output_size:
+        return bool(values[element] > threshold)
+    return output_size == 1 and bool((values > threshold).any())
 
 
 @cache

@@ -16,6 +16,7 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
+from ..derivations.units import is_complex, real_view
 from ..spec.core import LossSpec
 from .cases import Case
 from .oracle import WORKING_DIGITS, exact_reference, projected_jvp, projected_loss
@@ -52,11 +53,14 @@ def verify_gradients(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray])
     if not wrt:
         return []
     directions = {name: rng.uniform(-1.0, 1.0, size=tensors[name].shape) for name in wrt}
+    for name in wrt:
+        if is_complex(tensors[name]):  # a complex direction; the gradient pairs with its real view
+            directions[name] = directions[name] + 1j * rng.uniform(-1.0, 1.0, size=tensors[name].shape)
     problems = []
     with mpmath.workdps(WORKING_DIGITS):
         vjp_side = mpmath.fsum(
             mpmath.mpf(float(d)) * g
-            for name in wrt for d, g in zip(directions[name].reshape(-1), reference.grads[name])
+            for name in wrt for d, g in zip(real_view(directions[name]), reference.grads[name])
         )
         exact = {n: t.astype(object) if n in wrt else t for n, t in tensors.items()}
 

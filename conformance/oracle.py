@@ -26,7 +26,7 @@ import mpmath
 import numpy as np
 
 from ..derivations.symbolic import Derivation, derive, variant_key
-from ..derivations.units import UnitTable, split_units
+from ..derivations.units import UnitTable, real_view, split_units
 from ..spec.core import LossSpec
 
 WORKING_DIGITS = 50
@@ -247,7 +247,8 @@ def projected_jvp(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Ma
                   upstream: np.ndarray, tangents: Mapping[str, np.ndarray]) -> mpmath.mpf:
     """⟨δ, J·ṫ⟩ by forward mode: the derivation's JVP expressions, reduced like the loss.
 
-    mean: d(Σl/D) = Σ l̇/D − (L/D)·Σ ḋ. ``tangents`` holds ṫ for every differentiable tensor.
+    mean: d(Σl/D) = Σ l̇/D − (L/D)·Σ ḋ. ``tangents`` holds ṫ for every differentiable tensor
+    (complex for a complex tensor).
     """
     prepared = prepare(spec, tensors, options)
     d, table = prepared.derivation, prepared.table
@@ -257,7 +258,7 @@ def projected_jvp(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Ma
     delta = _upstream(upstream)
     loss_dots, share_dots, losses, shares = [], [], [], []
     for u, args in zip(table.kept_units, prepared.unit_args):
-        dots = [_as_mpf(tangents[name].reshape(-1)[_position(table, name, u, slot)])
+        dots = [_as_mpf(real_view(tangents[name])[_position(table, name, u, slot)])
                 for name, slot in d.wrt]
         loss_dot, share_dot = jvp(*args, *prepared.option_args, *dots)
         loss, share = forward(*args, *prepared.option_args)

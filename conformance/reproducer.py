@@ -7,11 +7,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..spec.core import LossSpec
-from .cases import Case
+from .cases import COMPLEX_DTYPES, Case
 
 
 def _tensor_literal(values: np.ndarray, dtype: str) -> str:
-    kind = "torch.int64" if values.dtype.kind in "iu" else f"torch.{dtype}"
+    kinds = {"i": "torch.int64", "u": "torch.int64", "c": f"torch.{COMPLEX_DTYPES.get(dtype, dtype)}"}
+    kind = kinds.get(values.dtype.kind, f"torch.{dtype}")
     body = repr(values.tolist())
     return f"torch.tensor({body}, dtype={kind})"
 
@@ -23,7 +24,7 @@ def reproducer(spec: LossSpec, case: Case, dtype: str, tensors: Mapping[str, np.
     differentiable = []
     for name, values in tensors.items():
         arg = spec.tensor(name)
-        grad = arg.differentiable and values.dtype.kind == "f"
+        grad = arg.differentiable and values.dtype.kind in "fc"
         lines.append(f"{name} = {_tensor_literal(values, dtype)}" + (".requires_grad_()" if grad else ""))
         if grad:
             differentiable.append(name)

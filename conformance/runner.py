@@ -20,7 +20,7 @@ import torch
 from ..derivations.symbolic import variant_key
 from ..derivations.units import split_units
 from ..spec import LossSpec, get_spec
-from .cases import Case, generate_cases
+from .cases import COMPLEX_DTYPES, Case, generate_cases
 from .compare import compare
 from .deviations import find_known
 from .gradient_checks import verify_gradients
@@ -163,14 +163,15 @@ class CaseRunner:
 
         if self.hung:
             return [make("value", "error", message=f"not run: {self.hung}")]
+        if any(v.dtype.kind == "c" for v in tensors.values()) and dtype not in COMPLEX_DTYPES:
+            return [make("value", "unsupported", message=f"{dtype} has no complex counterpart")]
         reference = exact_reference(self.spec, tensors, case.options, upstream)
         if reference.unstable:
             return [make("value", "unstable", message="; ".join(reference.unstable[:3]))]
         torch_dtype = getattr(torch, dtype)
-        inputs = {
-            name: torch.tensor(v, dtype=torch_dtype if v.dtype.kind == "f" else torch.int64, device=self.device)
-            for name, v in tensors.items()
-        }
+        kinds = {"f": torch_dtype, "c": getattr(torch, COMPLEX_DTYPES.get(dtype, dtype)), "i": torch.int64,
+                 "u": torch.int64}
+        inputs = {name: torch.tensor(v, dtype=kinds[v.dtype.kind], device=self.device) for name, v in tensors.items()}
         for name in reference.grads:
             inputs[name].requires_grad_(True)
         trial = _Trial(case, dtype, tensors, upstream, reference, inputs, make)
@@ -246,6 +247,8 @@ class CaseRunner:
                 results.append(trial.make(quantity, "error", message=f"gradient {grad.dtype}{tuple(grad.shape)},"
                                           f" expected {expected.dtype}{tuple(expected.shape)}"))
                 continue
+            if grad.is_complex():  # compared part by part: (re, im) interleaved, as the reference holds it
+                grad = torch.view_as_real(grad.detach().to("cpu", torch.complex128).resolve_conj())
             got = grad.detach().to("cpu", torch.float64).numpy()
             results.append(self._judge(trial, quantity, trial.reference.grads[name],
                                        trial.reference.grad_bounds[name], got))
@@ -282,6 +285,8 @@ def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
     """Bitwise equality, so NaN payloads and signed zeros count too."""
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
+    if a.element_size() not in _BITS:  # complex128: compare its real view
+        a, b = torch.view_as_real(a), torch.view_as_real(b)
     bits = _BITS[a.element_size()]
     return bool(torch.equal(a.contiguous().view(bits), b.contiguous().view(bits)))
 

@@ -3,7 +3,7 @@
 Two backends: ``mpmath`` for the oracle (runs at whatever ``mpmath.mp``
 precision is current, so one evaluator serves every working precision) and
 ``numpy`` for the fast float64 evaluator. Functions the specs define
-(``xlogy``) get an implementation per backend here.
+(``xlogy``, ``complex_abs``) get an implementation per backend here.
 """
 
 from __future__ import annotations
@@ -24,13 +24,40 @@ def _numpy_xlogy(y, x):
         return np.where(y == 0, 0.0, y * np.log(x))
 
 
-_MPMATH = {"xlogy": _mpmath_xlogy}
-_NUMPY = {"xlogy": _numpy_xlogy}
+_MPMATH = {"xlogy": _mpmath_xlogy, "complex_abs": mpmath.hypot}
+_NUMPY = {"xlogy": _numpy_xlogy, "complex_abs": np.hypot}
+
+
+def cse_outside_piecewise(exprs: Sequence[sp.Expr]) -> tuple[list, Sequence[sp.Expr]]:
+    """``sympy.cse`` that never hoists a subexpression out of a Piecewise branch.
+
+    A Piecewise prints as a Python conditional expression, which evaluates only
+    the branch taken; plain cse would pull a guarded subexpression (the 1/β of
+    ``d²/(2β) if |d| < β``, with β = 0) out of its guard and evaluate it
+    unconditionally (ZeroDivisionError in mpmath). Each Piecewise is hidden
+    behind a placeholder during cse and put back whole afterwards.
+    """
+    pieces: dict[sp.Expr, sp.Symbol] = {}
+
+    def hide(expr: sp.Basic) -> sp.Basic:
+        if isinstance(expr, sp.Piecewise):
+            return pieces.setdefault(expr, sp.Dummy("piecewise"))
+        if not expr.args:
+            return expr
+        return expr.func(*[hide(a) for a in expr.args])
+
+    hidden = [hide(sp.sympify(e)) for e in exprs]
+    if not pieces:
+        return sp.cse(exprs, list=False)
+    replacements, reduced = sp.cse(hidden, list=False)
+    restore = {placeholder: piece for piece, placeholder in pieces.items()}
+    return ([(s, e.xreplace(restore)) for s, e in replacements],
+            type(reduced)(e.xreplace(restore) for e in reduced))
 
 
 def make_mpmath(arguments: Sequence[sp.Symbol], outputs: Sequence[sp.Expr]) -> Callable:
     """f(*arguments) -> tuple of mpf, evaluated at the current mpmath precision."""
-    return sp.lambdify(list(arguments), tuple(outputs), modules=[_MPMATH, "mpmath"], cse=True)
+    return sp.lambdify(list(arguments), tuple(outputs), modules=[_MPMATH, "mpmath"], cse=cse_outside_piecewise)
 
 
 def make_numpy(arguments: Sequence[sp.Symbol], outputs: Sequence[sp.Expr]) -> Callable:

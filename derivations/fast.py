@@ -19,7 +19,7 @@ from .units import split_units
 
 def evaluate_float64(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
                      upstream: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(value shaped like the output, {tensor: ∂⟨δ, L⟩/∂tensor}) in float64."""
+    """(value shaped like the output, {tensor: ∂⟨δ, L⟩/∂tensor}) in float64 (real view if complex)."""
     table = split_units(spec, tensors, options)
     key = variant_key(spec, tuple(tensors), table, options)
     derivation = derive(spec, key)
@@ -28,7 +28,8 @@ def evaluate_float64(spec: LossSpec, tensors: Mapping[str, np.ndarray], options:
     for name in derivation.symbols:
         values = table.values[name][kept].astype(np.float64)
         columns.extend(values.T if values.ndim == 2 else [values])
-    option_values = [float(options.get(n, spec.option(n).default)) for n in derivation.options]
+    # NumPy scalars, so an unused Piecewise branch with 1/β at β = 0 gives inf (ignored) rather than raising
+    option_values = [np.float64(options.get(n, spec.option(n).default)) for n in derivation.options]
     with np.errstate(all="ignore"):
         outputs = [np.broadcast_to(np.asarray(o, dtype=np.float64), kept.shape)
                    for o in derivation.evaluator("grad", "numpy")(*columns, *option_values)]
@@ -58,4 +59,6 @@ def evaluate_float64(spec: LossSpec, tensors: Mapping[str, np.ndarray], options:
             if share_coefficient:
                 contribution = contribution + share_coefficient * share_grads[i]
             np.add.at(grads[name], where, contribution)
-    return value, {name: g.reshape(tensors[name].shape) for name, g in grads.items()}
+    # a complex tensor's gradient comes in its real view: shape (..., 2), as torch.view_as_real gives
+    return value, {name: g.reshape(tensors[name].shape + ((2,) if name in table.complex_ else ()))
+                   for name, g in grads.items()}

@@ -31,13 +31,14 @@ from .units import UnitTable
 
 @dataclass(frozen=True)
 class VariantKey:
-    """What fixes a spec's unit expression: present tensors, C, target kind, discrete options."""
+    """What fixes a spec's unit expression: present tensors, C, target kind, discrete options, complex tensors."""
 
     loss: str
     present: tuple[str, ...]
     num_classes: int
     index_target: bool
     discrete: tuple[tuple[str, Any], ...]
+    complex_: tuple[str, ...] = ()
 
 
 def variant_key(spec: LossSpec, present: tuple[str, ...], table: UnitTable, options: Mapping[str, Any]) -> VariantKey:
@@ -46,16 +47,18 @@ def variant_key(spec: LossSpec, present: tuple[str, ...], table: UnitTable, opti
         (o.name, options.get(o.name, o.default))
         for o in spec.options if o.in_formula and not o.continuous
     )
-    return VariantKey(spec.name, tuple(present), table.num_classes, table.index_target, discrete)
+    return VariantKey(spec.name, tuple(present), table.num_classes, table.index_target, discrete, table.complex_)
 
 
 def unit_symbols(spec: LossSpec, key: VariantKey) -> dict[str, Any]:
-    """Symbols a unit reads: a scalar per tensor, or K of them for a row of a slice."""
+    """Symbols a unit reads: a scalar per tensor, K of them for a row of a slice, (re, im) if complex."""
     symbols: dict[str, Any] = {}
     for tensor in spec.tensors:
         if tensor.name not in key.present:
             continue
-        if _is_row(spec, tensor.name):
+        if tensor.name in key.complex_:
+            symbols[tensor.name] = [sp.Symbol(f"{tensor.name}_{part}", real=True) for part in ("re", "im")]
+        elif _is_row(spec, tensor.name):
             symbols[tensor.name] = list(sp.symbols(f"{tensor.name}_0:{key.num_classes}", real=True))
         else:
             symbols[tensor.name] = sp.Symbol(tensor.name, real=True)
@@ -71,8 +74,14 @@ def option_symbols(spec: LossSpec) -> dict[str, sp.Symbol]:
 
 
 def make_unit(spec: LossSpec, key: VariantKey, tensors: dict[str, Any], keep: Any = 1) -> Unit:
-    """A Unit over ``tensors``; absent optional tensors read as 1, continuous options as symbols."""
+    """A Unit over ``tensors``; absent optional tensors read as 1, continuous options as symbols.
+
+    A complex tensor, given as its (re, im) pair, reads as re + i·im.
+    """
     filled = dict(tensors)
+    for name in key.complex_:
+        real, imaginary = filled[name]
+        filled[name] = real + sp.I * imaginary
     for tensor in spec.optional_tensors:
         if tensor.name not in filled:
             one = sp.Integer(1)
@@ -165,7 +174,7 @@ class Derivation:
 
 
 def _directional_derivative(expr: sp.Expr, pairs: list[tuple[sp.Symbol, sp.Symbol]]) -> sp.Expr:
-    h = sp.Dummy("h")
+    h = sp.Dummy("h", real=True)  # real, so that |s + h·ṡ| differentiates to sign(·)·ṡ
     moved = expr.xreplace({s: s + h * t for s, t in pairs})
     return sp.diff(moved, h).subs(h, 0)
 

@@ -5,6 +5,11 @@ sees and the flat position in the original tensor each value came from (so
 gradients can be scattered back, summing over broadcast copies). Ignored
 units (class index equal to ``ignore_index``) are dropped: by convention they
 contribute exactly 0 to value and gradient.
+
+A complex tensor (complex dtype, or objects with an imaginary part) is held
+as its real view: each element gives the pair (re, im), at flat positions
+2k and 2k + 1, so its gradient comes out as ∂/∂re, ∂/∂im interleaved, the
+layout of ``torch.view_as_real``.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import mpmath
 import numpy as np
+import sympy as sp
 
 from ..spec.core import Elementwise, LossSpec, Slices
 
@@ -36,6 +43,7 @@ class UnitTable:
     index_target: bool
     batch_size: int
     sizes: dict[str, int]
+    complex_: tuple[str, ...] = ()
 
     @property
     def kept_units(self) -> np.ndarray:
@@ -49,6 +57,8 @@ def split_units(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapp
     sizes = {name: int(t.size) for name, t in tensors.items()}
     if isinstance(spec.structure, Elementwise):
         return _elementwise(spec.structure, first.ndim, tensors, batch_size, sizes)
+    if any(is_complex(t) for t in tensors.values()):
+        raise TypeError(f"{spec.name}: complex tensors are supported for elementwise structures only")
     if isinstance(spec.structure, Slices):
         return _slices(spec.structure, tensors, options, batch_size, sizes)
     raise TypeError(f"unknown structure {spec.structure!r}")
@@ -64,13 +74,44 @@ def _elementwise(structure: Elementwise, ndim: int, tensors: Mapping[str, np.nda
               for name, t in tensors.items()}
     out_shape = np.broadcast_shapes(*shapes.values())
     values, positions = {}, {}
+    complex_ = tuple(name for name, t in tensors.items() if is_complex(t))
     for name, tensor in tensors.items():
         where = np.broadcast_to(_flat_positions(tensor.shape).reshape(shapes[name]), out_shape).reshape(-1)
         positions[name] = where
         values[name] = tensor.reshape(-1)[where]
+        if name in complex_:  # (re, im) per unit, at flat positions 2k, 2k + 1 of the real view
+            real, imaginary = _parts(values[name])
+            values[name] = np.stack([real, imaginary], axis=1)
+            positions[name] = np.stack([2 * where, 2 * where + 1], axis=1)
+            sizes[name] = 2 * int(tensor.size)
     size = int(np.prod(out_shape, dtype=np.int64))
     return UnitTable(values, positions, np.ones(size, bool), tuple(out_shape), 1, False, batch_size,
-                     sizes)
+                     sizes, complex_)
+
+
+def is_complex(tensor: np.ndarray) -> bool:
+    """A complex dtype, or an object array holding complex numbers or SymPy expressions with i."""
+    if tensor.dtype.kind == "c":
+        return True
+    if tensor.dtype != object:
+        return False
+    return any(isinstance(e, (complex, mpmath.mpc)) or (isinstance(e, sp.Basic) and e.has(sp.I))
+               for e in tensor.reshape(-1))
+
+
+def _parts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if values.dtype.kind == "c":
+        return values.real.copy(), values.imag.copy()
+    real = np.frompyfunc(lambda e: sp.re(e) if isinstance(e, sp.Basic) else e.real, 1, 1)(values)
+    imaginary = np.frompyfunc(lambda e: sp.im(e) if isinstance(e, sp.Basic) else e.imag, 1, 1)(values)
+    return real, imaginary
+
+
+def real_view(tensor: np.ndarray) -> np.ndarray:
+    """Flat values in the layout gradients use: (re, im) interleaved for a complex tensor."""
+    if not is_complex(tensor):
+        return tensor.reshape(-1)
+    return np.stack(_parts(tensor.reshape(-1)), axis=1).reshape(-1)
 
 
 def _rows(shape: tuple[int, ...], axis: int) -> np.ndarray:

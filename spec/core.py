@@ -60,6 +60,32 @@ class Interval(Domain):
 
 
 @dataclass(frozen=True)
+class Lattice(Domain):
+    """Multiples of ``step`` in [lo, hi], drawn uniformly.
+
+    Differences of lattice values are lattice values, exactly representable in
+    every dtype for a power-of-two step, so kinks (d = 0, |d| = β, x = margin)
+    are hit exactly rather than with probability zero.
+    """
+
+    step: float = 0.5
+
+    def _draw(self, rng: Any, shape: tuple[int, ...], regime: str) -> Any:
+        lo, hi = math.ceil(self.lo / self.step), math.floor(self.hi / self.step)
+        return rng.integers(lo, hi + 1, size=shape) * self.step
+
+
+@dataclass(frozen=True)
+class Choices(Domain):
+    """Values drawn uniformly from a finite set (labels such as ±1)."""
+
+    values: tuple[float, ...] = ()
+
+    def _draw(self, rng: Any, shape: tuple[int, ...], regime: str) -> Any:
+        return rng.choice(self.values, size=shape)
+
+
+@dataclass(frozen=True)
 class NonPositive(Domain):
     """Reals in (-inf, 0]: log-probabilities. Drawn as -Exponential(2)."""
 
@@ -93,6 +119,7 @@ OPEN_PROBABILITY = Interval("probability in (0, 1)", 0.0, 1.0)
 LOG_PROBABILITY = NonPositive("log-probability", edges=(0.0,))
 POSITIVE_WEIGHT = Interval("positive weight", 0.1, 2.0)
 CLASS_INDEX = ClassIndex("class index", lo=0)
+SIGN_LABEL = Choices("label ±1", -1.0, 1.0, values=(-1.0, 1.0))
 
 
 # ------------------------------------------------------- tensors, options ---
@@ -247,13 +274,19 @@ class ShapeCase:
 
     ``domains`` overrides a tensor's domain for this pattern (class-index
     targets versus probability targets); ``skip_options`` names options that
-    do not apply to it, so the grid does not sweep them.
+    do not apply to it, so the grid does not sweep them. ``complex_`` names
+    tensors fed as complex numbers in this pattern (real and imaginary parts
+    drawn from the domain; complex128/complex64/complex32 for float64/32/16,
+    unsupported in bfloat16). A unit reads such a tensor as re + i·im of two
+    real symbols, and its gradient is ∂L/∂re + i·∂L/∂im (PyTorch's convention
+    for a real loss of a complex input).
     """
 
     name: str
     shapes: Mapping[str, tuple[int, ...]]
     domains: Mapping[str, Domain] = field(default_factory=dict)
     skip_options: tuple[str, ...] = ()
+    complex_: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------ units ---

@@ -4,6 +4,10 @@
 convention, which makes ``xlogy(0, 0) = 0``). Its partial derivatives are
 ``log(x)`` and ``y/x``, so ``d/dt xlogy(t, t) = log(t) + 1``, which is -inf at
 ``t = 0``: the derivative is not hidden by the value convention.
+
+``complex_abs(a, b) = sqrt(a² + b²)``, the modulus of a + ib, with partial
+derivatives a/|z| and b/|z|, taken as 0 at z = 0 (PyTorch's sgn(0) = 0);
+``modulus(z)`` is |z| for a real or complex SymPy expression.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
-__all__ = ["log1p", "log_sigmoid", "xlogy"]
+__all__ = ["complex_abs", "log1p", "log_sigmoid", "modulus", "xlogy"]
 
 
 class xlogy(sp.Function):
@@ -39,3 +43,35 @@ class xlogy(sp.Function):
 def log_sigmoid(x: sp.Expr) -> sp.Expr:
     """log σ(x) = -log(1 + exp(-x)), written with log1p so it stays exact for large x."""
     return -log1p(sp.exp(-x))
+
+
+class complex_abs(sp.Function):
+    """|a + ib| = sqrt(a² + b²) of real a, b; its gradient (a, b)/|z| is 0 at z = 0 (sgn(0) = 0)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a: sp.Expr, b: sp.Expr) -> sp.Expr | None:
+        if a.is_number and b.is_number:
+            return sp.sqrt(a**2 + b**2)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        if argindex not in (1, 2):
+            raise sp.ArgumentIndexError(self, argindex)
+        a, b = self.args
+        part = self.args[argindex - 1]
+        return sp.Piecewise((0, sp.Eq(a, 0) & sp.Eq(b, 0)), (part / self, True))
+
+
+def modulus(z: sp.Expr) -> sp.Expr:
+    """|z|: ``Abs`` for a real expression (gradient sign(z), sign(0) = 0), else ``complex_abs(re z, im z)``.
+
+    The complex form keeps re z and im z as written (a − c, not an expansion
+    of (a − c)² + (b − d)², which would cancel and inflate the error bound).
+    """
+    z = sp.sympify(z)
+    if not z.has(sp.I):
+        return sp.Abs(z)
+    real, imaginary = z.as_real_imag()
+    return complex_abs(real, imaginary)

@@ -51,11 +51,27 @@ def test_verify_gradients_catches_a_wrong_derivative(monkeypatch):
 
 
 def _symbolic_case(spec, case):
-    """The case's values, with the differentiable float tensors replaced by element symbols."""
+    """The case's values, with the differentiable float tensors replaced by element symbols.
+
+    A complex tensor becomes re + i·im of two symbol arrays. Also returns, per
+    differentiated tensor, its real symbols and values in the oracle's gradient
+    layout ((re, im) interleaved for a complex tensor).
+    """
     numeric = case.tensors("float64")
     reference = exact_reference(spec, numeric, case.options, case.upstream("float64"))
-    symbolic = {n: element_symbols(n, v.shape) if n in reference.grads else v for n, v in numeric.items()}
-    return numeric, symbolic, reference
+    symbolic, flat = {}, {}
+    for n, v in numeric.items():
+        if n not in reference.grads:
+            symbolic[n] = v
+        elif v.dtype.kind == "c":
+            real, imaginary = element_symbols(f"{n}_re", v.shape), element_symbols(f"{n}_im", v.shape)
+            symbolic[n] = real + sp.I * imaginary
+            flat[n] = (np.stack([real, imaginary], axis=-1).reshape(-1),
+                       np.stack([v.real, v.imag], axis=-1).reshape(-1))
+        else:
+            symbolic[n] = element_symbols(n, v.shape)
+            flat[n] = (symbolic[n].reshape(-1), v.reshape(-1))
+    return flat, symbolic, reference
 
 
 
@@ -66,14 +82,14 @@ def test_structured_gradients_equal_the_expanded_form(spec):
     for case in generate_cases(spec, seed=2):
         if case.regime != "typical" or case.number % 3:
             continue
-        numeric, symbolic, reference = _symbolic_case(spec, case)
+        flat, symbolic, reference = _symbolic_case(spec, case)
         outputs = expanded_loss(spec, symbolic, case.options)
         upstream = np.asarray(case.upstream("float64"), dtype=np.float64).reshape(-1)
         projected = sp.Add(*[sp.Rational(float(d)) * o for d, o in zip(upstream, outputs)])
-        substitutions = {s: sp.Rational(float(v)) for n in reference.grads
-                         for s, v in zip(symbolic[n].reshape(-1), numeric[n].reshape(-1))}
+        substitutions = {s: sp.Rational(float(v)) for n in reference.grads for s, v in zip(*flat[n])}
         for name, exact in reference.grads.items():
-            for symbol, value in zip(symbolic[name].reshape(-1), exact):
+            assert len(flat[name][0]) == len(exact), (case.name, name)
+            for symbol, value in zip(flat[name][0], exact):
                 expanded = sp.diff(projected, symbol).evalf(40, subs=substitutions)
                 if expanded in (sp.oo, -sp.oo, sp.zoo):
                     # kl_div's target gradient at t = 0; SymPy's evalf loses the sign of c·log(0)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from losscheck.conformance.cases import generate_cases
 from losscheck.conformance.deviations import known_deviations
 from losscheck.conformance.oracle import exact_reference
 from losscheck.spec import get_spec
@@ -53,10 +54,48 @@ def test_float16_inf_without_an_overflowing_total_is_not_excused(run_cli):
     assert status == 1, out
 
 
+@pytest.mark.parametrize("dtype, score, exact", [
+    ("float64", -710.0, "710"), ("float32", -100.0, "100"), ("bfloat16", -89.0, "89"), ("float16", -12.0, "12"),
+])
+def test_soft_margin_loss_naive_exp_overflows(dtype, score, exact):
+    """PyTorch's value is inf and its gradient NaN where exp(−y·x) overflows; the exact loss is ≈ −y·x."""
+    torch_dtype = getattr(torch, dtype)
+    x = torch.tensor([score, 1.0], dtype=torch_dtype, requires_grad=True)
+    y = torch.tensor([1.0, -1.0], dtype=torch_dtype)
+    out = F.soft_margin_loss(x, y, reduction="none")
+    out.sum().backward()
+    assert torch.isinf(out[0]) and torch.isfinite(out[1])
+    assert math.isnan(x.grad[0]) and math.isfinite(x.grad[1])
+    reference = exact_reference(get_spec("soft_margin_loss"), {"input": x.detach().double().numpy(),
+                                                               "target": y.double().numpy()},
+                                {"reduction": "none"}, np.ones(2))
+    value = reference.value[0]
+    with mpmath.workdps(50):
+        assert mpmath.almosteq(value, -score + mpmath.log1p(mpmath.exp(score)), rel_eps=1e-30)
+        assert mpmath.almosteq(reference.grads["input"][0], -1 / (1 + mpmath.exp(score)), rel_eps=1e-30)
+    assert float(value) <= torch.finfo(torch_dtype).max and mpmath.nint(value) == mpmath.mpf(exact)
+
+
+def test_soft_margin_overflow_entry_is_narrow():
+    """inf/NaN below the dtype's overflow threshold, or an inf where PyTorch's value is NaN, is not excused."""
+    spec = get_spec("soft_margin_loss")
+    case = next(c for c in generate_cases(spec) if c.options["reduction"] == "none" and c.shape_case.name == "vector")
+    entry = {e.id: e for e in known_deviations()}["soft_margin_loss-naive-exp-overflow-value"]
+    x = np.array([-100.0, -50.0, 1.0, 2.0, 3.0])
+    tensors = {"input": x, "target": np.ones(5)}
+    reference = exact_reference(spec, tensors, case.options, np.ones(5))
+    got = np.array([math.inf, 50.0, 0.3, 0.1, 0.05])
+    assert entry.covers(case, "value", "float32", tensors, reference, [0], got)
+    assert not entry.covers(case, "value", "float32", tensors, reference, [0, 1], np.where(x < 0, math.inf, got))
+    assert not entry.covers(case, "value", "float16", tensors, reference, [0], np.where(x < 0, math.nan, got))
+    assert not entry.covers(case, "value", "float32", tensors, reference, [2], np.where(x > 0, math.inf, got))
+
+
 def test_every_entry_has_a_reproducer_and_a_test_here():
     tested = {"kl_div-target-grad-nan-at-zero-target", "cross_entropy-float16-label-smoothing-sum-overflow",
               "float16-nll-cross_entropy-mean-accumulates-in-float16",
-              "float16-nll_loss-mean-accumulates-in-float16"}
+              "float16-nll_loss-mean-accumulates-in-float16",
+              "soft_margin_loss-naive-exp-overflow-value", "soft_margin_loss-naive-exp-overflow-grad"}
     for entry in known_deviations():
         assert entry.id in tested
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]

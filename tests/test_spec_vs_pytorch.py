@@ -31,7 +31,9 @@ def torch_float64(spec, tensors, options, upstream):
     loss = pytorch_implementation(spec.name)
     out = loss(*[inputs[t.name] for t in spec.required_tensors], **kwargs, **options)
     grads = torch.autograd.grad(out, [inputs[n] for n in wrt], torch.tensor(upstream), allow_unused=True)
-    return out.detach().numpy(), {n: g.numpy() for n, g in zip(wrt, grads)}
+    # a complex gradient compares part by part, in the (re, im) layout the oracle uses
+    return out.detach().numpy(), {n: (torch.view_as_real(g) if g.is_complex() else g).numpy()
+                                  for n, g in zip(wrt, grads)}
 
 
 def differentiated(spec, tensors, options):
