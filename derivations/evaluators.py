@@ -3,7 +3,7 @@
 Two backends: ``mpmath`` for the oracle (runs at whatever ``mpmath.mp``
 precision is current, so one evaluator serves every working precision) and
 ``numpy`` for the fast float64 evaluator. Functions the specs define
-(``xlogy``) get an implementation per backend here.
+(``xlogy``, ``clamp_min``) get an implementation per backend here.
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ def _numpy_xlogy(y, x):
         return np.where(y == 0, 0.0, y * np.log(x))
 
 
-_MPMATH = {"xlogy": _mpmath_xlogy}
-_NUMPY = {"xlogy": _numpy_xlogy}
+def _mpmath_clamp_min(x, lo):
+    return x if x >= lo or mpmath.isnan(x) else lo
+
+
+_MPMATH = {"xlogy": _mpmath_xlogy, "clamp_min": _mpmath_clamp_min}
+_NUMPY = {"xlogy": _numpy_xlogy, "clamp_min": np.maximum}
 
 
 def make_mpmath(arguments: Sequence[sp.Symbol], outputs: Sequence[sp.Expr]) -> Callable:

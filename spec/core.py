@@ -299,6 +299,14 @@ class LossSpec:
     ``computational_forms`` are algebraically equal rewrites of ``loss`` that
     real kernels evaluate (PyTorch's own among them); each is checked equal to
     ``loss``, and the tolerance allows the rounding error of any of them.
+
+    ``gradient_conventions`` maps a tensor name to the gradient ∂l/∂s of one
+    unit that PyTorch's backward computes for it (a list for a row), where
+    that is not the derivative of the forward: BCE's backward clamp, a clamp
+    applied without grad. The oracle and the tolerance use it instead of
+    ``sympy.diff``. Clamps in it and in ``loss`` are written with
+    ``functions.clamp_min``; with every clamp removed, the convention must
+    equal the derivative of the loss, and the gradient self-check verifies that.
     """
 
     name: str
@@ -313,6 +321,7 @@ class LossSpec:
     computational_forms: Sequence[Callable[[Unit], sp.Expr]] = ()
     torchlean: Sequence[str] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
+    gradient_conventions: Mapping[str, Callable[[Unit], Any]] = field(default_factory=dict)
 
     def tensor(self, name: str) -> TensorArg:
         return next(t for t in self.tensors if t.name == name)

@@ -4,6 +4,12 @@
 convention, which makes ``xlogy(0, 0) = 0``). Its partial derivatives are
 ``log(x)`` and ``y/x``, so ``d/dt xlogy(t, t) = log(t) + 1``, which is -inf at
 ``t = 0``: the derivative is not hidden by the value convention.
+
+``clamp_min(x, lo) = max(x, lo)``: the clamps kernels apply (BCE's log clamp at
+−100, gaussian_nll_loss's variance floor). It is its own function, not
+``Max``, so a derivation can remove every clamp (``unclamped``) and check a
+spec's gradient conventions against the derivative of the unclamped loss.
+Its derivative w.r.t. x is 1 where x ≥ lo and 0 below.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
-__all__ = ["log1p", "log_sigmoid", "xlogy"]
+__all__ = ["clamp_min", "log1p", "log_sigmoid", "unclamped", "xlogy"]
 
 
 class xlogy(sp.Function):
@@ -39,3 +45,30 @@ class xlogy(sp.Function):
 def log_sigmoid(x: sp.Expr) -> sp.Expr:
     """log σ(x) = -log(1 + exp(-x)), written with log1p so it stays exact for large x."""
     return -log1p(sp.exp(-x))
+
+
+class clamp_min(sp.Function):
+    """max(x, lo): x where x ≥ lo, else lo."""
+
+    nargs = 2
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x, lo = self.args
+        if argindex == 1:
+            return sp.Piecewise((1, x >= lo), (0, True))
+        if argindex == 2:
+            return sp.Piecewise((0, x >= lo), (1, True))
+        raise sp.ArgumentIndexError(self, argindex)
+
+    def propagated_error(self, bound) -> sp.Expr:
+        """Selecting is exact: the error of whichever argument is taken."""
+        x, lo = self.args
+        return sp.Piecewise((bound(x), x >= lo), (bound(lo), True))
+
+    def _eval_rewrite_as_Max(self, x: sp.Expr, lo: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.Max(x, lo)
+
+
+def unclamped(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every ``clamp_min(x, lo)`` replaced by ``x``: the math the clamps guard."""
+    return expr.replace(clamp_min, lambda x, lo: x)
