@@ -47,6 +47,35 @@ def test_float16_mean_accumulates_in_float16(loss):
     assert reference.unit_total > torch.finfo(torch.float16).max
 
 
+def test_poisson_full_target_gradient_at_zero_target():
+    """PyTorch's masked Stirling term gives NaN at y = 0; the exact derivative there is −x."""
+    x = torch.tensor([0.3, 0.3], dtype=torch.float64)
+    y = torch.tensor([0.0, 2.0], dtype=torch.float64, requires_grad=True)
+    F.poisson_nll_loss(x, y, full=True, reduction="sum").backward()
+    assert math.isnan(y.grad[0]) and math.isclose(y.grad[1], -0.3 + math.log(2) + 0.25, rel_tol=1e-14)
+    reference = exact_reference(get_spec("poisson_nll_loss"), {"input": x.numpy(), "target": y.detach().numpy()},
+                                {"reduction": "sum", "full": True}, np.array(1.0))
+    assert mpmath.almosteq(reference.grads["target"][0], -0.3, rel_eps=1e-15)
+
+
+def test_poisson_float16_eps_underflows_at_zero_rate():
+    """float16 rounds 0 + 1e-8 to 0: inf and NaN where the exact loss is −y·log(1e-8), or 0."""
+    x = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float16, requires_grad=True)
+    y = torch.tensor([2.0, 0.0, 2.0], dtype=torch.float16, requires_grad=True)
+    out = F.poisson_nll_loss(x, y, log_input=False, eps=1e-8, reduction="none")
+    grad_x, grad_y = torch.autograd.grad(out, [x, y], torch.ones(3, dtype=torch.float16))
+    assert torch.isinf(out[0]) and torch.isnan(out[1]) and torch.isnan(grad_x[1]) and torch.isinf(grad_y[0])
+    reference = exact_reference(get_spec("poisson_nll_loss"),
+                                {"input": x.detach().double().numpy(), "target": y.detach().double().numpy()},
+                                {"reduction": "none", "log_input": False, "eps": 1e-8}, np.ones(3))
+    assert mpmath.almosteq(reference.value[0], -2 * mpmath.log(mpmath.mpf(1e-8)), rel_eps=1e-15)
+    assert reference.value[1] == 0 and reference.grads["input"][1] == 1
+    assert mpmath.almosteq(reference.grads["target"][0], -mpmath.log(mpmath.mpf(1e-8)), rel_eps=1e-15)
+    bfloat16 = F.poisson_nll_loss(x.to(torch.bfloat16), y.to(torch.bfloat16), log_input=False, eps=1e-8,
+                                  reduction="none")
+    assert torch.isfinite(bfloat16).all()  # bfloat16's range holds 1e-8
+
+
 def test_float16_inf_without_an_overflowing_total_is_not_excused(run_cli):
     """The accumulation deviation covers only totals past 65504; an inf elsewhere fails."""
     status, out, _ = run_cli("run", "--loss", "nll_loss", "--impl", "nll_loss=wrong_impls_nan:inf_in_half_mean")
@@ -56,7 +85,10 @@ def test_float16_inf_without_an_overflowing_total_is_not_excused(run_cli):
 def test_every_entry_has_a_reproducer_and_a_test_here():
     tested = {"kl_div-target-grad-nan-at-zero-target", "cross_entropy-float16-label-smoothing-sum-overflow",
               "float16-nll-cross_entropy-mean-accumulates-in-float16",
-              "float16-nll_loss-mean-accumulates-in-float16"}
+              "float16-nll_loss-mean-accumulates-in-float16",
+              "poisson_nll_loss-full-target-grad-nan-at-zero-target",
+              "poisson_nll_loss-float16-eps-underflow-value", "poisson_nll_loss-float16-eps-underflow-grad-input",
+              "poisson_nll_loss-float16-eps-underflow-grad-target"}
     for entry in known_deviations():
         assert entry.id in tested
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]

@@ -8,6 +8,7 @@ EXPECTED = {
     "nll_loss": {"Proofs.Autograd.TapeNodes.nllOneHotLast"},
     "binary_cross_entropy_with_logits": {"Proofs.Autograd.TapeNodes.bceWithLogits"},
     "kl_div": {"Proofs.Autograd.TapeNodes.klDivLast"},
+    "poisson_nll_loss": {"Spec.poissonSpec"},
 }
 
 

@@ -1,0 +1,38 @@
+"""Deliberately wrong poisson_nll_loss, binary_cross_entropy and gaussian_nll_loss kernels.
+
+Each must make `losscheck run --impl` exit 1; the docstring names the bug class.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+FLAGGED = [  # (loss, implementation, a quantity that must fail)
+    ("poisson_nll_loss", "poisson_stirling_mask_strict", "value"),
+    ("poisson_nll_loss", "poisson_eps_ignored", "value"),
+]
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def poisson_stirling_mask_strict(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
+    """`>` where `≥` belongs at a kink: the Stirling term masked for y < 1 only, so y = 1 gets −1 + ½·log 2π."""
+    loss = F.poisson_nll_loss(input, target, log_input=log_input, full=False, eps=eps, reduction="none")
+    if full:
+        stirling = target * torch.log(target) - target + 0.5 * torch.log(2 * math.pi * target)
+        loss = loss + stirling.masked_fill(target < 1, 0)
+    return _reduce(loss, reduction)
+
+
+def poisson_eps_ignored(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
+    """A dropped term: x − y·log(x) without eps, so a zero rate gives inf where the loss is −y·log(eps)."""
+    if log_input:
+        return F.poisson_nll_loss(input, target, log_input=True, full=full, eps=eps, reduction=reduction)
+    return F.poisson_nll_loss(input, target, log_input=False, full=full, eps=0.0, reduction=reduction)
