@@ -52,6 +52,12 @@ class clamp_min(sp.Function):
 
     nargs = 2
 
+    @classmethod
+    def eval(cls, x: sp.Expr, lo: sp.Expr) -> sp.Expr | None:
+        if x.is_extended_real and lo.is_extended_real and x.is_number and lo.is_number:
+            return sp.Max(x, lo)
+        return None
+
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         x, lo = self.args
         if argindex == 1:
@@ -59,11 +65,6 @@ class clamp_min(sp.Function):
         if argindex == 2:
             return sp.Piecewise((0, x >= lo), (1, True))
         raise sp.ArgumentIndexError(self, argindex)
-
-    def propagated_error(self, bound) -> sp.Expr:
-        """Selecting is exact: the error of whichever argument is taken."""
-        x, lo = self.args
-        return sp.Piecewise((bound(x), x >= lo), (bound(lo), True))
 
     def _eval_rewrite_as_Max(self, x: sp.Expr, lo: sp.Expr, **kwargs: object) -> sp.Expr:
         return sp.Max(x, lo)

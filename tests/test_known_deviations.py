@@ -76,6 +76,22 @@ def test_poisson_float16_eps_underflows_at_zero_rate():
     assert torch.isfinite(bfloat16).all()  # bfloat16's range holds 1e-8
 
 
+def test_bce_float16_backward_eps_rounds_to_zero():
+    """float16's 1e-12 is 0: 0/0 = NaN where p = y ∈ {0, 1}; the backward convention gives 0."""
+    p = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float16, requires_grad=True)
+    y = torch.tensor([0.0, 1.0, 0.5], dtype=torch.float16)
+    F.binary_cross_entropy(p, y, reduction="sum").backward()
+    assert torch.isnan(p.grad[:2]).all() and p.grad[2] == -math.inf
+    reference = exact_reference(get_spec("binary_cross_entropy"),
+                                {"input": p.detach().double().numpy(), "target": y.double().numpy()},
+                                {"reduction": "sum"}, np.array(1.0))
+    assert reference.grads["input"][:2] == [0, 0]
+    assert mpmath.almosteq(reference.grads["input"][2], -0.5 / mpmath.mpf(float(np.float32(1e-12))), rel_eps=1e-15)
+    p64 = p.detach().double().requires_grad_()
+    F.binary_cross_entropy(p64, y.double(), reduction="sum").backward()
+    assert p64.grad.tolist() == [float(g) for g in reference.grads["input"]]
+
+
 def test_float16_inf_without_an_overflowing_total_is_not_excused(run_cli):
     """The accumulation deviation covers only totals past 65504; an inf elsewhere fails."""
     status, out, _ = run_cli("run", "--loss", "nll_loss", "--impl", "nll_loss=wrong_impls_nan:inf_in_half_mean")
@@ -88,7 +104,9 @@ def test_every_entry_has_a_reproducer_and_a_test_here():
               "float16-nll_loss-mean-accumulates-in-float16",
               "poisson_nll_loss-full-target-grad-nan-at-zero-target",
               "poisson_nll_loss-float16-eps-underflow-value", "poisson_nll_loss-float16-eps-underflow-grad-input",
-              "poisson_nll_loss-float16-eps-underflow-grad-target"}
+              "poisson_nll_loss-float16-eps-underflow-grad-target",
+              "binary_cross_entropy-float16-backward-eps-underflow-at-0",
+              "binary_cross_entropy-float16-backward-eps-underflow-at-1"}
     for entry in known_deviations():
         assert entry.id in tested
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]

@@ -9,6 +9,7 @@ EXPECTED = {
     "binary_cross_entropy_with_logits": {"Proofs.Autograd.TapeNodes.bceWithLogits"},
     "kl_div": {"Proofs.Autograd.TapeNodes.klDivLast"},
     "poisson_nll_loss": {"Spec.poissonSpec"},
+    "binary_cross_entropy": {"Spec.binaryCrossEntropySpec", "Spec.binaryCrossEntropyTensorSpec"},
 }
 
 

@@ -11,6 +11,9 @@ import torch.nn.functional as F
 FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("poisson_nll_loss", "poisson_stirling_mask_strict", "value"),
     ("poisson_nll_loss", "poisson_eps_ignored", "value"),
+    ("binary_cross_entropy", "bce_composed_from_autograd_ops", "grad input"),
+    ("binary_cross_entropy", "bce_without_log_clamp", "value"),
+    ("binary_cross_entropy", "bce_detached_target", "grad target"),
 ]
 
 
@@ -36,3 +39,22 @@ def poisson_eps_ignored(input, target, log_input=True, full=False, eps=1e-8, red
     if log_input:
         return F.poisson_nll_loss(input, target, log_input=True, full=full, eps=eps, reduction=reduction)
     return F.poisson_nll_loss(input, target, log_input=False, full=full, eps=0.0, reduction=reduction)
+
+
+def bce_composed_from_autograd_ops(input, target, weight=None, reduction="mean"):
+    """The clamped forward differentiated by autograd: NaN where p is 0 or 1 (log 0's gradient times 0)."""
+    log_p = torch.clamp(torch.log(input), min=-100)
+    log_q = torch.clamp(torch.log1p(-input), min=-100)
+    loss = -(target * log_p + (1 - target) * log_q)
+    return _reduce(loss if weight is None else weight * loss, reduction)
+
+
+def bce_without_log_clamp(input, target, weight=None, reduction="mean"):
+    """The −100 clamp dropped: inf where p is 0 or 1 against a target that is not."""
+    loss = -(target * torch.log(input) + (1 - target) * torch.log1p(-input))
+    return _reduce(loss if weight is None else weight * loss, reduction)
+
+
+def bce_detached_target(input, target, weight=None, reduction="mean"):
+    """A detached target: its gradient is silently zero."""
+    return F.binary_cross_entropy(input, target.detach(), weight=weight, reduction=reduction)
