@@ -92,6 +92,33 @@ def test_bce_float16_backward_eps_rounds_to_zero():
     assert p64.grad.tolist() == [float(g) for g in reference.grads["input"]]
 
 
+def test_gaussian_float16_var_gradient_at_clamped_zero_variance():
+    """float16 autograd adds +inf and −inf: NaN where the exact gradient −5e11 overflows to −inf."""
+    x = torch.tensor([1.0, 0.5], dtype=torch.float16)
+    y = torch.zeros(2, dtype=torch.float16)
+    var = torch.tensor([0.0, 1.0], dtype=torch.float16, requires_grad=True)
+    F.gaussian_nll_loss(x, y, var, reduction="sum").backward()
+    assert torch.isnan(var.grad[0]) and var.grad[1] == 0.375
+    tensors = {"input": x.double().numpy(), "target": y.double().numpy(), "var": var.detach().double().numpy()}
+    reference = exact_reference(get_spec("gaussian_nll_loss"), tensors, {"reduction": "sum"}, np.array(1.0))
+    eps = mpmath.mpf(1e-6)
+    assert mpmath.almosteq(reference.grads["var"][0], (1 / eps - 1 / eps**2) / 2, rel_eps=1e-15)
+    assert reference.grads["var"][0] < -torch.finfo(torch.float16).max
+
+
+def test_gaussian_float16_mean_of_overflowing_elements():
+    """An element loss of 124993 is inf in float16; the exact mean, 31248.27, fits."""
+    x = torch.tensor([0.5, 0, 0, 0], dtype=torch.float16)
+    y = torch.zeros(4, dtype=torch.float16)
+    var = torch.tensor([0.0, 1, 1, 1], dtype=torch.float16)
+    assert torch.isinf(F.gaussian_nll_loss(x, y, var))
+    tensors = {"input": x.double().numpy(), "target": y.double().numpy(), "var": var.double().numpy()}
+    reference = exact_reference(get_spec("gaussian_nll_loss"), tensors, {"reduction": "mean"}, np.array(1.0))
+    assert mpmath.almosteq(reference.value[0], float(F.gaussian_nll_loss(x.double(), y.double(), var.double())),
+                           rel_eps=1e-14)
+    assert reference.unit_total > torch.finfo(torch.float16).max > reference.value[0]
+
+
 def test_float16_inf_without_an_overflowing_total_is_not_excused(run_cli):
     """The accumulation deviation covers only totals past 65504; an inf elsewhere fails."""
     status, out, _ = run_cli("run", "--loss", "nll_loss", "--impl", "nll_loss=wrong_impls_nan:inf_in_half_mean")
@@ -106,7 +133,9 @@ def test_every_entry_has_a_reproducer_and_a_test_here():
               "poisson_nll_loss-float16-eps-underflow-value", "poisson_nll_loss-float16-eps-underflow-grad-input",
               "poisson_nll_loss-float16-eps-underflow-grad-target",
               "binary_cross_entropy-float16-backward-eps-underflow-at-0",
-              "binary_cross_entropy-float16-backward-eps-underflow-at-1"}
+              "binary_cross_entropy-float16-backward-eps-underflow-at-1",
+              "gaussian_nll_loss-float16-var-grad-nan-at-clamped-zero-variance",
+              "gaussian_nll_loss-float16-mean-of-overflowing-elements"}
     for entry in known_deviations():
         assert entry.id in tested
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]

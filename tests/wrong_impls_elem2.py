@@ -14,6 +14,8 @@ FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("binary_cross_entropy", "bce_composed_from_autograd_ops", "grad input"),
     ("binary_cross_entropy", "bce_without_log_clamp", "value"),
     ("binary_cross_entropy", "bce_detached_target", "grad target"),
+    ("gaussian_nll_loss", "gaussian_clamp_with_grad", "grad var"),
+    ("gaussian_nll_loss", "gaussian_eps_added", "value"),
 ]
 
 
@@ -58,3 +60,24 @@ def bce_without_log_clamp(input, target, weight=None, reduction="mean"):
 def bce_detached_target(input, target, weight=None, reduction="mean"):
     """A detached target: its gradient is silently zero."""
     return F.binary_cross_entropy(input, target.detach(), weight=weight, reduction=reduction)
+
+
+def _gaussian(input, target, v, full, reduction):
+    loss = 0.5 * (torch.log(v) + (input - target) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def _var_like(input, var):
+    return var.unsqueeze(-1) if var.dim() == input.dim() - 1 else var
+
+
+def gaussian_clamp_with_grad(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """The clamp recorded by autograd: the var gradient is 0 where var < eps, not passed through."""
+    return _gaussian(input, target, _var_like(input, var).clamp(min=eps), full, reduction)
+
+
+def gaussian_eps_added(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Wrong eps placement: v = var + eps instead of max(var, eps)."""
+    return _gaussian(input, target, _var_like(input, var) + eps, full, reduction)
