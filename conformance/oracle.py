@@ -210,7 +210,7 @@ def _same(a: mpmath.mpf, b: mpmath.mpf, scale: mpmath.mpf) -> bool:
 
 
 def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
-                    upstream: np.ndarray, digits: tuple[int, int] = (WORKING_DIGITS, CHECK_DIGITS),
+                    upstream: np.ndarray, digits: tuple[int, int] = (WORKING_DIGITS, CHECK_DIGITS), *,
                     conventions: bool = True) -> Reference:
     """The exact value and VJP (w.r.t. every differentiable input) of one case.
 

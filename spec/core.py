@@ -304,9 +304,10 @@ class LossSpec:
     unit that PyTorch's backward computes for it (a list for a row), where
     that is not the derivative of the forward: BCE's backward clamp, a clamp
     applied without grad. The oracle and the tolerance use it instead of
-    ``sympy.diff``. Clamps in it and in ``loss`` are written with
-    ``functions.clamp_min``; with every clamp removed, the convention must
-    equal the derivative of the loss, and the gradient self-check verifies that.
+    ``sympy.diff``. The gradient self-check verifies, at every unit of points
+    inside the domain, that the convention equals the derivative of the loss
+    once every ``functions.clamp_min`` is removed from both: so a clamp that
+    can be active inside the domain (a variance floor) must be a ``clamp_min``.
     """
 
     name: str

@@ -5,11 +5,12 @@ convention, which makes ``xlogy(0, 0) = 0``). Its partial derivatives are
 ``log(x)`` and ``y/x``, so ``d/dt xlogy(t, t) = log(t) + 1``, which is -inf at
 ``t = 0``: the derivative is not hidden by the value convention.
 
-``clamp_min(x, lo) = max(x, lo)``: the clamps kernels apply (BCE's log clamp at
-−100, gaussian_nll_loss's variance floor). It is its own function, not
-``Max``, so a derivation can remove every clamp (``unclamped``) and check a
-spec's gradient conventions against the derivative of the unclamped loss.
-Its derivative w.r.t. x is 1 where x ≥ lo and 0 below.
+``clamp_min(x, lo) = max(x, lo)``: the clamps kernels apply (gaussian_nll_loss's
+variance floor, the max(p·(1 − p), 1e-12) of BCE's backward). It is its own
+function, not ``Max``, so a derivation can remove every clamp (``unclamped``)
+and check a spec's gradient conventions against the derivative of the
+unclamped loss. Its derivative w.r.t. x is 1 where x ≥ lo and 0 below; on
+numbers it evaluates to ``Max``.
 """
 
 from __future__ import annotations
@@ -65,9 +66,6 @@ class clamp_min(sp.Function):
         if argindex == 2:
             return sp.Piecewise((0, x >= lo), (1, True))
         raise sp.ArgumentIndexError(self, argindex)
-
-    def _eval_rewrite_as_Max(self, x: sp.Expr, lo: sp.Expr, **kwargs: object) -> sp.Expr:
-        return sp.Max(x, lo)
 
 
 def unclamped(expr: sp.Expr) -> sp.Expr:
