@@ -3,7 +3,8 @@
 Each entry names the loss, the quantity (``value`` or ``grad NAME``), the
 dtypes and options it occurs under (a value, a list of values, or
 ``{"above": v}``), and ``where``: the input values at which
-it occurs (``{"target": 0.0}``: only elements whose target is exactly 0).
+it occurs (``{"target": 0.0}``: only elements whose target is exactly 0; for
+a reduced output, some element of the target is exactly 0).
 A ``where`` key may also be a signed product of tensors (``"-input*target"``)
 with a threshold ``{"above": v}``, v a number or a number per dtype: only
 elements where the product exceeds v (for a reduced output, the case must
@@ -12,9 +13,10 @@ Optionally ``shape_cases`` (name prefixes of the spec's shape cases) and
 ``requires``, a named condition on the exact reference:
 ``unit_total_overflows`` holds when the exact sum of the unreduced losses
 exceeds the dtype's largest value. It also records what PyTorch returns there
-(``pytorch``) and the exact value (``exact``), with a concrete reproducing
-input. A failure is *known* only if every failing element lies where the
-entry says and shows what it says.
+(``pytorch``: a number, ``nan``, or ``non-finite`` for ±inf or NaN, whose sign
+follows the upstream gradient) and the exact value (``exact``), with a concrete
+reproducing input. A failure is *known* only if every failing element lies
+where some entry says and shows what that entry says.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class KnownDeviation:
     quantity: str
     dtypes: tuple[str, ...]
     options: Mapping[str, Any]
-    where: Mapping[str, Any]
+    where: Mapping[str, float]
     pytorch: str
     exact: str
     explanation: str
@@ -52,9 +54,11 @@ class KnownDeviation:
     def _shows(self, got: float) -> bool:
         if self.pytorch == "nan":
             return math.isnan(got)
+        if self.pytorch == "non-finite":
+            return not math.isfinite(got)
         return got == float(self.pytorch)
 
-    def _options_match(self, options: Mapping[str, Any]) -> bool:
+    def options_match(self, options: Mapping[str, Any]) -> bool:
         for name, wanted in self.options.items():
             value = options.get(name)
             if isinstance(wanted, dict):
@@ -72,28 +76,31 @@ class KnownDeviation:
             return abs(reference.unit_total) > FORMATS[dtype].max_value
         return not self.requires
 
-    def covers(self, case: Case, quantity: str, dtype: str, tensors: Mapping[str, np.ndarray],
-               reference: Reference, failing: Sequence[int], got: np.ndarray) -> bool:
-        """True when this entry explains every failing element of the quantity."""
+    def applies(self, case: Case, quantity: str, dtype: str, reference: Reference) -> bool:
+        """Does this entry speak about this quantity of this case in this dtype?"""
         if (case.spec.name, quantity) != (self.loss, self.quantity) or dtype not in self.dtypes:
             return False
-        if not self._options_match(case.options) or not self._requirement_holds(dtype, reference):
+        if not self.options_match(case.options) or not self._requirement_holds(dtype, reference):
             return False
-        if self.shape_cases and not case.shape_case.name.startswith(self.shape_cases):
-            return False
+        return not self.shape_cases or case.shape_case.name.startswith(self.shape_cases)
+
+    def explains(self, element: int, tensors: Mapping[str, np.ndarray], got: np.ndarray, dtype: str) -> bool:
+        """Does failing ``element`` of the flat output ``got`` lie where this entry says, showing its value?"""
         flat_got = got.reshape(-1)
-        for element in failing:
-            for name, value in self.where.items():
-                if isinstance(value, dict):
-                    if not _exceeds(_product(tensors, name), value["above"], dtype, element, flat_got.size):
-                        return False
-                    continue
-                tensor = tensors.get(name)
-                if tensor is None or tensor.size != flat_got.size or tensor.reshape(-1)[element] != value:
+        for name, value in self.where.items():
+            if isinstance(value, dict):
+                if not _exceeds(_product(tensors, name), value["above"], dtype, element, flat_got.size):
                     return False
-            if not self._shows(float(flat_got[element])):
+                continue
+            tensor = tensors.get(name)
+            if tensor is None:
                 return False
-        return True
+            if tensor.size == flat_got.size:
+                if tensor.reshape(-1)[element] != value:
+                    return False
+            elif flat_got.size != 1 or not np.any(tensor == value):  # a reduced output: some element
+                return False
+        return self._shows(float(flat_got[element]))
 
 
 def _product(tensors: Mapping[str, np.ndarray], key: str) -> np.ndarray | None:
@@ -129,8 +136,13 @@ def known_deviations() -> tuple[KnownDeviation, ...]:
 
 def find_known(case: Case, quantity: str, dtype: str, tensors: Mapping[str, np.ndarray], reference: Reference,
                failing: Sequence[int], got: np.ndarray) -> str | None:
-    """The id of the known deviation that explains these failures, if any."""
-    for entry in known_deviations():
-        if entry.covers(case, quantity, dtype, tensors, reference, failing, got):
-            return entry.id
-    return None
+    """The ids of the known deviations that explain these failures (each element by one), if they all are."""
+    entries = [e for e in known_deviations() if e.applies(case, quantity, dtype, reference)]
+    ids: list[str] = []
+    for element in failing:
+        entry = next((e for e in entries if e.explains(element, tensors, got, dtype)), None)
+        if entry is None:
+            return None
+        if entry.id not in ids:
+            ids.append(entry.id)
+    return ", ".join(ids) if ids else None

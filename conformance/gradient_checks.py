@@ -7,8 +7,14 @@ Two checks on one case, both against the VJP the oracle assembles from
 * the adjoint identity (TorchLean's ``correct_inner``): ⟨jvp(x; ṫ), δ⟩ from
   the forward-mode expressions equals ⟨ṫ, vjp(x; δ)⟩.
 
+A third check covers a spec's gradient conventions (what PyTorch's backward
+computes instead of the derivative): at every unit, the convention with its
+clamps removed equals the derivative of the loss with its clamps removed, so
+a convention can only depart from the math where a clamp is active.
+
 Values on a domain edge (a probability of exactly 0 or 1), where only
-one-sided derivatives exist, are first moved inside the domain.
+one-sided derivatives exist, and the domain's other planted edge values
+(kinks such as a target of exactly 1) are first moved away.
 """
 
 from __future__ import annotations
@@ -19,14 +25,14 @@ import numpy as np
 from ..derivations.units import is_complex, real_view
 from ..spec.core import LossSpec
 from .cases import Case
-from .oracle import WORKING_DIGITS, exact_reference, projected_jvp, projected_loss
+from .oracle import WORKING_DIGITS, exact_reference, prepare, projected_jvp, projected_loss
 
 AGREEMENT = mpmath.mpf(10) ** -25
 
 
 def _interior(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray],
               rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Move values sitting on a finite end of their domain one step (or a random fraction) inside."""
+    """Move values on a finite end of their domain a random fraction inside, and other planted edges up."""
     moved = {}
     for name, values in tensors.items():
         if values.dtype.kind == "f":
@@ -34,6 +40,11 @@ def _interior(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray],
             lo, hi = domain.lo, domain.hi
             width = hi - lo if np.isfinite(hi - lo) else 2.0
             step = width * rng.uniform(0.25, 0.75, size=values.shape)
+            for edge in domain.edges:
+                if lo < edge < hi:  # a planted kink: step up, staying inside the domain
+                    room = min(width, hi - edge)
+                    values = np.where(values == edge, edge + room * rng.uniform(0.25, 0.75, size=values.shape),
+                                      values)
             values = np.where(values == lo, lo + step, np.where(values == hi, hi - step, values))
         moved[name] = values
     return moved
@@ -44,19 +55,19 @@ def _agree(a: mpmath.mpf, b: mpmath.mpf) -> bool:
 
 
 def verify_gradients(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray]) -> list[str]:
-    """Problems found (empty when finite differences and the adjoint identity confirm the VJP)."""
+    """Problems found (empty when finite differences, the adjoint identity and the conventions check agree)."""
     rng = np.random.default_rng(case.seed + 7919 * case.number)
     tensors = _interior(spec, case, tensors, rng)
     upstream = case.upstream("float64")
-    reference = exact_reference(spec, tensors, case.options, upstream)
+    reference = exact_reference(spec, tensors, case.options, upstream, conventions=False)
     wrt = sorted(reference.grads)
     if not wrt:
         return []
+    problems = _convention_problems(spec, case, tensors)
     directions = {name: rng.uniform(-1.0, 1.0, size=tensors[name].shape) for name in wrt}
     for name in wrt:
         if is_complex(tensors[name]):  # a complex direction; the gradient pairs with its real view
             directions[name] = directions[name] + 1j * rng.uniform(-1.0, 1.0, size=tensors[name].shape)
-    problems = []
     with mpmath.workdps(WORKING_DIGITS):
         vjp_side = mpmath.fsum(
             mpmath.mpf(float(d)) * g
@@ -76,4 +87,23 @@ def verify_gradients(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray])
     if not _agree(jvp_side, vjp_side):
         problems.append(f"{spec.name} {case.name}: adjoint identity fails: <jvp, δ> = "
                         f"{mpmath.nstr(jvp_side, 20)}, <ṫ, vjp> = {mpmath.nstr(vjp_side, 20)}")
+    return problems
+
+
+def _convention_problems(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray]) -> list[str]:
+    """Units where a gradient convention, clamps removed, is not the derivative of the unclamped loss."""
+    prepared = prepare(spec, tensors, case.options)
+    derivation = prepared.derivation
+    if not derivation.convention_checks:
+        return []
+    conventional = [derivation.wrt[i] for i in sorted(derivation.conventions)]
+    problems = []
+    with mpmath.workdps(WORKING_DIGITS):
+        for unit, args in enumerate(prepared.unit_args):
+            values = derivation.evaluator("conventions")(*args, *prepared.option_args)
+            for (name, slot), stated, derivative in zip(conventional, values[::2], values[1::2]):
+                if not _agree(stated, derivative):
+                    problems.append(f"{spec.name} {case.name}: unit {unit}, the gradient convention for {name}"
+                                    f"[{slot}] without clamps is {mpmath.nstr(stated, 20)}, the derivative of"
+                                    f" the unclamped loss {mpmath.nstr(derivative, 20)}")
     return problems

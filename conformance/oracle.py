@@ -125,13 +125,14 @@ def _position(table: UnitTable, name: str, unit: int, slot: int) -> int:
     return int(where[slot] if np.ndim(where) else where)
 
 
-def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grads: bool) -> Reference:
+def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grads: bool,
+            conventions: bool = True) -> Reference:
     d = prepared.derivation
     table = prepared.table
     n_grad = len(d.wrt)
     kept = table.kept_units
-    rows = [d.evaluator("full" if with_grads else "forward")(*a, *prepared.option_args)
-            for a in prepared.unit_args]
+    kind = ("full" if conventions else "full/math") if with_grads else "forward"
+    rows = [d.evaluator(kind)(*a, *prepared.option_args) for a in prepared.unit_args]
     losses = [r[0] for r in rows]
     shares = [r[1] for r in rows]
     # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l/∂s) (n), A(l), A(∂l/∂s) (n)
@@ -209,20 +210,23 @@ def _same(a: mpmath.mpf, b: mpmath.mpf, scale: mpmath.mpf) -> bool:
 
 
 def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
-                    upstream: np.ndarray, digits: tuple[int, int] = (WORKING_DIGITS, CHECK_DIGITS)) -> Reference:
+                    upstream: np.ndarray, digits: tuple[int, int] = (WORKING_DIGITS, CHECK_DIGITS), *,
+                    conventions: bool = True) -> Reference:
     """The exact value and VJP (w.r.t. every differentiable input) of one case.
 
     ``tensors`` holds the present tensors as float64 (class indices as ints);
     ``upstream`` is δ, shaped like the output. ``digits`` are the working and
-    the checking precision; the result is the latter's.
+    the checking precision; the result is the latter's. The VJP follows the
+    spec's gradient conventions (what PyTorch's backward computes); with
+    ``conventions=False`` it is ``sympy.diff`` of the loss throughout.
     """
     prepared = prepare(spec, tensors, options)
     reduction = options.get("reduction", "mean")
     working_digits, check_digits = digits
     with mpmath.workdps(working_digits):
-        working = _reduce(prepared, reduction, upstream, with_grads=True)
+        working = _reduce(prepared, reduction, upstream, with_grads=True, conventions=conventions)
     with mpmath.workdps(check_digits):
-        checked = _reduce(prepared, reduction, upstream, with_grads=True)
+        checked = _reduce(prepared, reduction, upstream, with_grads=True, conventions=conventions)
     for i, (a, b, bound) in enumerate(zip(working.value, checked.value, checked.value_bounds)):
         if not _same(a, b, bound.magnitude):
             checked.unstable.append(f"value[{i}]: {mpmath.nstr(a, 20)} at {working_digits} digits, "

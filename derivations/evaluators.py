@@ -3,7 +3,7 @@
 Two backends: ``mpmath`` for the oracle (runs at whatever ``mpmath.mp``
 precision is current, so one evaluator serves every working precision) and
 ``numpy`` for the fast float64 evaluator. Functions the specs define
-(``xlogy``, ``complex_abs``) get an implementation per backend here.
+(``xlogy``, ``complex_abs``, ``clamp_min``) get an implementation per backend here.
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ def _numpy_xlogy(y, x):
         return np.where(y == 0, 0.0, y * np.log(x))
 
 
-_MPMATH = {"xlogy": _mpmath_xlogy, "complex_abs": mpmath.hypot}
-_NUMPY = {"xlogy": _numpy_xlogy, "complex_abs": np.hypot}
+def _mpmath_clamp_min(x, lo):
+    return x if x >= lo or mpmath.isnan(x) else lo
+
+
+_MPMATH = {"xlogy": _mpmath_xlogy, "complex_abs": mpmath.hypot, "clamp_min": _mpmath_clamp_min}
+_NUMPY = {"xlogy": _numpy_xlogy, "complex_abs": np.hypot, "clamp_min": np.maximum}
 
 
 def cse_outside_piecewise(exprs: Sequence[sp.Expr]) -> tuple[list, Sequence[sp.Expr]]:

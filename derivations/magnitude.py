@@ -10,7 +10,7 @@ bounds). Each operation rounds once and propagates its operands' errors:
     M(a·b)   = |a·b| + |b|·M(a) + |a|·M(b)
     M(f(a))  = |f(a)| + |f'(a)|·M(a)                 (exp, log, log1p, powers, ...)
     M(Piecewise((e_i, c_i)...)) = Piecewise((M(e_i), c_i)...)   (the branch taken)
-    M(max(a, b)) = max(M(a), M(b));  M(sign(a)) = 0
+    M(max(a, b)) = max(M(a), M(b)), clamp_min too;  M(sign(a)) = 0
 
 Charging each input |input| makes M cover the condition number too: a
 relative perturbation u of every input moves e by at most u·Σ|∂e/∂s|·|s|,
@@ -28,6 +28,8 @@ from collections.abc import Callable
 
 import sympy as sp
 
+from ..spec.functions import clamp_min
+
 
 def _error_bound(expr: sp.Expr, leaf: Callable[[sp.Expr], sp.Expr], cost: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
     """cost(e) + Σ |∂e/∂a|·bound(a) over e's operands a; ``leaf`` bounds the inputs."""
@@ -43,7 +45,7 @@ def _error_bound(expr: sp.Expr, leaf: Callable[[sp.Expr], sp.Expr], cost: Callab
 
     if isinstance(expr, sp.Piecewise):  # selecting a branch is exact: the chosen branch's bound
         return sp.Piecewise(*[(bound(e), c) for e, c in expr.args])
-    if isinstance(expr, (sp.Max, sp.Min)):  # the result is one of the arguments
+    if isinstance(expr, (sp.Max, sp.Min, clamp_min)):  # the result is one of the arguments
         return sp.Max(*[bound(a) for a in expr.args])
     if isinstance(expr, (sp.sign, sp.Heaviside)):  # piecewise constant: exact
         return sp.Integer(0)

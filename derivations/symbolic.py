@@ -4,7 +4,9 @@ For a spec, a set of present tensors, a class count and the discrete options,
 ``derive`` builds the per-unit loss ``l`` and mean-denominator share ``d`` in
 SymPy and derives, with ``sympy.diff`` only:
 
-* the gradient ∂l/∂s and ∂d/∂s w.r.t. every symbol of a differentiable tensor;
+* the gradient ∂l/∂s and ∂d/∂s w.r.t. every symbol of a differentiable tensor,
+  and where the spec states a gradient convention (what PyTorch's backward
+  computes instead), that convention and its check against ``sympy.diff``;
 * the forward-mode tangent (JVP) d/dh l(s + h·ṡ) at h = 0, by a separate route
   (substitution then differentiation in h), so the adjoint identity between
   JVP and VJP is a real check;
@@ -24,6 +26,7 @@ from typing import Any
 import sympy as sp
 
 from ..spec.core import LossSpec, Slices, Unit
+from ..spec.functions import unclamped
 from .evaluators import make_mpmath, make_numpy
 from .magnitude import rounding_magnitude, underflow_magnitude
 from .units import UnitTable
@@ -105,6 +108,12 @@ class Derivation:
     ``arguments`` is the evaluators' argument order: unit symbols, tensor by
     tensor, then continuous options. ``wrt`` lists (tensor name, class slot)
     for each gradient component, slot 0 for elementwise structures.
+    ``loss_grad`` is ``sympy.diff`` of the loss; ``conventions`` maps a
+    component's index to the gradient the spec states PyTorch computes
+    instead, and ``backward_grad`` is ``loss_grad`` with those in place (what
+    the oracle and the tolerance use). ``convention_checks`` pairs, per
+    conventional component, the convention and the derivative of the loss,
+    both with every clamp removed: they must be equal everywhere.
     """
 
     key: VariantKey
@@ -119,11 +128,18 @@ class Derivation:
     loss_jvp: sp.Expr
     denominator_jvp: sp.Expr
     forms: list[sp.Expr] = field(default_factory=list)
+    conventions: dict[int, sp.Expr] = field(default_factory=dict)
+    convention_checks: list[tuple[sp.Expr, sp.Expr]] = field(default_factory=list)
     _evaluators: dict[str, Callable] = field(default_factory=dict, repr=False)
 
     @property
     def arguments(self) -> list[sp.Symbol]:
         return _flatten(self.symbols) + list(self.options.values())
+
+    @property
+    def backward_grad(self) -> list[sp.Expr]:
+        """∂l/∂s as PyTorch's backward computes it: the stated conventions, else ``loss_grad``."""
+        return [self.conventions.get(i, g) for i, g in enumerate(self.loss_grad)]
 
     def wrt_symbol(self, i: int) -> sp.Symbol:
         name, slot = self.wrt[i]
@@ -133,7 +149,7 @@ class Derivation:
     def _bounds(self, bound: Callable[[sp.Expr], sp.Expr]) -> list[sp.Expr]:
         """bound of the loss, then of each gradient component: the max over the loss and its forms."""
         forms = [self.loss, *self.forms]
-        grads = [[g, *(sp.diff(f, self.wrt_symbol(i)) for f in self.forms)] for i, g in enumerate(self.loss_grad)]
+        grads = [[g, *(sp.diff(f, self.wrt_symbol(i)) for f in self.forms)] for i, g in enumerate(self.backward_grad)]
         return [sp.Max(*[bound(f) for f in group]) for group in [forms, *grads]]
 
     @cached_property
@@ -149,20 +165,25 @@ class Derivation:
     def _outputs(self, kind: str) -> list[sp.Expr]:
         if kind == "forward":
             return [self.loss, self.denominator]
-        if kind == "full":
-            return [self.loss, self.denominator, *self.loss_grad, *self.denominator_grad,
+        if kind in ("full", "full/math"):
+            grads = self.backward_grad if kind == "full" else self.loss_grad
+            return [self.loss, self.denominator, *grads, *self.denominator_grad,
                     *self.magnitudes, *self.underflows]
+        if kind == "conventions":
+            return [e for pair in self.convention_checks for e in pair]
         if kind == "jvp":
             return [self.loss_jvp, self.denominator_jvp]
         if kind == "grad":
-            return [self.loss, self.denominator, *self.loss_grad, *self.denominator_grad]
+            return [self.loss, self.denominator, *self.backward_grad, *self.denominator_grad]
         raise ValueError(kind)
 
     def evaluator(self, kind: str, backend: str = "mpmath") -> Callable:
         """A generated function of ``arguments`` (+ tangents for ``jvp``) returning a tuple.
 
         kinds: ``forward`` (l, d); ``grad`` (l, d, ∂l/∂s..., ∂d/∂s...); ``full``
-        (``grad``'s outputs, then M(l), M(∂l/∂s)..., then A(l), A(∂l/∂s)...); ``jvp`` (l̇, ḋ).
+        (``grad``'s outputs, then M(l), M(∂l/∂s)..., then A(l), A(∂l/∂s)...);
+        ``full/math`` (``full`` with ``loss_grad``, not the conventions, for ∂l/∂s); ``jvp`` (l̇, ḋ);
+        ``conventions`` (the ``convention_checks`` pairs, flattened).
         backends: ``mpmath`` (the oracle) and ``numpy`` (fast float64).
         """
         cache_key = f"{kind}/{backend}"
@@ -200,6 +221,13 @@ def derive(spec: LossSpec, key: VariantKey) -> Derivation:
     wrt_symbols = [_flatten({name: symbols[name]})[slot] for name, slot in wrt]
     tangents = [sp.Symbol(f"tangent_{s.name}", real=True) for s in wrt_symbols]
     pairs = list(zip(wrt_symbols, tangents))
+    stated = {name: convention(unit) for name, convention in spec.gradient_conventions.items()}
+    conventions, checks = {}, []
+    for i, ((name, slot), symbol) in enumerate(zip(wrt, wrt_symbols)):
+        if name in stated:
+            value = stated[name]
+            conventions[i] = sp.sympify(value[slot] if isinstance(value, (list, tuple)) else value)
+            checks.append((unclamped(conventions[i]), sp.diff(unclamped(loss), symbol)))
     return Derivation(
         key, symbols, option_symbols(spec), loss, denominator, wrt,
         loss_grad=[sp.diff(loss, s) for s in wrt_symbols],
@@ -208,4 +236,6 @@ def derive(spec: LossSpec, key: VariantKey) -> Derivation:
         loss_jvp=_directional_derivative(loss, pairs),
         denominator_jvp=_directional_derivative(denominator, pairs),
         forms=[sp.sympify(form(unit)) for form in spec.computational_forms],
+        conventions=conventions,
+        convention_checks=checks,
     )

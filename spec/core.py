@@ -332,6 +332,15 @@ class LossSpec:
     ``computational_forms`` are algebraically equal rewrites of ``loss`` that
     real kernels evaluate (PyTorch's own among them); each is checked equal to
     ``loss``, and the tolerance allows the rounding error of any of them.
+
+    ``gradient_conventions`` maps a tensor name to the gradient ∂l/∂s of one
+    unit that PyTorch's backward computes for it (a list for a row), where
+    that is not the derivative of the forward: BCE's backward clamp, a clamp
+    applied without grad. The oracle and the tolerance use it instead of
+    ``sympy.diff``. The gradient self-check verifies, at every unit of points
+    inside the domain, that the convention equals the derivative of the loss
+    once every ``functions.clamp_min`` is removed from both: so a clamp that
+    can be active inside the domain (a variance floor) must be a ``clamp_min``.
     """
 
     name: str
@@ -346,6 +355,7 @@ class LossSpec:
     computational_forms: Sequence[Callable[[Unit], sp.Expr]] = ()
     torchlean: Sequence[str] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
+    gradient_conventions: Mapping[str, Callable[[Unit], Any]] = field(default_factory=dict)
 
     def tensor(self, name: str) -> TensorArg:
         return next(t for t in self.tensors if t.name == name)

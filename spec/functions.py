@@ -8,6 +8,13 @@ convention, which makes ``xlogy(0, 0) = 0``). Its partial derivatives are
 ``complex_abs(a, b) = sqrt(a² + b²)``, the modulus of a + ib, with partial
 derivatives a/|z| and b/|z|, taken as 0 at z = 0 (PyTorch's sgn(0) = 0);
 ``modulus(z)`` is |z| for a real or complex SymPy expression.
+
+``clamp_min(x, lo) = max(x, lo)``: the clamps kernels apply (gaussian_nll_loss's
+variance floor, the max(p·(1 − p), 1e-12) of BCE's backward). It is its own
+function, not ``Max``, so a derivation can remove every clamp (``unclamped``)
+and check a spec's gradient conventions against the derivative of the
+unclamped loss. Its derivative w.r.t. x is 1 where x ≥ lo and 0 below; on
+numbers it evaluates to ``Max``.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
-__all__ = ["complex_abs", "log1p", "log_sigmoid", "modulus", "xlogy"]
+__all__ = ["clamp_min", "complex_abs", "log1p", "log_sigmoid", "modulus", "unclamped", "xlogy"]
 
 
 class xlogy(sp.Function):
@@ -75,3 +82,28 @@ def modulus(z: sp.Expr) -> sp.Expr:
         return sp.Abs(z)
     real, imaginary = z.as_real_imag()
     return complex_abs(real, imaginary)
+
+
+class clamp_min(sp.Function):
+    """max(x, lo): x where x ≥ lo, else lo."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x: sp.Expr, lo: sp.Expr) -> sp.Expr | None:
+        if x.is_extended_real and lo.is_extended_real and x.is_number and lo.is_number:
+            return sp.Max(x, lo)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x, lo = self.args
+        if argindex == 1:
+            return sp.Piecewise((1, x >= lo), (0, True))
+        if argindex == 2:
+            return sp.Piecewise((0, x >= lo), (1, True))
+        raise sp.ArgumentIndexError(self, argindex)
+
+
+def unclamped(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every ``clamp_min(x, lo)`` replaced by ``x``: the math the clamps guard."""
+    return expr.replace(clamp_min, lambda x, lo: x)

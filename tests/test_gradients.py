@@ -1,6 +1,8 @@
 """The symbolic gradients against independent truth: finite differences, the adjoint
 identity, the expanded whole-loss form, and TorchLean's hand-written forms."""
 
+import dataclasses
+
 import mpmath
 import numpy as np
 import pytest
@@ -50,15 +52,28 @@ def test_verify_gradients_catches_a_wrong_derivative(monkeypatch):
     assert any("adjoint" in p for p in problems)
 
 
+def test_verify_gradients_catches_a_wrong_gradient_convention():
+    """A convention that is not the derivative of the loss where its clamps are inactive is reported."""
+    spec = all_specs()["binary_cross_entropy"]
+    stated = spec.gradient_conventions["input"]
+    wrong = dataclasses.replace(spec, gradient_conventions={**spec.gradient_conventions,
+                                                             "input": lambda u: stated(u) * u.input})
+    case = generate_cases(wrong)[0]
+    assert verify_gradients(spec, case, case.tensors("float64")) == []
+    problems = verify_gradients(wrong, case, case.tensors("float64"))
+    assert problems and all("gradient convention for input" in p for p in problems)
+
+
 def _symbolic_case(spec, case):
     """The case's values, with the differentiable float tensors replaced by element symbols.
 
     A complex tensor becomes re + i·im of two symbol arrays. Also returns, per
     differentiated tensor, its real symbols and values in the oracle's gradient
-    layout ((re, im) interleaved for a complex tensor).
+    layout ((re, im) interleaved for a complex tensor). The reference is
+    sympy.diff's VJP: a spec's gradient conventions are not derivatives of the loss.
     """
     numeric = case.tensors("float64")
-    reference = exact_reference(spec, numeric, case.options, case.upstream("float64"))
+    reference = exact_reference(spec, numeric, case.options, case.upstream("float64"), conventions=False)
     symbolic, flat = {}, {}
     for n, v in numeric.items():
         if n not in reference.grads:

@@ -48,6 +48,78 @@ def test_float16_mean_accumulates_in_float16(loss):
     assert reference.unit_total > torch.finfo(torch.float16).max
 
 
+def test_poisson_full_target_gradient_at_zero_target():
+    """PyTorch's masked Stirling term gives NaN at y = 0; the exact derivative there is −x."""
+    x = torch.tensor([0.3, 0.3], dtype=torch.float64)
+    y = torch.tensor([0.0, 2.0], dtype=torch.float64, requires_grad=True)
+    F.poisson_nll_loss(x, y, full=True, reduction="sum").backward()
+    assert math.isnan(y.grad[0]) and math.isclose(y.grad[1], -0.3 + math.log(2) + 0.25, rel_tol=1e-14)
+    reference = exact_reference(get_spec("poisson_nll_loss"), {"input": x.numpy(), "target": y.detach().numpy()},
+                                {"reduction": "sum", "full": True}, np.array(1.0))
+    assert mpmath.almosteq(reference.grads["target"][0], -0.3, rel_eps=1e-15)
+
+
+def test_poisson_float16_eps_underflows_at_zero_rate():
+    """float16 rounds 0 + 1e-8 to 0: inf and NaN where the exact loss is −y·log(1e-8), or 0."""
+    x = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float16, requires_grad=True)
+    y = torch.tensor([2.0, 0.0, 2.0], dtype=torch.float16, requires_grad=True)
+    out = F.poisson_nll_loss(x, y, log_input=False, eps=1e-8, reduction="none")
+    grad_x, grad_y = torch.autograd.grad(out, [x, y], torch.ones(3, dtype=torch.float16))
+    assert torch.isinf(out[0]) and torch.isnan(out[1]) and torch.isnan(grad_x[1]) and torch.isinf(grad_y[0])
+    reference = exact_reference(get_spec("poisson_nll_loss"),
+                                {"input": x.detach().double().numpy(), "target": y.detach().double().numpy()},
+                                {"reduction": "none", "log_input": False, "eps": 1e-8}, np.ones(3))
+    assert mpmath.almosteq(reference.value[0], -2 * mpmath.log(mpmath.mpf(1e-8)), rel_eps=1e-15)
+    assert reference.value[1] == 0 and reference.grads["input"][1] == 1
+    assert mpmath.almosteq(reference.grads["target"][0], -mpmath.log(mpmath.mpf(1e-8)), rel_eps=1e-15)
+    bfloat16 = F.poisson_nll_loss(x.to(torch.bfloat16), y.to(torch.bfloat16), log_input=False, eps=1e-8,
+                                  reduction="none")
+    assert torch.isfinite(bfloat16).all()  # bfloat16's range holds 1e-8
+
+
+def test_bce_float16_backward_eps_rounds_to_zero():
+    """float16's 1e-12 is 0: 0/0 = NaN where p = y ∈ {0, 1}; the backward convention gives 0."""
+    p = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float16, requires_grad=True)
+    y = torch.tensor([0.0, 1.0, 0.5], dtype=torch.float16)
+    F.binary_cross_entropy(p, y, reduction="sum").backward()
+    assert torch.isnan(p.grad[:2]).all() and p.grad[2] == -math.inf
+    reference = exact_reference(get_spec("binary_cross_entropy"),
+                                {"input": p.detach().double().numpy(), "target": y.double().numpy()},
+                                {"reduction": "sum"}, np.array(1.0))
+    assert reference.grads["input"][:2] == [0, 0]
+    assert mpmath.almosteq(reference.grads["input"][2], -0.5 / mpmath.mpf(float(np.float32(1e-12))), rel_eps=1e-15)
+    p64 = p.detach().double().requires_grad_()
+    F.binary_cross_entropy(p64, y.double(), reduction="sum").backward()
+    assert p64.grad.tolist() == [float(g) for g in reference.grads["input"]]
+
+
+def test_gaussian_float16_var_gradient_at_clamped_zero_variance():
+    """float16 autograd adds +inf and −inf: NaN where the exact gradient −5e11 overflows to −inf."""
+    x = torch.tensor([1.0, 0.5], dtype=torch.float16)
+    y = torch.zeros(2, dtype=torch.float16)
+    var = torch.tensor([0.0, 1.0], dtype=torch.float16, requires_grad=True)
+    F.gaussian_nll_loss(x, y, var, reduction="sum").backward()
+    assert torch.isnan(var.grad[0]) and var.grad[1] == 0.375
+    tensors = {"input": x.double().numpy(), "target": y.double().numpy(), "var": var.detach().double().numpy()}
+    reference = exact_reference(get_spec("gaussian_nll_loss"), tensors, {"reduction": "sum"}, np.array(1.0))
+    eps = mpmath.mpf(1e-6)
+    assert mpmath.almosteq(reference.grads["var"][0], (1 / eps - 1 / eps**2) / 2, rel_eps=1e-15)
+    assert reference.grads["var"][0] < -torch.finfo(torch.float16).max
+
+
+def test_gaussian_float16_mean_of_overflowing_elements():
+    """An element loss of 124993 is inf in float16; the exact mean, 31248.27, fits."""
+    x = torch.tensor([0.5, 0, 0, 0], dtype=torch.float16)
+    y = torch.zeros(4, dtype=torch.float16)
+    var = torch.tensor([0.0, 1, 1, 1], dtype=torch.float16)
+    assert torch.isinf(F.gaussian_nll_loss(x, y, var))
+    tensors = {"input": x.double().numpy(), "target": y.double().numpy(), "var": var.double().numpy()}
+    reference = exact_reference(get_spec("gaussian_nll_loss"), tensors, {"reduction": "mean"}, np.array(1.0))
+    assert mpmath.almosteq(reference.value[0], float(F.gaussian_nll_loss(x.double(), y.double(), var.double())),
+                           rel_eps=1e-14)
+    assert reference.unit_total > torch.finfo(torch.float16).max > reference.value[0]
+
+
 def test_float16_inf_without_an_overflowing_total_is_not_excused(run_cli):
     """The accumulation deviation covers only totals past 65504; an inf elsewhere fails."""
     status, out, _ = run_cli("run", "--loss", "nll_loss", "--impl", "nll_loss=wrong_impls_nan:inf_in_half_mean")
@@ -76,6 +148,12 @@ def test_soft_margin_loss_naive_exp_overflows(dtype, score, exact):
     assert float(value) <= torch.finfo(torch_dtype).max and mpmath.nint(value) == mpmath.mpf(exact)
 
 
+def covers(entry, case, quantity, dtype, tensors, reference, failing, got):
+    """Does ``entry`` explain every failing element?"""
+    return entry.applies(case, quantity, dtype, reference) and all(
+        entry.explains(element, tensors, got, dtype) for element in failing)
+
+
 def test_soft_margin_overflow_entry_is_narrow():
     """inf/NaN below the dtype's overflow threshold, or an inf where PyTorch's value is NaN, is not excused."""
     spec = get_spec("soft_margin_loss")
@@ -85,17 +163,24 @@ def test_soft_margin_overflow_entry_is_narrow():
     tensors = {"input": x, "target": np.ones(5)}
     reference = exact_reference(spec, tensors, case.options, np.ones(5))
     got = np.array([math.inf, 50.0, 0.3, 0.1, 0.05])
-    assert entry.covers(case, "value", "float32", tensors, reference, [0], got)
-    assert not entry.covers(case, "value", "float32", tensors, reference, [0, 1], np.where(x < 0, math.inf, got))
-    assert not entry.covers(case, "value", "float16", tensors, reference, [0], np.where(x < 0, math.nan, got))
-    assert not entry.covers(case, "value", "float32", tensors, reference, [2], np.where(x > 0, math.inf, got))
+    assert covers(entry, case, "value", "float32", tensors, reference, [0], got)
+    assert not covers(entry, case, "value", "float32", tensors, reference, [0, 1], np.where(x < 0, math.inf, got))
+    assert not covers(entry, case, "value", "float16", tensors, reference, [0], np.where(x < 0, math.nan, got))
+    assert not covers(entry, case, "value", "float32", tensors, reference, [2], np.where(x > 0, math.inf, got))
 
 
 def test_every_entry_has_a_reproducer_and_a_test_here():
     tested = {"kl_div-target-grad-nan-at-zero-target", "cross_entropy-float16-label-smoothing-sum-overflow",
               "float16-nll-cross_entropy-mean-accumulates-in-float16",
               "float16-nll_loss-mean-accumulates-in-float16",
-              "soft_margin_loss-naive-exp-overflow-value", "soft_margin_loss-naive-exp-overflow-grad"}
+              "soft_margin_loss-naive-exp-overflow-value", "soft_margin_loss-naive-exp-overflow-grad",
+              "poisson_nll_loss-full-target-grad-nan-at-zero-target",
+              "poisson_nll_loss-float16-eps-underflow-value", "poisson_nll_loss-float16-eps-underflow-grad-input",
+              "poisson_nll_loss-float16-eps-underflow-grad-target",
+              "binary_cross_entropy-float16-backward-eps-underflow-at-0",
+              "binary_cross_entropy-float16-backward-eps-underflow-at-1",
+              "gaussian_nll_loss-float16-var-grad-nan-at-clamped-zero-variance",
+              "gaussian_nll_loss-float16-mean-of-overflowing-elements"}
     for entry in known_deviations():
         assert entry.id in tested
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]

@@ -12,6 +12,8 @@ EXPECTED = {
     "huber_loss": {"Spec.huberSpec"},
     "hinge_loss": {"Spec.hingeSpec"},
     "log_cosh_loss": {"Spec.logCoshSpec"},
+    "poisson_nll_loss": {"Spec.poissonSpec"},
+    "binary_cross_entropy": {"Spec.binaryCrossEntropySpec", "Spec.binaryCrossEntropyTensorSpec"},
 }
 
 
