@@ -86,6 +86,39 @@ class ClassIndex(Domain):
         return values
 
 
+@dataclass(frozen=True)
+class PlantedRows(Domain):
+    """A base domain whose draws get whole rows (slices along the last dim) replaced.
+
+    Each planted row is written, cut or cycled to the row length and shuffled,
+    into a distinct random row, always leaving one drawn row; a tensor with
+    fewer than two rows is left as drawn. Rows exercise what single planted
+    elements cannot: a zero vector (cosine), a ladder of equal steps that puts
+    a hinge exactly on its margin (multi_margin).
+    """
+
+    base: Domain = field(default_factory=lambda: REAL)
+    rows: tuple[tuple[float, ...], ...] = ()
+
+    def sample(self, rng: Any, shape: tuple[int, ...], regime: str = "typical") -> Any:
+        values = self.base.sample(rng, shape, regime)
+        if len(shape) == 0 or shape[-1] == 0:
+            return values
+        flat = values.reshape(-1, shape[-1])
+        count = min(len(self.rows), flat.shape[0] - 1)
+        if count <= 0:
+            return values
+        length = shape[-1]
+        for slot, row in zip(rng.choice(flat.shape[0], size=count, replace=False), self.rows):
+            flat[slot] = rng.permutation([row[i % len(row)] for i in range(length)])
+        return values
+
+
+def planted_rows(base: Domain, name: str, *rows: tuple[float, ...]) -> PlantedRows:
+    """``base`` with ``rows`` planted (see PlantedRows); keeps its bounds and regimes."""
+    return PlantedRows(name, base.lo, base.hi, base.edges, base.regimes, base.large_scale, base=base, rows=rows)
+
+
 REAL = Domain("real")
 LOGIT = Domain("logit", regimes=("typical", "large"))
 PROBABILITY = Interval("probability", 0.0, 1.0, edges=(0.0, 1.0))

@@ -3,11 +3,14 @@
 Each is a bug class real kernels have shipped; the docstring names it.
 """
 
+import torch
 import torch.nn.functional as F
 
 FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("multilabel_soft_margin_loss", "mlsm_sum_over_classes", "value"),
     ("multilabel_soft_margin_loss", "mlsm_detached_target", "grad target"),
+    ("multi_margin_loss", "multi_margin_includes_target_class", "value"),
+    ("multi_margin_loss", "multi_margin_active_at_kink", "grad input"),
 ]
 
 
@@ -27,3 +30,28 @@ def mlsm_detached_target(input, target, weight=None, reduction="mean"):
     """The target is detached: its gradient is silently zero."""
     return F.multilabel_soft_margin_loss(input, target.detach(), weight=weight, reduction=reduction)
 
+
+
+def _multi_margin(input, target, p, margin, weight, reduction, *, include_target=False, at_kink=False):
+    """Σ_i w[y]·max(0, margin − x[y] + x[i])^p / C written with torch ops, with switchable bugs."""
+    x = input if input.dim() == 2 else input.unsqueeze(0)
+    y = target.reshape(-1, 1)
+    z = margin - x.gather(1, y) + x
+    active = z >= 0 if at_kink else z > 0
+    hinge = torch.where(active, z, torch.zeros_like(z)) ** p
+    if not include_target:
+        hinge = hinge.scatter(1, y, 0.0)
+    if weight is not None:
+        hinge = hinge * weight[y]
+    per_row = hinge.sum(dim=1) / x.size(1)
+    return _reduce(per_row if input.dim() == 2 else per_row[0], reduction)
+
+
+def multi_margin_includes_target_class(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    """The i = y term is summed too: every row gains w[y]·max(0, margin)^p / C."""
+    return _multi_margin(input, target, p, margin, weight, reduction, include_target=True)
+
+
+def multi_margin_active_at_kink(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    """z ≥ 0 instead of z > 0: at a hinge exactly on its margin (p = 1) the gradient is ±w/C, not 0."""
+    return _multi_margin(input, target, p, margin, weight, reduction, at_kink=True)
