@@ -11,6 +11,8 @@ FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("multilabel_soft_margin_loss", "mlsm_detached_target", "grad target"),
     ("multi_margin_loss", "multi_margin_includes_target_class", "value"),
     ("multi_margin_loss", "multi_margin_active_at_kink", "grad input"),
+    ("multilabel_margin_loss", "multilabel_margin_duplicates_once", "value"),
+    ("multilabel_margin_loss", "multilabel_margin_reads_past_terminator", "value"),
 ]
 
 
@@ -55,3 +57,38 @@ def multi_margin_includes_target_class(input, target, p=1, margin=1.0, weight=No
 def multi_margin_active_at_kink(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
     """z ≥ 0 instead of z > 0: at a hinge exactly on its margin (p = 1) the gradient is ±w/C, not 0."""
     return _multi_margin(input, target, p, margin, weight, reduction, at_kink=True)
+
+
+def _multilabel_margin(input, target, reduction, *, dedupe=False, past_terminator=False):
+    """Σ_{j∈J} Σ_{i∉set(J)} max(0, 1 − x[y_j] + x[i]) / C with torch ops, with switchable bugs."""
+    x = input if input.dim() == 2 else input.unsqueeze(0)
+    y = target if target.dim() == 2 else target.unsqueeze(0)
+    rows = []
+    for n in range(x.size(0)):
+        labels = []
+        for label in y[n].tolist():
+            if label < 0:
+                if past_terminator:
+                    continue
+                break
+            labels.append(label)
+        if dedupe:
+            labels = sorted(set(labels))
+        outside = torch.ones_like(x[n])
+        outside[sorted(set(labels))] = 0
+        total = x[n].sum() * 0
+        for j in labels:
+            total = total + ((1 - x[n, j] + x[n]).clamp_min(0) * outside).sum()
+        rows.append(total / x.size(1))
+    per_row = torch.stack(rows)
+    return _reduce(per_row if input.dim() == 2 else per_row[0], reduction)
+
+
+def multilabel_margin_duplicates_once(input, target, reduction="mean"):
+    """A repeated label counts once (the label list read as a set)."""
+    return _multilabel_margin(input, target, reduction, dedupe=True)
+
+
+def multilabel_margin_reads_past_terminator(input, target, reduction="mean"):
+    """Labels after the first −1 are used too (the terminator skipped instead of ending the list)."""
+    return _multilabel_margin(input, target, reduction, past_terminator=True)
