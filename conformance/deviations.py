@@ -7,7 +7,9 @@ it occurs (``{"target": 0.0}``: only elements whose target is exactly 0).
 Optionally ``shape_cases`` (name prefixes of the spec's shape cases) and
 ``requires``, a named condition on the exact reference:
 ``unit_total_overflows`` holds when the exact sum of the unreduced losses
-exceeds the dtype's largest value. It also records what PyTorch returns there
+exceeds the dtype's largest value; ``zero_slice`` (sliced losses) holds when
+every failing element belongs to a unit whose slice of some sliced tensor is
+all zero (a zero vector), and for a reduced output when some unit has one. It also records what PyTorch returns there
 (``pytorch``) and the exact value (``exact``), with a concrete reproducing
 input. A failure is *known* only if every failing element lies where the
 entry says and shows what it says.
@@ -25,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from ..derivations.units import split_units
+from ..spec.core import Slices
 from .cases import Case
 from .oracle import Reference
 from .tolerance import FORMATS
@@ -66,7 +70,7 @@ class KnownDeviation:
     def _requirement_holds(self, dtype: str, reference: Reference) -> bool:
         if self.requires == "unit_total_overflows":
             return abs(reference.unit_total) > FORMATS[dtype].max_value
-        return not self.requires
+        return not self.requires or self.requires == "zero_slice"
 
     def covers(self, case: Case, quantity: str, dtype: str, tensors: Mapping[str, np.ndarray],
                reference: Reference, failing: Sequence[int], got: np.ndarray) -> bool:
@@ -77,6 +81,8 @@ class KnownDeviation:
             return False
         if self.shape_cases and not case.shape_case.name.startswith(self.shape_cases):
             return False
+        if self.requires == "zero_slice" and not _in_zero_slices(case, quantity, tensors, failing, got.size):
+            return False
         flat_got = got.reshape(-1)
         for element in failing:
             for name, value in self.where.items():
@@ -86,6 +92,24 @@ class KnownDeviation:
             if not self._shows(float(flat_got[element])):
                 return False
         return True
+
+
+def _in_zero_slices(case: Case, quantity: str, tensors: Mapping[str, np.ndarray], failing: Sequence[int],
+                    size: int) -> bool:
+    """Does every failing element belong to a unit with an all-zero slice (see the module docstring)?"""
+    structure = case.spec.structure
+    if not isinstance(structure, Slices):
+        return False
+    table = split_units(case.spec, tensors, case.options)
+    units = table.kept.size
+    zero = {u for u in range(units) if any(not np.any(table.values[n][u]) for n in structure.sliced)}
+    if quantity == "value":
+        return all(e in zero for e in failing) if size == units else bool(zero)
+    positions = table.positions.get(quantity.removeprefix("grad "))
+    if positions is None:
+        return False
+    rows = positions.reshape(units, -1)
+    return all(zero.intersection(np.flatnonzero((rows == e).any(axis=1))) for e in failing)
 
 
 @cache

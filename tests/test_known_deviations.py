@@ -53,10 +53,39 @@ def test_float16_inf_without_an_overflowing_total_is_not_excused(run_cli):
     assert status == 1, out
 
 
+def test_float16_cosine_embedding_zero_vector_is_nan():
+    """float16 loses the 1e-12 under the sqrt: cos = 0/0. The exact value is 1, the gradients finite."""
+    x1 = torch.zeros(1, 3, dtype=torch.float16, requires_grad=True)
+    x2 = torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float16, requires_grad=True)
+    target = torch.tensor([1.0], dtype=torch.float16)
+    out = F.cosine_embedding_loss(x1, x2, target, reduction="sum")
+    out.backward()
+    assert torch.isnan(out) and torch.isnan(x1.grad).all() and torch.isnan(x2.grad).all()
+    tensors = {"input1": np.zeros((1, 3)), "input2": x2.detach().double().numpy(), "target": np.array([1.0])}
+    reference = exact_reference(get_spec("cosine_embedding_loss"), tensors, {"reduction": "sum", "margin": 0.0},
+                                np.array(1.0))
+    assert reference.value[0] == 1
+    with mpmath.workdps(40):
+        eps = mpmath.mpf(float(np.float32(1e-12)))
+        for i, x in enumerate([1, 2, 3]):
+            assert mpmath.almosteq(reference.grads["input1"][i], -x / mpmath.sqrt(eps * (14 + eps)), rel_eps=1e-30)
+            assert reference.grads["input2"][i] == 0
+
+
+def test_float16_nan_without_a_zero_vector_is_not_excused(run_cli):
+    """The zero-vector deviation covers only units with a zero vector; NaN elsewhere fails."""
+    status, out, _ = run_cli("run", "--loss", "cosine_embedding_loss", "--dtype", "float16",
+                             "--impl", "cosine_embedding_loss=wrong_impls_nan:cosine_nan_in_half")
+    assert status == 1, out
+
+
 def test_every_entry_has_a_reproducer_and_a_test_here():
     tested = {"kl_div-target-grad-nan-at-zero-target", "cross_entropy-float16-label-smoothing-sum-overflow",
               "float16-nll-cross_entropy-mean-accumulates-in-float16",
-              "float16-nll_loss-mean-accumulates-in-float16"}
+              "float16-nll_loss-mean-accumulates-in-float16",
+              "cosine_embedding_loss-float16-zero-vector-nan-value",
+              "cosine_embedding_loss-float16-zero-vector-nan-grad-input1",
+              "cosine_embedding_loss-float16-zero-vector-nan-grad-input2"}
     for entry in known_deviations():
         assert entry.id in tested
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]
@@ -85,5 +114,8 @@ def _nan_impls(tmp_path, monkeypatch):
         "    if input.dtype == torch.float16 and reduction == 'mean':\n"
         "        out = out + float('inf')\n"
         "    return out\n"
+        "def cosine_nan_in_half(input1, input2, target, margin=0.0, reduction='mean'):\n"
+        "    out = F.cosine_embedding_loss(input1, input2, target, margin=margin, reduction=reduction)\n"
+        "    return out + float('nan') if input1.dtype == torch.float16 else out\n"
     )
     monkeypatch.chdir(tmp_path)

@@ -13,6 +13,8 @@ FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("multi_margin_loss", "multi_margin_active_at_kink", "grad input"),
     ("multilabel_margin_loss", "multilabel_margin_duplicates_once", "value"),
     ("multilabel_margin_loss", "multilabel_margin_reads_past_terminator", "value"),
+    ("cosine_embedding_loss", "cosine_embedding_hinge_sign_flipped", "value"),
+    ("cosine_embedding_loss", "cosine_embedding_via_cosine_similarity", "grad input1"),
 ]
 
 
@@ -92,3 +94,25 @@ def multilabel_margin_duplicates_once(input, target, reduction="mean"):
 def multilabel_margin_reads_past_terminator(input, target, reduction="mean"):
     """Labels after the first −1 are used too (the terminator skipped instead of ending the list)."""
     return _multilabel_margin(input, target, reduction, past_terminator=True)
+
+
+def _cosine_embedding(cos, target, margin, reduction, *, flipped=False):
+    hinge = (margin - cos if flipped else cos - margin).clamp_min(0)
+    loss = torch.where(target == 1, 1 - cos, torch.zeros_like(cos)) + torch.where(target == -1, hinge,
+                                                                                  torch.zeros_like(cos))
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_hinge_sign_flipped(input1, input2, target, margin=0.0, reduction="mean"):
+    """Dissimilar pairs penalised by max(0, margin − cos) instead of max(0, cos − margin)."""
+    cos = F.cosine_similarity(input1, input2, dim=-1, eps=1e-6)
+    return _cosine_embedding(cos, target, margin, reduction, flipped=True)
+
+
+def cosine_embedding_via_cosine_similarity(input1, input2, target, margin=0.0, reduction="mean"):
+    """cos from F.cosine_similarity (each norm clamped at 1e-8) instead of ε = 1e-12 under the sqrt.
+
+    The values agree; at a zero vector the gradient is x2/(1e-8·|x2|), a hundred times too large.
+    """
+    cos = F.cosine_similarity(input1, input2, dim=-1, eps=1e-8)
+    return _cosine_embedding(cos, target, margin, reduction)
