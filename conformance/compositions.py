@@ -13,3 +13,20 @@ from collections.abc import Callable
 from typing import Any
 
 COMPOSITIONS: dict[str, Callable[..., Any]] = {}
+
+
+# slice
+def _clamped_norm(x: Any, eps: float) -> Any:
+    """‖x‖ over every element if it exceeds eps, else eps (no gradient through the clamped branch)."""
+    import torch
+
+    norm = torch.linalg.vector_norm(x)
+    return torch.where(norm > eps, norm, torch.full_like(norm, eps))
+
+
+def cosine_similarity_loss(input: Any, target: Any, eps: float = 1e-6) -> Any:
+    """TorchLean ``Spec.cosineSimilaritySpec``: 1 − Σ p·t / (max_ε‖p‖·max_ε‖t‖) over the whole tensors."""
+    return 1 - (input * target).sum() / (_clamped_norm(input, eps) * _clamped_norm(target, eps))
+
+
+COMPOSITIONS["cosine_similarity_loss"] = cosine_similarity_loss

@@ -227,9 +227,11 @@ class Slices:
     """One unit per slice of length K along ``axis`` of the ``sliced`` tensors.
 
     ``axis`` is 1 for a class axis (dim 0 when the tensor is 1-D, i.e.
-    unbatched) or -1 for the last dim (vector losses: cosine, triplet). The
-    first sliced tensor fixes the slices; the output of ``reduction='none'``
-    is its shape without the axis.
+    unbatched) or -1 for the last dim (vector losses: cosine, triplet), or
+    None for one unit holding every element of the flattened sliced tensors
+    (whole-tensor losses; the output is a scalar). The first sliced tensor
+    fixes the slices; the output of ``reduction='none'`` is its shape without
+    the axis.
 
     * ``index_target``: a tensor that may instead come as class indices (one
       dim fewer); it becomes a one-hot row, and a unit whose index equals the
@@ -245,7 +247,7 @@ class Slices:
     """
 
     sliced: tuple[str, ...]
-    axis: int = 1
+    axis: int | None = 1
     index_target: str | None = None
     per_unit: tuple[str, ...] = ()
     per_class: tuple[str, ...] = ()
@@ -253,10 +255,14 @@ class Slices:
 
     def slice_length(self, shape: tuple[int, ...]) -> int:
         """K for a first sliced tensor of ``shape``."""
+        if self.axis is None:
+            return math.prod(shape)
         return shape[self.axis_of(shape)]
 
     def axis_of(self, shape: tuple[int, ...]) -> int:
         """The sliced dimension of a tensor of ``shape`` (the class axis is dim 0 when 1-D)."""
+        if self.axis is None:  # the flattened view has one dim
+            return 0
         if self.axis == 1 and len(shape) == 1:
             return 0
         return self.axis % len(shape)

@@ -15,6 +15,8 @@ FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("multilabel_margin_loss", "multilabel_margin_reads_past_terminator", "value"),
     ("cosine_embedding_loss", "cosine_embedding_hinge_sign_flipped", "value"),
     ("cosine_embedding_loss", "cosine_embedding_via_cosine_similarity", "grad input1"),
+    ("cosine_similarity_loss", "cosine_similarity_eps_added", "value"),
+    ("cosine_similarity_loss", "cosine_similarity_per_row", "value"),
 ]
 
 
@@ -116,3 +118,14 @@ def cosine_embedding_via_cosine_similarity(input1, input2, target, margin=0.0, r
     """
     cos = F.cosine_similarity(input1, input2, dim=-1, eps=1e-8)
     return _cosine_embedding(cos, target, margin, reduction)
+
+
+def cosine_similarity_eps_added(input, target, eps=1e-6):
+    """ε added to each norm (‖p‖ + ε) instead of replacing a norm below ε."""
+    norms = torch.linalg.vector_norm(input) + eps, torch.linalg.vector_norm(target) + eps
+    return 1 - (input * target).sum() / (norms[0] * norms[1])
+
+
+def cosine_similarity_per_row(input, target, eps=1e-6):
+    """Cosine per last-dim row, averaged (F.cosine_similarity's layout), not one whole-tensor cosine."""
+    return 1 - F.cosine_similarity(input, target, dim=-1, eps=eps).mean()
