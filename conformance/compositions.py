@@ -30,3 +30,17 @@ def cosine_similarity_loss(input: Any, target: Any, eps: float = 1e-6) -> Any:
 
 
 COMPOSITIONS["cosine_similarity_loss"] = cosine_similarity_loss
+
+
+def cross_entropy_probs(input: Any, target: Any, eps: float = 1e-6) -> Any:
+    """TorchLean ``Spec.crossEntropySpec``: −Σ y·log(clip(p, ε, 1 − ε)) over the class axis, mean over slices."""
+    import torch
+
+    clipped = torch.where(input > eps, input, torch.full_like(input, eps))
+    clipped = torch.where(clipped < 1 - eps, clipped, torch.full_like(input, 1 - eps))
+    class_dim = 0 if input.dim() == 1 else 1
+    slices = max(input.numel() // max(input.size(class_dim), 1), 1)
+    return -(target * clipped.log()).sum() / slices
+
+
+COMPOSITIONS["cross_entropy_probs"] = cross_entropy_probs

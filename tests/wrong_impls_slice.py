@@ -17,6 +17,8 @@ FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("cosine_embedding_loss", "cosine_embedding_via_cosine_similarity", "grad input1"),
     ("cosine_similarity_loss", "cosine_similarity_eps_added", "value"),
     ("cosine_similarity_loss", "cosine_similarity_per_row", "value"),
+    ("cross_entropy_probs", "cross_entropy_probs_lower_clamp_only", "value"),
+    ("cross_entropy_probs", "cross_entropy_probs_clamp_passes_gradient", "grad input"),
 ]
 
 
@@ -129,3 +131,19 @@ def cosine_similarity_eps_added(input, target, eps=1e-6):
 def cosine_similarity_per_row(input, target, eps=1e-6):
     """Cosine per last-dim row, averaged (F.cosine_similarity's layout), not one whole-tensor cosine."""
     return 1 - F.cosine_similarity(input, target, dim=-1, eps=eps).mean()
+
+
+def _cross_entropy_probs(log_q, input):
+    slices = max(input.numel() // max(input.size(0 if input.dim() == 1 else 1), 1), 1)
+    return -log_q / slices
+
+
+def cross_entropy_probs_lower_clamp_only(input, target, eps=1e-6):
+    """Clamps p below at ε only: log p near 1 is not capped at log(1 − ε)."""
+    return _cross_entropy_probs((target * input.clamp_min(eps).log()).sum(), input)
+
+
+def cross_entropy_probs_clamp_passes_gradient(input, target, eps=1e-6):
+    """The clamp is straight-through: a clamped p still gets the gradient −y/clip(p)."""
+    clipped = input + (input.clamp(eps, 1 - eps) - input).detach()
+    return _cross_entropy_probs((target * clipped.log()).sum(), input)
