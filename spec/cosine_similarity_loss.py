@@ -41,7 +41,7 @@ SPEC = LossSpec(
     ),
     options=(
         # eps = 3 clamps the norm of many typical draws (‖·‖ ≈ 2·sqrt(numel)), so both branches are checked.
-        Option("eps", 1e-6, grid=(1e-6, 3.0), interval=(0.0, float("inf")), closed=(False, True),
+        Option("eps", 1e-6, grid=(1e-6, 3.0), interval=(0.0, float("inf")), closed=(False, False),
                doc="lower clamp of each norm"),
     ),
     structure=Slices(sliced=("input", "target"), axis=None),

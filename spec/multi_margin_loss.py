@@ -59,7 +59,7 @@ SPEC = LossSpec(
     ),
     options=(
         Option("p", 1, grid=(1, 2), choices=(1, 2), doc="power of the hinge"),
-        Option("margin", 1.0, grid=(1.0, 0.5), interval=(-float("inf"), float("inf")),
+        Option("margin", 1.0, grid=(1.0, 0.5), interval=(-float("inf"), float("inf")), closed=(False, False),
                doc="the margin the target score must win by"),
         reduction_option(),
     ),
