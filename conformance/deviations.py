@@ -12,11 +12,14 @@ have such an element).
 Optionally ``shape_cases`` (name prefixes of the spec's shape cases) and
 ``requires``, a named condition on the exact reference:
 ``unit_total_overflows`` holds when the exact sum of the unreduced losses
-exceeds the dtype's largest value. It also records what PyTorch returns there
-(``pytorch``: a number, ``nan``, or ``non-finite`` for ±inf or NaN, whose sign
-follows the upstream gradient) and the exact value (``exact``), with a concrete
-reproducing input. A failure is *known* only if every failing element lies
-where some entry says and shows what that entry says.
+exceeds the dtype's largest value; ``zero_slice`` (sliced losses) holds when
+the failing element belongs to a unit whose slice of some sliced tensor is
+all zero (a zero vector), and for a reduced output when some unit has one.
+It also records what PyTorch returns there (``pytorch``: a number, ``nan``,
+or ``non-finite`` for ±inf or NaN, whose sign follows the upstream gradient)
+and the exact value (``exact``), with a concrete reproducing input. A failure
+is *known* only if every failing element lies where some entry says and
+shows what that entry says.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from ..derivations.units import split_units
+from ..spec.core import Slices
 from .cases import Case
 from .oracle import Reference
 from .tolerance import FORMATS
@@ -74,7 +79,7 @@ class KnownDeviation:
     def _requirement_holds(self, dtype: str, reference: Reference) -> bool:
         if self.requires == "unit_total_overflows":
             return abs(reference.unit_total) > FORMATS[dtype].max_value
-        return not self.requires
+        return not self.requires or self.requires == "zero_slice"
 
     def applies(self, case: Case, quantity: str, dtype: str, reference: Reference) -> bool:
         """Does this entry speak about this quantity of this case in this dtype?"""
@@ -84,8 +89,11 @@ class KnownDeviation:
             return False
         return not self.shape_cases or case.shape_case.name.startswith(self.shape_cases)
 
-    def explains(self, element: int, tensors: Mapping[str, np.ndarray], got: np.ndarray, dtype: str) -> bool:
+    def explains(self, element: int, case: Case, quantity: str, tensors: Mapping[str, np.ndarray],
+                 got: np.ndarray, dtype: str) -> bool:
         """Does failing ``element`` of the flat output ``got`` lie where this entry says, showing its value?"""
+        if self.requires == "zero_slice" and not _in_zero_slices(case, quantity, tensors, [element], got.size):
+            return False
         flat_got = got.reshape(-1)
         for name, value in self.where.items():
             if isinstance(value, dict):
@@ -122,6 +130,24 @@ def _exceeds(values: np.ndarray | None, above: Any, dtype: str, element: int, ou
     return output_size == 1 and bool((values > threshold).any())
 
 
+def _in_zero_slices(case: Case, quantity: str, tensors: Mapping[str, np.ndarray], failing: Sequence[int],
+                    size: int) -> bool:
+    """Does every failing element belong to a unit with an all-zero slice (see the module docstring)?"""
+    structure = case.spec.structure
+    if not isinstance(structure, Slices):
+        return False
+    table = split_units(case.spec, tensors, case.options)
+    units = table.kept.size
+    zero = {u for u in range(units) if any(not np.any(table.values[n][u]) for n in structure.sliced)}
+    if quantity == "value":
+        return all(e in zero for e in failing) if size == units else bool(zero)
+    positions = table.positions.get(quantity.removeprefix("grad "))
+    if positions is None:
+        return False
+    rows = positions.reshape(units, -1)
+    return all(zero.intersection(np.flatnonzero((rows == e).any(axis=1))) for e in failing)
+
+
 @cache
 def known_deviations() -> tuple[KnownDeviation, ...]:
     text = resources.files(__package__).joinpath("known_deviations.json").read_text()
@@ -140,7 +166,7 @@ def find_known(case: Case, quantity: str, dtype: str, tensors: Mapping[str, np.n
     entries = [e for e in known_deviations() if e.applies(case, quantity, dtype, reference)]
     ids: list[str] = []
     for element in failing:
-        entry = next((e for e in entries if e.explains(element, tensors, got, dtype)), None)
+        entry = next((e for e in entries if e.explains(element, case, quantity, tensors, got, dtype)), None)
         if entry is None:
             return None
         if entry.id not in ids:

@@ -14,7 +14,11 @@ a convention can only depart from the math where a clamp is active.
 
 Values on a domain edge (a probability of exactly 0 or 1), where only
 one-sided derivatives exist, and the domain's other planted edge values
-(kinks such as a target of exactly 1) are first moved away.
+(kinks such as a target of exactly 1) are first moved away. The
+differentiated tensors are then jittered by a relative 1e-7, because planted
+values put some cases exactly on a kink (a hinge at its margin, a zero
+vector), where a central difference averages the two one-sided slopes; the
+kink conventions themselves are checked against PyTorch, not here.
 """
 
 from __future__ import annotations
@@ -30,9 +34,13 @@ from .oracle import WORKING_DIGITS, exact_reference, prepare, projected_jvp, pro
 AGREEMENT = mpmath.mpf(10) ** -25
 
 
+KINK_JITTER = 1e-7
+
+
 def _interior(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray],
               rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Move values on a finite end of their domain a random fraction inside, and other planted edges up."""
+    """Move values on a finite end of their domain a random fraction inside, other planted edges up;
+    jitter differentiated ones."""
     moved = {}
     for name, values in tensors.items():
         if values.dtype.kind == "f":
@@ -46,6 +54,9 @@ def _interior(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray],
                     values = np.where(values == edge, edge + room * rng.uniform(0.25, 0.75, size=values.shape),
                                       values)
             values = np.where(values == lo, lo + step, np.where(values == hi, hi - step, values))
+            if spec.tensor(name).differentiable:
+                jitter = KINK_JITTER * (np.abs(values) + 1.0) * rng.uniform(-1.0, 1.0, size=values.shape)
+                values = np.clip(values + jitter, lo, hi)
         moved[name] = values
     return moved
 

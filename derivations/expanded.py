@@ -48,7 +48,8 @@ def expanded_loss(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Ma
         losses.append(spec.loss(unit) if table.kept[u] else sp.Integer(0))
         shares.append(spec.denominator(unit) if table.kept[u] else sp.Integer(0))
     options_symbols = {o.name: sp.Symbol(o.name, real=True) for o in spec.options if o.continuous}
-    values = {options_symbols[n]: sp.sympify(_exact(options.get(n, spec.option(n).default))) for n in options_symbols}
+    # a continuous option is the double the implementation receives, held exactly (as the oracle holds it)
+    values = {options_symbols[n]: _exact(float(options.get(n, spec.option(n).default))) for n in options_symbols}
     reduction = options.get("reduction", "mean")
     if reduction == "none":
         return [sp.sympify(loss).xreplace(values) for loss in losses]

@@ -122,6 +122,8 @@ def _rows(shape: tuple[int, ...], axis: int) -> np.ndarray:
 
 def _slices(structure: Slices, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
             batch_size: int, sizes: dict[str, int]) -> UnitTable:
+    if structure.axis is None:  # one unit: the sliced tensors flattened (flat positions are unchanged)
+        tensors = {name: t.reshape(-1) if name in structure.sliced else t for name, t in tensors.items()}
     first = tensors[structure.sliced[0]]
     axis = structure.axis_of(first.shape)
     length = first.shape[axis]

@@ -112,6 +112,39 @@ class ClassIndex(Domain):
         return values
 
 
+@dataclass(frozen=True)
+class PlantedRows(Domain):
+    """A base domain whose draws get whole rows (slices along the last dim) replaced.
+
+    Each planted row is written, cut or cycled to the row length and shuffled,
+    into a distinct random row, always leaving one drawn row; a tensor with
+    fewer than two rows is left as drawn. Rows exercise what single planted
+    elements cannot: a zero vector (cosine), a ladder of equal steps that puts
+    a hinge exactly on its margin (multi_margin).
+    """
+
+    base: Domain = field(default_factory=lambda: REAL)
+    rows: tuple[tuple[float, ...], ...] = ()
+
+    def sample(self, rng: Any, shape: tuple[int, ...], regime: str = "typical") -> Any:
+        values = self.base.sample(rng, shape, regime)
+        if len(shape) == 0 or shape[-1] == 0:
+            return values
+        flat = values.reshape(-1, shape[-1])
+        count = min(len(self.rows), flat.shape[0] - 1)
+        if count <= 0:
+            return values
+        length = shape[-1]
+        for slot, row in zip(rng.choice(flat.shape[0], size=count, replace=False), self.rows):
+            flat[slot] = rng.permutation([row[i % len(row)] for i in range(length)])
+        return values
+
+
+def planted_rows(base: Domain, name: str, *rows: tuple[float, ...]) -> PlantedRows:
+    """``base`` with ``rows`` planted (see PlantedRows); keeps its bounds and regimes."""
+    return PlantedRows(name, base.lo, base.hi, base.edges, base.regimes, base.large_scale, base=base, rows=rows)
+
+
 REAL = Domain("real")
 LOGIT = Domain("logit", regimes=("typical", "large"))
 PROBABILITY = Interval("probability", 0.0, 1.0, edges=(0.0, 1.0))
@@ -221,9 +254,11 @@ class Slices:
     """One unit per slice of length K along ``axis`` of the ``sliced`` tensors.
 
     ``axis`` is 1 for a class axis (dim 0 when the tensor is 1-D, i.e.
-    unbatched) or -1 for the last dim (vector losses: cosine, triplet). The
-    first sliced tensor fixes the slices; the output of ``reduction='none'``
-    is its shape without the axis.
+    unbatched) or -1 for the last dim (vector losses: cosine, triplet), or
+    None for one unit holding every element of the flattened sliced tensors
+    (whole-tensor losses; the output is a scalar). The first sliced tensor
+    fixes the slices; the output of ``reduction='none'`` is its shape without
+    the axis.
 
     * ``index_target``: a tensor that may instead come as class indices (one
       dim fewer); it becomes a one-hot row, and a unit whose index equals the
@@ -239,7 +274,7 @@ class Slices:
     """
 
     sliced: tuple[str, ...]
-    axis: int = 1
+    axis: int | None = 1
     index_target: str | None = None
     per_unit: tuple[str, ...] = ()
     per_class: tuple[str, ...] = ()
@@ -247,10 +282,14 @@ class Slices:
 
     def slice_length(self, shape: tuple[int, ...]) -> int:
         """K for a first sliced tensor of ``shape``."""
+        if self.axis is None:
+            return math.prod(shape)
         return shape[self.axis_of(shape)]
 
     def axis_of(self, shape: tuple[int, ...]) -> int:
         """The sliced dimension of a tensor of ``shape`` (the class axis is dim 0 when 1-D)."""
+        if self.axis is None:  # the flattened view has one dim
+            return 0
         if self.axis == 1 and len(shape) == 1:
             return 0
         return self.axis % len(shape)

@@ -151,7 +151,7 @@ def test_soft_margin_loss_naive_exp_overflows(dtype, score, exact):
 def covers(entry, case, quantity, dtype, tensors, reference, failing, got):
     """Does ``entry`` explain every failing element?"""
     return entry.applies(case, quantity, dtype, reference) and all(
-        entry.explains(element, tensors, got, dtype) for element in failing)
+        entry.explains(element, case, quantity, tensors, got, dtype) for element in failing)
 
 
 def test_soft_margin_overflow_entry_is_narrow():
@@ -167,6 +167,30 @@ def test_soft_margin_overflow_entry_is_narrow():
     assert not covers(entry, case, "value", "float32", tensors, reference, [0, 1], np.where(x < 0, math.inf, got))
     assert not covers(entry, case, "value", "float16", tensors, reference, [0], np.where(x < 0, math.nan, got))
     assert not covers(entry, case, "value", "float32", tensors, reference, [2], np.where(x > 0, math.inf, got))
+def test_float16_cosine_embedding_zero_vector_is_nan():
+    """float16 loses the 1e-12 under the sqrt: cos = 0/0. The exact value is 1, the gradients finite."""
+    x1 = torch.zeros(1, 3, dtype=torch.float16, requires_grad=True)
+    x2 = torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float16, requires_grad=True)
+    target = torch.tensor([1.0], dtype=torch.float16)
+    out = F.cosine_embedding_loss(x1, x2, target, reduction="sum")
+    out.backward()
+    assert torch.isnan(out) and torch.isnan(x1.grad).all() and torch.isnan(x2.grad).all()
+    tensors = {"input1": np.zeros((1, 3)), "input2": x2.detach().double().numpy(), "target": np.array([1.0])}
+    reference = exact_reference(get_spec("cosine_embedding_loss"), tensors, {"reduction": "sum", "margin": 0.0},
+                                np.array(1.0))
+    assert reference.value[0] == 1
+    with mpmath.workdps(40):
+        eps = mpmath.mpf(float(np.float32(1e-12)))
+        for i, x in enumerate([1, 2, 3]):
+            assert mpmath.almosteq(reference.grads["input1"][i], -x / mpmath.sqrt(eps * (14 + eps)), rel_eps=1e-30)
+            assert reference.grads["input2"][i] == 0
+
+
+def test_float16_nan_without_a_zero_vector_is_not_excused(run_cli):
+    """The zero-vector deviation covers only units with a zero vector; NaN elsewhere fails."""
+    status, out, _ = run_cli("run", "--loss", "cosine_embedding_loss", "--dtype", "float16",
+                             "--impl", "cosine_embedding_loss=wrong_impls_nan:cosine_nan_in_half")
+    assert status == 1, out
 
 
 def test_every_entry_has_a_reproducer_and_a_test_here():
@@ -180,7 +204,10 @@ def test_every_entry_has_a_reproducer_and_a_test_here():
               "binary_cross_entropy-float16-backward-eps-underflow-at-0",
               "binary_cross_entropy-float16-backward-eps-underflow-at-1",
               "gaussian_nll_loss-float16-var-grad-nan-at-clamped-zero-variance",
-              "gaussian_nll_loss-float16-mean-of-overflowing-elements"}
+              "gaussian_nll_loss-float16-mean-of-overflowing-elements",
+              "cosine_embedding_loss-float16-zero-vector-nan-value",
+              "cosine_embedding_loss-float16-zero-vector-nan-grad-input1",
+              "cosine_embedding_loss-float16-zero-vector-nan-grad-input2"}
     for entry in known_deviations():
         assert entry.id in tested
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]
@@ -209,5 +236,8 @@ def _nan_impls(tmp_path, monkeypatch):
         "    if input.dtype == torch.float16 and reduction == 'mean':\n"
         "        out = out + float('inf')\n"
         "    return out\n"
+        "def cosine_nan_in_half(input1, input2, target, margin=0.0, reduction='mean'):\n"
+        "    out = F.cosine_embedding_loss(input1, input2, target, margin=margin, reduction=reduction)\n"
+        "    return out + float('nan') if input1.dtype == torch.float16 else out\n"
     )
     monkeypatch.chdir(tmp_path)
