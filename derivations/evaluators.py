@@ -8,7 +8,7 @@ precision is current, so one evaluator serves every working precision) and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import mpmath
 import numpy as np
