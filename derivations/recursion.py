@@ -43,11 +43,16 @@ class MpmathOps:
 
     @staticmethod
     def lse(terms: Iterable[Any]) -> Any:
-        finite = [t for t in terms if t != mpmath.ninf]
+        """log Σ exp(t): the largest term plus log(1 + Σ exp(t − top)) over the others (≤ 3 terms here,
+        so plain additions at the working precision lose nothing the 70-digit re-evaluation would see)."""
+        finite = sorted(t for t in terms if t != mpmath.ninf)
         if not finite:
             return mpmath.ninf
-        top = max(finite)
-        return top + mpmath.log(mpmath.fsum(mpmath.exp(t - top) for t in finite))
+        top = finite.pop()
+        rest = mpmath.mpf(1)
+        for t in finite:
+            rest += mpmath.exp(t - top)
+        return top + mpmath.log(rest)
 
 
 class Float64Ops:
