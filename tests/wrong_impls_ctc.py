@@ -11,6 +11,7 @@ FLAGGED = [  # (loss, implementation, a quantity that must fail)
     ("ctc_loss", "ctc_mean_is_none_mean", "value"),
     ("ctc_loss", "ctc_zero_infinity_by_masking", "grad log_probs"),
     ("ctc_loss", "ctc_blank_ignored", "value"),
+    ("ctc_loss", "ctc_float64_through_float32", "value"),
 ]
 
 
@@ -53,3 +54,11 @@ def ctc_blank_ignored(log_probs, targets, input_lengths, target_lengths, blank=0
     """The blank option dropped on the way to the kernel: blank is always 0."""
     return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=reduction,
                       zero_infinity=zero_infinity)
+
+
+def ctc_float64_through_float32(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+                                zero_infinity=False):
+    """A kernel that runs its recursion in float32 whatever the input dtype (output cast back)."""
+    out = F.ctc_loss(log_probs.float(), targets, input_lengths, target_lengths, blank=blank, reduction=reduction,
+                     zero_infinity=zero_infinity)
+    return out.to(log_probs.dtype)
