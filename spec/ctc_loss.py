@@ -130,21 +130,30 @@ def mean_scale(u: Unit) -> Any:
 
 
 @_memo
-def occupation(u: Unit) -> list[list[Any]]:
-    """γ_t(k) = Σ_{s: l'_s = k} exp(α_t(s) + β_t(s) − x[t, k] − log p), T_n rows of C (0 if infeasible)."""
+def posterior(u: Unit) -> list[list[Any]]:
+    """w_t(s) = exp(α_t(s) + β_t(s) − x[t, l'_s] + l): the share of p of the paths through s at t
+    (Σ_s w_t(s) = 1); empty when no path exists."""
     ops = u.ops
     x, extended, steps = _rows(u)
     nll = _raw_loss(u)
-    gamma = [[ops.zero] * u.num_classes for _ in range(steps)]
     if nll == -ops.neg_inf:
-        return gamma
+        return []
     alpha, beta = log_alpha(u), log_beta(u)
-    for t in range(steps):
-        for k in range(u.num_classes):
-            terms = [alpha[t][s] + beta[t][s] for s, label in enumerate(extended) if label == k]
-            if terms:
-                gamma[t][k] = ops.exp(ops.lse(terms) - x[t][k] + nll)
-    return gamma
+    return [[ops.zero if alpha[t][s] == ops.neg_inf or beta[t][s] == ops.neg_inf
+             else ops.exp(alpha[t][s] + beta[t][s] - x[t][label] + nll)
+             for s, label in enumerate(extended)] for t in range(steps)]
+
+
+@_memo
+def occupation(u: Unit) -> list[list[Any]]:
+    """γ_t(k) = Σ_{s: l'_s = k} w_t(s), T_n rows of C (all 0 when no path exists)."""
+    ops = u.ops
+    _, extended, steps = _rows(u)
+    weights = posterior(u)
+    if not weights:
+        return [[ops.zero] * u.num_classes for _ in range(steps)]
+    return [[ops.fsum(w for w, label in zip(row, extended) if label == k) for k in range(u.num_classes)]
+            for row in weights]
 
 
 def gradient(u: Unit) -> list[list[Any]]:
@@ -200,12 +209,9 @@ def magnitudes(u: Unit, grad: list[list[Any]]) -> tuple[Any, list[list[Any]]]:
     nll = _raw_loss(u)
     if nll == -ops.neg_inf or not steps:
         return ops.zero, [[ops.zero] * u.num_classes for _ in grad]
-    alpha, beta = log_alpha(u), log_beta(u)
-    gamma = occupation(u)
-    steps_error = ops.fsum(
-        ops.exp(alpha[t][s] + beta[t][s] - x[t][label] + nll) * (abs(alpha[t][s]) + 3)
-        for t in range(steps) for s, label in enumerate(extended) if alpha[t][s] != ops.neg_inf
-    )
+    alpha, weights, gamma = log_alpha(u), posterior(u), occupation(u)
+    steps_error = ops.fsum(weights[t][s] * (abs(alpha[t][s]) + 3)
+                           for t in range(steps) for s in range(len(extended)) if weights[t][s] != 0)
     inputs_error = ops.fsum(gamma[t][k] * abs(x[t][k]) for t in range(steps) for k in range(u.num_classes))
     loss_bound = abs(nll) + steps_error + inputs_error
     rows = []
