@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import mpmath
-import numpy as np
 import sympy as sp
 
 from ..spec.core import LossSpec, Sequences, Unit

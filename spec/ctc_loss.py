@@ -20,6 +20,7 @@ Reference: ``torch.nn.functional.ctc_loss``. TorchLean has no CTC.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from .core import (
@@ -277,7 +278,7 @@ def draw(rng: Any, shapes: dict[str, tuple[int, ...]], options: dict[str, Any]) 
 
 def _needed(row: list[int]) -> int:
     """The fewest steps a path for ``row`` takes: one per label, one per blank between repeats."""
-    return len(row) + sum(a == b for a, b in zip(row, row[1:]))
+    return len(row) + sum(a == b for a, b in itertools.pairwise(row))
 
 
 def _dims(shape: tuple[int, ...]) -> tuple[int, int | None, int]:
