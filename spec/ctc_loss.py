@@ -77,7 +77,7 @@ def log_alpha(u: Unit) -> list[list[Any]]:
     x, extended, steps = _rows(u)
     states = len(extended)
     alpha = [[ops.neg_inf] * states for _ in range(steps)]
-    for s in range(min(2, states)):
+    for s in range(min(2, states) if steps else 0):
         alpha[0][s] = x[0][extended[s]]
     for t in range(1, steps):
         for s in range(states):
@@ -95,7 +95,7 @@ def log_beta(u: Unit) -> list[list[Any]]:
     x, extended, steps = _rows(u)
     states = len(extended)
     beta = [[ops.neg_inf] * states for _ in range(steps)]
-    for s in range(max(states - 2, 0), states):
+    for s in range(max(states - 2, 0), states if steps else 0):
         beta[steps - 1][s] = x[steps - 1][extended[s]]
     for t in range(steps - 2, -1, -1):
         for s in range(states):
@@ -108,8 +108,14 @@ def log_beta(u: Unit) -> list[list[Any]]:
 
 @_memo
 def _raw_loss(u: Unit) -> Any:
-    """−log p(y | x) from the forward recursion: +inf when no path exists."""
-    return -u.ops.lse(log_alpha(u)[-1][-2:])
+    """−log p(y | x) from the forward recursion: +inf when no path exists.
+
+    An input length of 0 has one (empty) path: l = 0 for an empty target, +inf otherwise.
+    """
+    alpha = log_alpha(u)
+    if not alpha:
+        return u.ops.zero if not len(u.targets) else -u.ops.neg_inf
+    return -u.ops.lse(alpha[-1][-2:])
 
 
 def loss(u: Unit) -> Any:

@@ -222,6 +222,20 @@ def test_infeasible_target_and_zero_infinity_follow_pytorch(reduction, zero_infi
         assert ours_value[2] == (0 if zero_infinity else np.inf)
 
 
+@pytest.mark.parametrize("zero_infinity", [False, True])
+def test_zero_input_length_follows_pytorch(zero_infinity):
+    """T_n = 0: the empty path gives l = 0 for an empty target, inf otherwise; the gradient is 0 either way."""
+    log_probs = torch.tensor(np.random.default_rng(6).standard_normal((3, 2, 3))).log_softmax(-1).numpy()
+    tensors = {"log_probs": log_probs, "targets": np.array([[1], [2]]), "input_lengths": np.array([0, 0]),
+               "target_lengths": np.array([0, 1])}
+    options = {"blank": 0, "reduction": "none", "zero_infinity": zero_infinity}
+    upstream = np.array([1.5, -0.5])
+    reference = exact_reference(SPEC, tensors, options, upstream)
+    value, grad = _torch(tensors, options, upstream)
+    assert [float(v) for v in reference.value] == value.tolist() == [0.0, 0.0 if zero_infinity else np.inf]
+    assert [float(v) for v in reference.grads["log_probs"]] == grad.reshape(-1).tolist() == [0.0] * grad.size
+
+
 def test_mean_divides_each_loss_by_its_target_length():
     """mean = mean_n(l_n / max(S_n, 1)), not none.mean(); a zero-length target divides by 1."""
     tensors, _ = _batch("none", True)
