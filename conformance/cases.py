@@ -52,7 +52,7 @@ class Case:
         first = structure.sliced[0] if isinstance(structure, Slices) else self.spec.required_tensors[0].name
         first_shape = tuple(self.shape_case.shapes[first])
         if isinstance(structure, Sequences):  # lengths and labels constrain one another: drawn together
-            drawn = structure.draw(rng, self.shape_case.shapes, self.options)
+            drawn = structure.draw(rng, self.shape_case, self.options)
             tensors.update({name: np.asarray(v, dtype=np.int64) for name, v in drawn.items()})
         for name in self.present:
             if name in tensors:

@@ -280,7 +280,7 @@ class Sequences:
     * ``magnitudes(unit, gradient)``: the rounding magnitudes M of l and of
       each backward entry (a running-error bound of the recursion);
     * ``mean_scale(unit)``: mean = Σ_u mean_scale(u)·l_u / Σ_u d_u (None: 1);
-    * ``draw(rng, shapes, options)``: the integer tensors, drawn jointly
+    * ``draw(rng, shape_case, options)``: the integer tensors, drawn jointly
       because they constrain one another (lengths, label rows, blank).
     """
 
@@ -290,8 +290,7 @@ class Sequences:
     label_lengths: str
     gradient: Callable[[Unit], Any] = field(hash=False, compare=False)
     magnitudes: Callable[[Unit, Any], Any] = field(hash=False, compare=False)
-    draw: Callable[[Any, Mapping[str, tuple[int, ...]], Mapping[str, Any]], dict[str, Any]] = field(
-        hash=False, compare=False)
+    draw: Callable[[Any, ShapeCase, Mapping[str, Any]], dict[str, Any]] = field(hash=False, compare=False)
     backward: Callable[[Unit, Any], Any] | None = field(default=None, hash=False, compare=False)
     mean_scale: Callable[[Unit], Any] | None = field(default=None, hash=False, compare=False)
 

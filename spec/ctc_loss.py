@@ -233,17 +233,23 @@ def magnitudes(u: Unit, grad: list[list[Any]]) -> tuple[Any, list[list[Any]]]:
 
 # ------------------------------------------------------------- sampling ----
 
+LABEL = ClassIndex("label (not blank)", lo=0)
+LENGTH = ClassIndex("length", lo=0)
+SHORT_LENGTHS = ClassIndex("lengths, sequence 1 one step short of its target", lo=0)
 
-def draw(rng: Any, shapes: dict[str, tuple[int, ...]], options: dict[str, Any]) -> dict[str, Any]:
+
+
+def draw(rng: Any, shape_case: ShapeCase, options: dict[str, Any]) -> dict[str, Any]:
     """input_lengths, target_lengths and targets, drawn together.
 
     Sequence 0 always uses all T steps; target lengths range over 0..S (a zero
     length occurs in every batch of three or more); labels avoid ``blank`` and
     repeat at least once per batch (a repeat needs a blank between). A
     ``targets`` shape of (L,) means concatenated rows whose lengths sum to L.
-    A shape case with ``infeasible`` in ``shapes`` (as (n,)) gives sequence n
-    S labels and one step fewer than they need (S ≥ 2).
+    A shape case whose ``input_lengths`` domain is ``SHORT_LENGTHS`` gives
+    sequence 1 S labels and one step fewer than they need (S ≥ 2): no path.
     """
+    shapes = shape_case.shapes
     steps, batch, classes = _dims(shapes["log_probs"])
     labels = [c for c in range(classes) if c != options.get("blank", 0)]
     target_shape = shapes["targets"]
@@ -258,7 +264,7 @@ def draw(rng: Any, shapes: dict[str, tuple[int, ...]], options: dict[str, Any]) 
         if count >= 3:
             lengths[2] = 0
         lengths[0] = max(lengths[0], min(2, width))
-    infeasible = shapes.get("infeasible", (None,))[0]
+    infeasible = 1 if shape_case.domains.get("input_lengths") is SHORT_LENGTHS else None
     if infeasible is not None:
         lengths[infeasible] = width
     rows = []
@@ -302,8 +308,6 @@ def _partition(rng: Any, total: int, parts: int, most: int) -> list[int]:
 
 # ------------------------------------------------------------------ spec ---
 
-LABEL = ClassIndex("label (not blank)", lo=0)
-LENGTH = ClassIndex("length", lo=0)
 
 SPEC = LossSpec(
     name="ctc_loss",
@@ -343,8 +347,8 @@ SPEC = LossSpec(
         ShapeCase("unbatched (T,C)", {"log_probs": (5, 4), "targets": (2,), "input_lengths": (),
                                       "target_lengths": ()}),
         ShapeCase("(T,N,C) infeasible", {"log_probs": (4, 2, 4), "targets": (2, 3), "input_lengths": (2,),
-                                         "target_lengths": (2,), "infeasible": (1,)},
-                  skip_options=("blank",)),
+                                         "target_lengths": (2,)},
+                  domains={"input_lengths": SHORT_LENGTHS}, skip_options=("blank",)),
     ),
     conventions=(
         Convention("backward through log_softmax",
