@@ -362,5 +362,5 @@ SPEC = LossSpec(
         Convention("steps past the input length", "x[t, n, :] for t ≥ T_n is not read: gradient 0"),
     ),
     torchlean=(),
-    aliases={"nnef": "-", "optax": "ctc_loss"},
+    aliases={"optax": "ctc_loss"},
 )
