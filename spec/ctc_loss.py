@@ -346,6 +346,8 @@ SPEC = LossSpec(
                                            "target_lengths": (2,)}),
         ShapeCase("unbatched (T,C)", {"log_probs": (5, 4), "targets": (2,), "input_lengths": (),
                                       "target_lengths": ()}),
+        ShapeCase("(T,N,C) long", {"log_probs": (12, 1, 4), "targets": (1, 4), "input_lengths": (1,),
+                                   "target_lengths": (1,)}, skip_options=("blank", "zero_infinity")),
         ShapeCase("(T,N,C) infeasible", {"log_probs": (4, 2, 4), "targets": (2, 3), "input_lengths": (2,),
                                          "target_lengths": (2,)},
                   domains={"input_lengths": SHORT_LENGTHS}, skip_options=("blank",)),
