@@ -127,6 +127,15 @@ def prepare(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[
     return _Prepared(derivation, table, unit_args, option_args)
 
 
+def differentiated(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> list[str]:
+    """The tensors the reference differentiates (not class indices or encoded rows), without evaluating it."""
+    if isinstance(spec.structure, Sequences):
+        return [spec.structure.sequence]
+    table = split_units(spec, tensors, options)
+    wrt = derive(spec, variant_key(spec, tuple(tensors), table, options)).wrt
+    return list(dict.fromkeys(name for name, _ in wrt))
+
+
 def _upstream(upstream: np.ndarray) -> list[mpmath.mpf]:
     return [mpmath.mpf(float(v)) for v in np.asarray(upstream, dtype=np.float64).reshape(-1)]
 
