@@ -14,7 +14,8 @@ recursion over the extended label l' = (b, y_1, b, …, b, y_S, b), in log space
 and its gradient, with the backward recursion β (which also includes x[t, l'_s]),
 is ∂l/∂x[t, k] = −γ_t(k), γ_t(k) = Σ_{s: l'_s = k} exp(α_t(s) + β_t(s) − x[t, k] + l)
 for t < T_n (0 beyond). A target longer than its input allows (S + repeats > T_n)
-has no path: l = inf (0, with gradient 0, under ``zero_infinity``).
+has no path: l = inf (0, with gradient 0, under ``zero_infinity``). PyTorch's
+backward returns exp(x) − γ instead of −γ: see the conventions below.
 Reference: ``torch.nn.functional.ctc_loss``. TorchLean has no CTC.
 """
 
@@ -238,14 +239,15 @@ LENGTH = ClassIndex("length", lo=0)
 SHORT_LENGTHS = ClassIndex("lengths, sequence 1 one step short of its target", lo=0)
 
 
-
 def draw(rng: Any, shape_case: ShapeCase, options: dict[str, Any]) -> dict[str, Any]:
     """input_lengths, target_lengths and targets, drawn together.
 
-    Sequence 0 always uses all T steps; target lengths range over 0..S (a zero
-    length occurs in every batch of three or more); labels avoid ``blank`` and
-    repeat at least once per batch (a repeat needs a blank between). A
-    ``targets`` shape of (L,) means concatenated rows whose lengths sum to L.
+    Sequence 0 always uses all T steps; target lengths range over 0..S (a
+    padded batch of three or more has a zero length); labels avoid ``blank``
+    and sequence 0 repeats one (a repeat needs a blank between). A ``targets``
+    shape of (L,) means concatenated rows, of at most L labels in all. Input
+    lengths are raised to what each target needs (labels plus one blank per
+    repeat), so every other sequence has a path.
     A shape case whose ``input_lengths`` domain is ``SHORT_LENGTHS`` gives
     sequence 1 S labels and one step fewer than they need (S ≥ 2): no path.
     """
