@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..derivations.units import split_units
-from ..spec.core import ClassIndex, LossSpec, ShapeCase, Slices
+from ..spec.core import ClassIndex, LossSpec, Sequences, ShapeCase, Slices
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,12 @@ class Case:
         structure = self.spec.structure
         first = structure.sliced[0] if isinstance(structure, Slices) else self.spec.required_tensors[0].name
         first_shape = tuple(self.shape_case.shapes[first])
+        if isinstance(structure, Sequences):  # lengths and labels constrain one another: drawn together
+            drawn = structure.draw(rng, self.shape_case, self.options)
+            tensors.update({name: np.asarray(v, dtype=np.int64) for name, v in drawn.items()})
         for name in self.present:
+            if name in tensors:
+                continue
             shape = tuple(self.shape_case.shapes[name])
             domain = self.shape_case.domains.get(name, self.spec.tensor(name).domain_for(self.options))
             if isinstance(domain, ClassIndex):
@@ -62,7 +67,7 @@ class Case:
                 tensors[name] = np.asarray(domain.sample(rng, shape, regime), dtype=np.float64)
                 if name in self.shape_case.complex_:
                     tensors[name] = tensors[name] + 1j * np.asarray(domain.sample(rng, shape, regime))
-        return tensors
+        return {name: tensors[name] for name in self.present}
 
     def tensors(self, dtype: str) -> dict[str, np.ndarray]:
         """The case's values rounded to ``dtype`` and held exactly as float64."""

@@ -14,6 +14,13 @@ upstream gradient δ:
     mean: L = Σ l_u / D, D = Σ d_u      batchmean: L = Σ l_u / input.size(0)
     ∂⟨δ, L⟩/∂z = Σ_u c_u·∂l_u/∂z − [mean] δ·(L/D)·Σ_u ∂d_u/∂z,
     c_u = δ_u (none), δ (sum), δ/D (mean), δ/B (batchmean).
+
+A ``Sequences`` spec (a loss defined by a recursion, such as CTC) is evaluated
+by running the spec's own recursion in mpmath (``derivations.recursion``); its
+mean is Σ_u s_u·l_u / Σ_u d_u with the spec's ``mean_scale`` s_u, its
+denominators hold no differentiable input, and where the spec states a
+backward convention the reference gradient is that convention, with the
+math's own gradient kept alongside (``Reference.math_grads``).
 """
 
 from __future__ import annotations
@@ -25,9 +32,10 @@ from typing import Any
 import mpmath
 import numpy as np
 
+from ..derivations.recursion import MPMATH, evaluate_sequence, sequence_unit
 from ..derivations.symbolic import Derivation, derive, variant_key
 from ..derivations.units import UnitTable, real_view, split_units
-from ..spec.core import LossSpec
+from ..spec.core import LossSpec, Sequences
 
 WORKING_DIGITS = 50
 CHECK_DIGITS = 70
@@ -69,7 +77,9 @@ class Reference:
     ``value`` has the output's shape (``shape``); ``grads[name]`` the shape of
     tensor ``name``. Each quantity has a Bound the tolerance policy scales by;
     ``reduction_size`` is the number of units summed and ``unit_total`` their
-    exact sum Σ l_u before any division.
+    exact sum Σ l_u before any division. ``math_grads`` holds the derivative
+    of the math where the spec states a backward convention that differs from
+    it (``grads`` is then the convention); None otherwise.
     """
 
     shape: tuple[int, ...]
@@ -80,6 +90,7 @@ class Reference:
     reduction_size: int
     unit_total: mpmath.mpf
     unstable: list[str] = field(default_factory=list)
+    math_grads: dict[str, list[mpmath.mpf]] | None = None
 
 
 @dataclass
@@ -114,6 +125,15 @@ def prepare(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[
         unit_args.append(args)
     option_args = [mpmath.mpf(float(options.get(n, spec.option(n).default))) for n in derivation.options]
     return _Prepared(derivation, table, unit_args, option_args)
+
+
+def differentiated(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> list[str]:
+    """The tensors the reference differentiates (not class indices or encoded rows), without evaluating it."""
+    if isinstance(spec.structure, Sequences):
+        return [spec.structure.sequence]
+    table = split_units(spec, tensors, options)
+    wrt = derive(spec, variant_key(spec, tuple(tensors), table, options)).wrt
+    return list(dict.fromkeys(name for name, _ in wrt))
 
 
 def _upstream(upstream: np.ndarray) -> list[mpmath.mpf]:
@@ -201,6 +221,55 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
     )
 
 
+def _reduce_sequences(spec: LossSpec, table: UnitTable, options: Mapping[str, Any], reduction: str,
+                      upstream: np.ndarray, with_grads: bool) -> Reference:
+    """The reduction above for a ``Sequences`` spec, each unit evaluated by the spec's recursion."""
+    structure = spec.structure
+    assert isinstance(structure, Sequences)
+    units = [evaluate_sequence(spec, sequence_unit(spec, table, u, options, MPMATH, _as_mpf), with_grads)
+             for u in range(len(table.kept))]
+    delta = _upstream(upstream)
+    losses = [r.loss for r in units]
+    bounds = [Bound(r.loss_magnitude, mpmath.mpf(1)) if with_grads else Bound.zero() for r in units]
+    if reduction == "none":
+        value, value_bounds, coefficients = losses, bounds, delta
+    elif reduction in ("sum", "mean"):
+        scales = [r.scale if reduction == "mean" else mpmath.mpf(1) for r in units]
+        divisor = mpmath.fsum(r.share for r in units) if reduction == "mean" else mpmath.mpf(1)
+        loss = divide(mpmath.fsum(s * v for s, v in zip(scales, losses)), divisor)
+        value = [loss]
+        value_bounds = [Bound(divide(mpmath.fsum(s * b.magnitude for s, b in zip(scales, bounds)), abs(divisor))
+                              + abs(loss), mpmath.mpf(len(units) + 1))]
+        coefficients = [divide(delta[0] * s, divisor) for s in scales]
+    else:
+        raise ValueError(f"reduction {reduction!r} does not apply to {spec.name}")
+    grads: dict[str, list[mpmath.mpf]] = {}
+    math_grads: dict[str, list[mpmath.mpf]] = {}
+    grad_bounds: dict[str, list[Bound]] = {}
+    if with_grads:
+        name = structure.sequence
+        size = table.sizes[name]
+        grads[name], math_grads[name] = [mpmath.mpf(0)] * size, [mpmath.mpf(0)] * size
+        grad_bounds[name] = [Bound.zero()] * size
+        for u, (r, c) in enumerate(zip(units, coefficients)):
+            where = table.positions[name][u]
+            for t, (backward, gradient, magnitudes) in enumerate(zip(r.backward, r.gradient, r.magnitudes)):
+                for k, (b, g, m) in enumerate(zip(backward, gradient, magnitudes)):
+                    at = int(where[t][k])
+                    grads[name][at], math_grads[name][at] = c * b, c * g
+                    grad_bounds[name][at] = Bound(abs(c) * m, mpmath.mpf(1))
+    return Reference(
+        shape=tuple(table.out_shape) if reduction == "none" else (),
+        value=value,
+        value_bounds=value_bounds,
+        grads=grads,
+        grad_bounds=grad_bounds,
+        reduction_size=len(units) if reduction != "none" else 1,
+        unit_total=mpmath.fsum(losses),
+        math_grads=math_grads if structure.backward else None,
+    )
+
+
 def _same(a: mpmath.mpf, b: mpmath.mpf, scale: mpmath.mpf) -> bool:
     if mpmath.isnan(a) or mpmath.isnan(b):
         return bool(mpmath.isnan(a) and mpmath.isnan(b))
@@ -220,13 +289,22 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
     spec's gradient conventions (what PyTorch's backward computes); with
     ``conventions=False`` it is ``sympy.diff`` of the loss throughout.
     """
-    prepared = prepare(spec, tensors, options)
     reduction = options.get("reduction", "mean")
+    if isinstance(spec.structure, Sequences):
+        table = split_units(spec, tensors, options)
+
+        def evaluate() -> Reference:
+            return _reduce_sequences(spec, table, options, reduction, upstream, with_grads=True)
+    else:
+        prepared = prepare(spec, tensors, options)
+
+        def evaluate() -> Reference:
+            return _reduce(prepared, reduction, upstream, with_grads=True, conventions=conventions)
     working_digits, check_digits = digits
     with mpmath.workdps(working_digits):
-        working = _reduce(prepared, reduction, upstream, with_grads=True, conventions=conventions)
+        working = evaluate()
     with mpmath.workdps(check_digits):
-        checked = _reduce(prepared, reduction, upstream, with_grads=True, conventions=conventions)
+        checked = evaluate()
     for i, (a, b, bound) in enumerate(zip(working.value, checked.value, checked.value_bounds)):
         if not _same(a, b, bound.magnitude):
             checked.unstable.append(f"value[{i}]: {mpmath.nstr(a, 20)} at {working_digits} digits, "
@@ -242,8 +320,12 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
 def projected_loss(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
                    upstream: np.ndarray) -> mpmath.mpf:
     """⟨δ, L(tensors)⟩ at the current mpmath precision; tensors may hold mpf objects."""
-    prepared = prepare(spec, tensors, options)
-    reference = _reduce(prepared, options.get("reduction", "mean"), upstream, with_grads=False)
+    reduction = options.get("reduction", "mean")
+    if isinstance(spec.structure, Sequences):
+        table = split_units(spec, tensors, options)
+        reference = _reduce_sequences(spec, table, options, reduction, upstream, with_grads=False)
+    else:
+        reference = _reduce(prepare(spec, tensors, options), reduction, upstream, with_grads=False)
     return mpmath.fsum(a * b for a, b in zip(_upstream(upstream), reference.value))
 
 

@@ -22,7 +22,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ..spec.core import Elementwise, LossSpec, Slices
+from ..spec.core import Elementwise, LossSpec, Sequences, Slices
 
 
 @dataclass
@@ -61,6 +61,8 @@ def split_units(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapp
         raise TypeError(f"{spec.name}: complex tensors are supported for elementwise structures only")
     if isinstance(spec.structure, Slices):
         return _slices(spec.structure, tensors, options, batch_size, sizes)
+    if isinstance(spec.structure, Sequences):
+        return _sequences(spec.structure, tensors, batch_size, sizes)
     raise TypeError(f"unknown structure {spec.structure!r}")
 
 
@@ -152,3 +154,30 @@ def _slices(structure: Slices, tensors: Mapping[str, np.ndarray], options: Mappi
             where = np.broadcast_to(_flat_positions(tensor.shape), out_shape).reshape(-1)
             values[name], positions[name] = tensor.reshape(-1)[where], where
     return UnitTable(values, positions, kept, tuple(out_shape), length, index_target, batch_size, sizes)
+
+
+def _sequences(structure: Sequences, tensors: Mapping[str, np.ndarray], batch_size: int,
+               sizes: dict[str, int]) -> UnitTable:
+    """One unit per sequence: its (T, C) slab, its per-unit integers, and its label row (a tuple)."""
+    sequence = tensors[structure.sequence]
+    batched = structure.batched(sequence.shape)
+    where = _flat_positions(sequence.shape)
+    where = np.moveaxis(where, 1, 0) if batched else where[None]
+    units = where.shape[0]
+    values = {structure.sequence: sequence.reshape(-1)[where]}
+    positions = {structure.sequence: where}
+    for name in structure.per_unit:
+        values[name] = np.asarray(tensors[name]).reshape(-1).astype(np.int64)
+    labels = np.asarray(tensors[structure.labels]).astype(np.int64)
+    lengths = values[structure.label_lengths]
+    if batched and labels.ndim == 1:  # concatenated rows
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        rows = [tuple(labels[s:s + n]) for s, n in zip(starts, lengths)]
+    else:
+        padded = labels.reshape(units, -1)
+        rows = [tuple(padded[u, :n]) for u, n in enumerate(lengths)]
+    values[structure.labels] = np.empty(units, dtype=object)
+    values[structure.labels][:] = rows
+    out_shape = (units,) if batched else ()
+    return UnitTable(values, positions, np.ones(units, bool), out_shape, int(sequence.shape[-1]), False,
+                     batch_size, sizes)

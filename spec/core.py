@@ -155,6 +155,27 @@ CLASS_INDEX = ClassIndex("class index", lo=0)
 SIGN_LABEL = Choices("label ±1", -1.0, 1.0, values=(-1.0, 1.0))
 
 
+@dataclass(frozen=True)
+class LogProbabilityRows(Domain):
+    """Normalised log-probability rows along the last dim: log_softmax of N(0, 2²) logits.
+
+    Every row satisfies Σ_k exp(x_k) = 1 (to the rounding of the dtype under
+    test): the domain of losses whose kernels assume normalised inputs (CTC).
+    """
+
+    hi: float = 0.0
+
+    def _draw(self, rng: Any, shape: tuple[int, ...], regime: str) -> Any:
+        import numpy as np  # only for drawing; the spec layer stays numeric-library-free otherwise
+
+        logits = rng.standard_normal(shape) * 2.0
+        top = logits.max(axis=-1, keepdims=True)
+        return logits - top - np.log(np.exp(logits - top).sum(axis=-1, keepdims=True))
+
+
+LOG_PROBABILITY_ROWS = LogProbabilityRows("normalised log-probability rows")
+
+
 # ------------------------------------------------------- tensors, options ---
 
 
@@ -304,7 +325,47 @@ def ClassAxis(per_class: tuple[str, ...] = ("weight",)) -> Slices:
     return Slices(sliced=("input", "target"), axis=1, index_target="target", per_class=per_class)
 
 
-Structure = Elementwise | Slices
+@dataclass(frozen=True)
+class Sequences:
+    """One unit per sequence of a batch, whose loss is a recursion rather than a closed expression.
+
+    The ``sequence`` tensor is (T, N, C) (unbatched: (T, C)); unit n reads its
+    (T, C) slab as T rows of C numbers. ``per_unit`` tensors hold one integer
+    per sequence ((N,), or 0-dim unbatched); ``labels`` holds each sequence's
+    integer labels, either padded (N, S) or all rows concatenated in 1-D, the
+    n-th row's length being ``per_unit`` tensor ``label_lengths``. Integer
+    tensors are never differentiated.
+
+    The spec evaluates numbers, not symbols: ``loss(unit)`` and the callables
+    here receive a Unit whose ``ops`` is an arithmetic backend (mpmath for the
+    oracle, SymPy for tiny symbolic expansions; see ``derivations.recursion``):
+
+    * ``gradient(unit)``: ∂l/∂sequence, T rows of C numbers (the math);
+    * ``backward(unit, gradient)``: what a kernel's backward returns instead,
+      where a stated Convention differs from the math (None: the math);
+    * ``magnitudes(unit, gradient)``: the rounding magnitudes M of l and of
+      each backward entry (a running-error bound of the recursion);
+    * ``mean_scale(unit)``: mean = Σ_u mean_scale(u)·l_u / Σ_u d_u (None: 1);
+    * ``draw(rng, shape_case, options)``: the integer tensors, drawn jointly
+      because they constrain one another (lengths, label rows, blank).
+    """
+
+    sequence: str
+    per_unit: tuple[str, ...]
+    labels: str
+    label_lengths: str
+    gradient: Callable[[Unit], Any] = field(hash=False, compare=False)
+    magnitudes: Callable[[Unit, Any], Any] = field(hash=False, compare=False)
+    draw: Callable[[Any, ShapeCase, Mapping[str, Any]], dict[str, Any]] = field(hash=False, compare=False)
+    backward: Callable[[Unit, Any], Any] | None = field(default=None, hash=False, compare=False)
+    mean_scale: Callable[[Unit], Any] | None = field(default=None, hash=False, compare=False)
+
+    def batched(self, shape: tuple[int, ...]) -> bool:
+        """Is a sequence tensor of ``shape`` batched, (T, N, C), rather than (T, C)?"""
+        return len(shape) == 3
+
+
+Structure = Elementwise | Slices | Sequences
 
 
 @dataclass(frozen=True)
@@ -339,7 +400,9 @@ class Unit:
     axis); an absent optional tensor reads as the constant 1. ``options`` maps
     continuous options to symbols and discrete ones to their values. ``keep``
     is 0 for an ignored unit and 1 otherwise; ``index_target`` tells whether
-    the target came as class indices.
+    the target came as class indices. ``ops`` is the arithmetic backend of a
+    ``Sequences`` unit, whose tensors hold numbers (None otherwise), and
+    ``memo`` where its spec keeps intermediates its functions share.
     """
 
     tensors: dict[str, Any]
@@ -347,6 +410,8 @@ class Unit:
     keep: Any = 1
     index_target: bool = False
     num_classes: int = 1
+    ops: Any = None
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
         tensors = self.__dict__.get("tensors", {})

@@ -191,6 +191,23 @@ def test_float16_nan_without_a_zero_vector_is_not_excused(run_cli):
     status, out, _ = run_cli("run", "--loss", "cosine_embedding_loss", "--dtype", "float16",
                              "--impl", "cosine_embedding_loss=wrong_impls_nan:cosine_nan_in_half")
     assert status == 1, out
+def test_ctc_log_probs_gradient_is_not_the_derivative_for_unnormalised_rows():
+    """PyTorch returns exp(x) − γ = [e^-1, e^-2 − 1]; the loss is −x[0,0,1], whose gradient is [0, −1].
+
+    The oracle's reference gradient is PyTorch's convention; its math gradient is the derivative.
+    """
+    x = torch.tensor([[[-1.0, -2.0]]], dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([1])
+    loss = F.ctc_loss(x, torch.tensor([[1]]), lengths, lengths, reduction="sum")
+    loss.backward()
+    assert loss.item() == 2.0
+    assert x.grad.reshape(-1).tolist() == [math.exp(-1.0), math.expm1(-2.0)]
+    tensors = {"log_probs": x.detach().numpy(), "targets": np.array([[1]]), "input_lengths": lengths.numpy(),
+               "target_lengths": lengths.numpy()}
+    reference = exact_reference(get_spec("ctc_loss"), tensors, {"reduction": "sum"}, np.array(1.0))
+    assert reference.value[0] == 2
+    assert reference.math_grads["log_probs"] == [0, -1]
+    assert [float(g) for g in reference.grads["log_probs"]] == x.grad.reshape(-1).tolist()
 
 
 def test_every_entry_has_a_reproducer_and_a_test_here():
@@ -207,7 +224,8 @@ def test_every_entry_has_a_reproducer_and_a_test_here():
               "gaussian_nll_loss-float16-mean-of-overflowing-elements",
               "cosine_embedding_loss-float16-zero-vector-nan-value",
               "cosine_embedding_loss-float16-zero-vector-nan-grad-input1",
-              "cosine_embedding_loss-float16-zero-vector-nan-grad-input2"}
+              "cosine_embedding_loss-float16-zero-vector-nan-grad-input2",
+              "ctc_loss-grad-log_probs-unnormalised"}
     for entry in known_deviations():
         assert entry.id in tested
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]

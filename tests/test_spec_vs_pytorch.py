@@ -18,6 +18,7 @@ from losscheck.derivations.fast import evaluate_float64
 from losscheck.derivations.symbolic import derive, variant_key
 from losscheck.derivations.units import split_units
 from losscheck.spec import all_specs
+from losscheck.spec.core import Sequences
 
 SPECS = list(all_specs().values())
 
@@ -39,6 +40,8 @@ def torch_float64(spec, tensors, options, upstream):
 
 def differentiated(spec, tensors, options):
     """The tensors the spec differentiates in this case (class indices and encoded rows are not)."""
+    if isinstance(spec.structure, Sequences):
+        return [spec.structure.sequence]
     table = split_units(spec, tensors, options)
     wrt = derive(spec, variant_key(spec, tuple(tensors), table, options)).wrt
     return list(dict.fromkeys(name for name, _ in wrt))
