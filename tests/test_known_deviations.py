@@ -186,6 +186,21 @@ def test_float16_cosine_embedding_zero_vector_is_nan():
             assert reference.grads["input2"][i] == 0
 
 
+def test_float16_cosine_embedding_norm_product_overflows():
+    """Not yet exercised by a case (no scaled regime): float16 multiplies the squared norms before the
+    sqrt, 256·257 > 65504 overflows, and cos becomes 0. The exact loss is 0.00195 (float32 agrees)."""
+    x1 = torch.tensor([[16.0, 0.0, 0.0]], dtype=torch.float16)
+    x2 = torch.tensor([[16.0, 1.0, 0.0]], dtype=torch.float16)
+    target = torch.tensor([1.0], dtype=torch.float16)
+    assert F.cosine_embedding_loss(x1, x2, target).item() == 1.0
+    reference = exact_reference(get_spec("cosine_embedding_loss"),
+                                {"input1": x1.double().numpy(), "input2": x2.double().numpy(),
+                                 "target": target.double().numpy()}, {"reduction": "mean", "margin": 0.0},
+                                np.array(1.0))
+    assert mpmath.almosteq(reference.value[0], 0.0019474215171153, rel_eps=1e-12)
+    assert abs(F.cosine_embedding_loss(x1.float(), x2.float(), target.float()).item() - 0.0019474215) < 1e-7
+
+
 def test_float16_nan_without_a_zero_vector_is_not_excused(run_cli):
     """The zero-vector deviation covers only units with a zero vector; NaN elsewhere fails."""
     status, out, _ = run_cli("run", "--loss", "cosine_embedding_loss", "--dtype", "float16",
