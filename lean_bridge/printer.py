@@ -9,6 +9,7 @@ Every Mathlib name appears once, in ``known_functions``. Conventions of the outp
   and connectives as ``∧``, ``∨``, ``¬``;
 * ``xlogy(y, x)`` prints as ``y * Real.log x``: Mathlib's ``Real.log 0 = 0`` gives the same
   value 0 at y = 0 that PyTorch's convention does; ``log1p(x)`` as ``Real.log (1 + x)``;
+  ``clamp_min(x, lo)`` as ``max x lo``; ``complex_abs(a, b)`` as ``Real.sqrt (a ^ 2 + b ^ 2)``;
 * a symbol name that is not a Lean identifier (``x[0, 1]``) is rewritten (``x_0_1``).
 
 What has no real Mathlib counterpart (∞, NaN, ``DiracDelta``) is not supported: with
@@ -135,6 +136,15 @@ class LeanPrinter(CodePrinter):
 
     def _print_log1p(self, expr: sp.Expr) -> str:
         return f"{self.known_functions['log']} (1 + {self._print(expr.args[0])})"
+
+    def _print_clamp_min(self, expr: sp.Expr) -> str:
+        """clamp_min(x, lo) = max(x, lo) (a spec function of the branches adding BCE and Gaussian NLL)."""
+        return self._fold(self.known_functions["Max"], expr.args)
+
+    def _print_complex_abs(self, expr: sp.Expr) -> str:
+        """complex_abs(a, b) = |a + ib| = sqrt(a² + b²) (a spec function of the branch adding l1_loss)."""
+        a, b = (self.parenthesize(arg, PRECEDENCE["Pow"] + 1) for arg in expr.args)
+        return f"{self.known_functions['sqrt']} ({a} ^ 2 + {b} ^ 2)"
 
     def parenthesize(self, item: Any, level: int, strict: bool = False) -> str:
         """SymPy's rule, without doubling parentheses a term already carries."""

@@ -27,6 +27,7 @@ SPEC_FILE = "NN/Spec/Layers/Loss.lean"
 TAPE_FILE = "NN/Proofs/Autograd/Tape/Nodes/Losses.lean"
 SOURCES = (SPEC_FILE, TAPE_FILE)
 
+TORCHLEAN_EPSILON = "1/1000000"  # Context.defaultEpsilon for ℝ, as the TorchLean-only specs take it
 MEAN_EMPTY = "TorchLean's mean of an empty tensor is 0 (its denominator is totalized to 1); PyTorch's is NaN"
 
 
@@ -89,8 +90,6 @@ SLICE_MEAN = Convention("mean over class slices",
                         "mean divides by the number of rows (the same count without class weights)")
 EPS_CLAMP = Convention("ε clamp", "TorchLean clamps the probability to [ε, 1 − ε] before the log; PyTorch clamps "
                        "the log at −100 instead", {"epsilon": 0})
-NORM_EPS = Convention("ε on the norms", "TorchLean replaces a norm below ε by ε; PyTorch clamps the product of the "
-                      "norms", {"epsilon": 0})
 BATCHMEAN = Convention("batchmean", "the tape node divides by the rows m: PyTorch's reduction='batchmean'")
 
 LINKS: tuple[Link, ...] = (
@@ -108,20 +107,22 @@ LINKS: tuple[Link, ...] = (
          denominator="slices orthogonal to the class axis (meanOverAxisSlices)", target="one-hot", class_axis=1,
          domains={"target": "probability"}, conventions=(ONE_HOT, SLICE_MEAN)),
     Link("cross_entropy_probs", _spec("crossEntropySpec"), "spec", derivative=_spec("crossEntropyDerivSpec"),
-         arguments={"predicted": "input", "target": "target"}, values={"axis": 1}, shape=(2, 3),
+         arguments={"predicted": "input", "target": "target"}, values={"axis": 1, "epsilon": TORCHLEAN_EPSILON},
+         option_arguments={"epsilon": "eps"}, options={}, shape=(2, 3),
          denominator="slices orthogonal to the class axis (meanOverAxisSlices)", class_axis=1,
-         epsilon="clamp to [ε, 1 − ε]", domains={"predicted": "probability", "target": "probability"},
-         conventions=(EPS_CLAMP,)),
-    Link("hinge", _spec("hingeSpec"), "spec", derivative=_spec("hingeDerivSpec"),
+         epsilon="clamp to [ε, 1 − ε], as the spec's eps",
+         domains={"predicted": "probability", "target": "probability"}),
+    Link("hinge_loss", _spec("hingeSpec"), "spec", derivative=_spec("hingeDerivSpec"),
          arguments={"predicted": "input", "target": "target"}, domains={"target": "sign"}),
     Link("poisson_nll_loss", _spec("poissonSpec"), "spec", derivative=_spec("poissonDerivSpec"),
          arguments={"predicted": "input", "target": "target"},
          options={"reduction": "mean", "log_input": True, "full": False}, domains={"target": "positive"}),
-    Link("cosine_similarity", _spec("cosineSimilaritySpec"), "spec", derivative=_spec("cosineSimilarityDerivSpec"),
-         arguments={"predicted": "x1", "target": "x2"}, denominator="none: 1 − cos over the whole tensor",
-         epsilon="norms below ε replaced by ε", empty="both norms are ε: the loss is 1", shape=(3,),
-         conventions=(NORM_EPS,)),
-    Link("log_cosh", _spec("logCoshSpec"), "spec", derivative=_spec("logCoshDerivSpec"),
+    Link("cosine_similarity_loss", _spec("cosineSimilaritySpec"), "spec",
+         derivative=_spec("cosineSimilarityDerivSpec"), arguments={"predicted": "input", "target": "target"},
+         values={"epsilon": TORCHLEAN_EPSILON}, option_arguments={"epsilon": "eps"}, options={}, shape=(3,),
+         denominator="none: 1 − cos over the whole tensor", epsilon="norms below ε replaced by ε, as the spec's eps",
+         empty="both norms are ε: the loss is 1"),
+    Link("log_cosh_loss", _spec("logCoshSpec"), "spec", derivative=_spec("logCoshDerivSpec"),
          arguments={"predicted": "input", "target": "target"}),
     Link("binary_cross_entropy", _spec("binaryCrossEntropyTensorSpec"), "spec",
          derivative=_spec("binaryCrossEntropyTensorDerivSpec"), arguments={"predicted": "input", "target": "target"},

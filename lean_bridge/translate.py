@@ -194,6 +194,7 @@ VOCABULARY: dict[str, Builtin] = {b.name: b for b in (
     Builtin("max", 2, lambda a, n, call: sp.Max(a[0], a[1])),
     Builtin("abs", 1, lambda a, n, call: _map(sp.Abs, a[0])),
     Builtin("Real.sign", 1, lambda a, n, call: _map(sp.sign, a[0])),
+    Builtin("Real.pi", 0, lambda a, n, call: sp.pi),
     Builtin("True", 0, lambda a, n, call: sp.true),
     Builtin("False", 0, lambda a, n, call: sp.false),
     Builtin("min", 2, lambda a, n, call: sp.Min(a[0], a[1])),

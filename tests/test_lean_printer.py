@@ -13,23 +13,21 @@ from losscheck.lean_bridge.printer import LeanPrinter, lean_code
 from losscheck.lean_bridge.syntax import parse
 from losscheck.lean_bridge.translate import Interpreter
 from losscheck.spec import all_specs
-from losscheck.spec.core import ClassAxis
 from losscheck.spec.functions import log1p, xlogy
+from sympy.functions.elementary.piecewise import ExprCondPair
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
 
 def _variants(spec):
-    """Every tensor present, both target kinds for class-axis specs, each discrete option value."""
-    class_axis = isinstance(spec.structure, ClassAxis)
+    """Every tensor present, rows of 3, both target kinds, each discrete option value."""
     discrete = [o for o in spec.options if o.in_formula and not o.continuous]
     grids = [[(o.name, v) for v in (o.choices or o.grid)] for o in discrete]
     combos = [()]
     for grid in grids:
         combos = [(*c, pair) for c in combos for pair in grid]
-    for index_target in ((False, True) if class_axis else (False,)):
+    for index_target in (False, True):
         for combo in combos:
-            yield VariantKey(spec.name, tuple(t.name for t in spec.tensors), 3 if class_axis else 1,
-                             index_target, tuple(combo))
+            yield VariantKey(spec.name, tuple(t.name for t in spec.tensors), 3, index_target, tuple(combo))
 
 
 def _expressions():
@@ -41,9 +39,13 @@ def _expressions():
                 derivation = derive(spec, key)
             except Exception:  # a spec whose loss is not a SymPy expression (e.g. a recursion) is emit's to report
                 continue
-            found.append((f"{spec.name} {key.discrete} loss", sp.sympify(derivation.loss)))
-            found += [(f"{spec.name} {key.discrete} ∂{i}", g) for i, g in enumerate(derivation.loss_grad)]
-    return found
+            tag = f"{spec.name} {key.discrete}{' index' if key.index_target else ''}"
+            found.append((f"{tag} loss", sp.sympify(derivation.loss)))
+            found += [(f"{tag} ∂{i}", g) for i, g in enumerate(derivation.loss_grad)]
+    unique = {}
+    for label, expr in found:
+        unique.setdefault(expr, label)
+    return [(label, expr) for expr, label in unique.items()]
 
 
 EXPRESSIONS = _expressions()
@@ -64,6 +66,8 @@ def test_specs_are_collected():
 @pytest.mark.parametrize("node_type, sample", sorted(_node_samples().items(), key=lambda kv: kv[0].__name__),
                          ids=lambda value: value.__name__ if isinstance(value, type) else "")
 def test_every_node_type_the_specs_use_prints(node_type, sample):
+    if isinstance(sample, ExprCondPair):  # a Piecewise branch prints only inside its Piecewise
+        sample = sp.Piecewise(sample, (0, True))
     text = LeanPrinter().doprint(sample)  # strict: raises on anything unsupported
     assert text and "Not supported" not in text
 
@@ -88,6 +92,19 @@ def test_printed_lean_reads_back_to_the_same_function(label, expr):
 x, y, t = sp.symbols("x y t", real=True)
 
 
+class clamp_min(sp.Function):
+    """Stands in for the spec function of that name on the branches adding BCE and Gaussian NLL."""
+
+    nargs = 2
+
+
+class complex_abs(sp.Function):
+    """Stands in for the spec function of that name on the branch adding l1_loss."""
+
+    nargs = 2
+
+
+
 @pytest.mark.parametrize("expr, lean", [
     ((x - y) ** 2, "(x - y) ^ 2"),
     (x - 2, "x - 2"),
@@ -106,6 +123,7 @@ x, y, t = sp.symbols("x y t", real=True)
     (sp.exp(-x), "Real.exp (-x)"),
     (sp.log(sp.cosh(x)), "Real.log (Real.cosh x)"),
     (sp.tanh(x), "Real.tanh x"),
+    (sp.log(2 * sp.pi * x) / 2, "(1 / 2 : ℝ)*Real.log (2*Real.pi*x)"),
     (sp.Abs(x - y), "abs (x - y)"),
     (sp.sign(x), "Real.sign x"),
     (sp.Max(x, 0), "(max 0 x)"),
@@ -118,6 +136,8 @@ x, y, t = sp.symbols("x y t", real=True)
     (sp.Piecewise((1, sp.And(x > 0, y <= 1)), (0, True)), "(if (y ≤ 1) ∧ (x > 0) then 1 else 0)"),
     (sp.Piecewise((1, sp.Or(sp.Eq(x, 0), sp.Ne(t, 1))), (0, True)), "(if (x = 0) ∨ (t ≠ 1) then 1 else 0)"),
     (sp.Piecewise((1, sp.Not(sp.And(x > 0, y > 0))), (0, True)), "(if ¬((x > 0) ∧ (y > 0)) then 1 else 0)"),
+    (clamp_min(x, sp.Integer(-100)), "(max x (-100))"),
+    (complex_abs(x, y - 1), "Real.sqrt (x ^ 2 + (y - 1) ^ 2)"),
     (sp.Symbol("x[0, 1]"), "x_0_1"),
     (sp.Symbol("fun"), "fun'"),
 ])
