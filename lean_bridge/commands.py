@@ -70,7 +70,7 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     findings = check_all(checkout, seed=seed)
     without_link = unlinked(list(all_specs()))
     print_findings(findings, console, without_link)
-    console.print(f"checked {len(findings)} declarations' checks in {time.perf_counter() - started:.1f} s",
+    console.print(f"ran {len(findings)} checks in {time.perf_counter() - started:.1f} s",
                   highlight=False)
     if args.report:
         Path(args.report).write_text(findings_json(findings, without_link), encoding="utf-8")
