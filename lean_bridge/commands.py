@@ -70,7 +70,7 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     findings = check_all(checkout, seed=seed)
     without_link = unlinked(list(all_specs()))
     print_findings(findings, console, without_link)
-    console.print(f"checked {len(findings)} declarations' checks in {time.perf_counter() - started:.1f} s",
+    console.print(f"ran {len(findings)} checks in {time.perf_counter() - started:.1f} s",
                   highlight=False)
     if args.report:
         Path(args.report).write_text(findings_json(findings, without_link), encoding="utf-8")
@@ -82,8 +82,8 @@ def _emit(out: Path, console: Console, list_files: bool = True) -> list[Path]:
     for name, path in emitted.written.items() if list_files else ():
         console.print(f"wrote {escape(str(path))} ({name})", highlight=False)
     for name, reason in emitted.skipped.items():
-        console.print(f"[yellow]not emitted[/] {escape(name)}: {escape(reason)}", highlight=False)
-    return list(emitted.written.values())
+        console.print(f"[yellow]no definition[/] for {escape(name)}: {escape(reason)}", highlight=False)
+    return [path for name, path in emitted.written.items() if name not in emitted.skipped]
 
 
 def _compile(args: argparse.Namespace, console: Console) -> int:

@@ -33,8 +33,8 @@ NAMESPACE = "Losscheck"
 
 @dataclass
 class Emitted:
-    written: dict[str, Path] = field(default_factory=dict)  # spec name -> file
-    skipped: dict[str, str] = field(default_factory=dict)  # spec name -> reason
+    written: dict[str, Path] = field(default_factory=dict)  # spec name -> its file, one per spec
+    skipped: dict[str, str] = field(default_factory=dict)  # spec name -> why its file holds no definition
 
 
 def camel(name: str) -> str:
@@ -60,58 +60,64 @@ def unit_expression(spec: LossSpec) -> tuple[sp.Expr, dict[str, object], list[sp
     return loss, derivation.symbols, list(derivation.options.values())
 
 
-def _definition(spec: LossSpec, printer: LeanPrinter) -> tuple[str, str, list[str]]:
-    """(Lean name, Lean source of the definition, its binder names in order)."""
+@dataclass(frozen=True)
+class Param:
+    """One binder of the emitted unit definition: its Lean name and type, and what it stands for."""
+
+    name: str
+    type: str  # "ℝ" or "Fin C → ℝ"
+    option: bool = False
+
+
+def _definition(spec: LossSpec, printer: LeanPrinter) -> tuple[str, str, list[Param]]:
+    """(Lean name, Lean source of the definition, its binders in order)."""
     loss, tensors, options = unit_expression(spec)
     replacements = {}
-    binders, names = [], []
+    params: list[Param] = []
     for name, value in tensors.items():
         lean_name = printer._print(sp.Symbol(name))
-        names.append(lean_name)
         if isinstance(value, list):
             function = sp.Function(lean_name)
             replacements.update({symbol: function(sp.Integer(k)) for k, symbol in enumerate(value)})
-            binders.append(f"({lean_name} : Fin {len(value)} → ℝ)")
+            params.append(Param(lean_name, f"Fin {len(value)} → ℝ"))
         else:
-            binders.append(f"({lean_name} : ℝ)")
-    for symbol in options:
-        names.append(printer._print(symbol))
-        binders.append(f"({names[-1]} : ℝ)")
-    vector_printer = LeanPrinter({"user_functions": {n: n for n in names}})
+            params.append(Param(lean_name, "ℝ"))
+    params += [Param(printer._print(symbol), "ℝ", option=True) for symbol in options]
+    vector_printer = LeanPrinter({"user_functions": {p.name: p.name for p in params}})
     body = vector_printer.doprint(loss.xreplace(replacements))
     lean_name = f"{_lower_camel(spec.name)}Unit"
     doc = spec.formula.replace("-/", "- /")
+    binders = " ".join(f"({p.name} : {p.type})" for p in params)
     source = (f"/-- `{spec.name}` for one unit: {doc}\n\n"
               f"Representative variant: required tensors only, default options. -/\n"
-              f"noncomputable def {lean_name} {' '.join(binders)} : ℝ :=\n  {body}\n")
-    return lean_name, source, names
+              f"noncomputable def {lean_name} {binders} : ℝ :=\n  {body}\n")
+    return lean_name, source, params
 
 
-def _theorem(link: Link, unit_name: str, names: list[str], class_axis: bool) -> str:
+def _theorem(link: Link, unit_name: str, params: list[Param]) -> str:
     """A statement equating the unit definition with the spec-layer declaration ``link.forward``.
 
-    ``class_axis``: the unit reads rows of ``CLASSES`` values (one class row, ``Spec.vectorTensor``).
+    TorchLean's tensors are built from the unit's values: ``Spec.scalarTensor x`` for one element,
+    ``Spec.vectorTensor x`` for a row (shape ``.dim C .scalar``, class axis 0); a declaration on
+    scalars (``link.shape == ()``) takes them as they are. Options TorchLean does not have are 0.
     """
-    by_argument = {argument: param for param, argument in link.arguments.items()}
-    wrap = "" if link.shape == () else ("Spec.vectorTensor " if class_axis else "Spec.scalarTensor ")
-    shape = f".dim {CLASSES} .scalar" if class_axis else ".scalar"
-    arguments = []
-    if "axis" in link.values:
-        arguments.append("0")
-    substitutes = {k: v for c in link.conventions for k, v in c.substitute.items()}
-    for name in names:
-        if name in by_argument:
-            arguments.append(f"({by_argument[name]} := {wrap}{name})")
-    for param, option in link.option_arguments.items():
-        arguments.append(f"({param} := {option})")
-    arguments += [f"({param} := {value})" for param, value in substitutes.items()]
-    option_binders = [n for n in names if n not in by_argument]
-    unit_arguments = [n if n in by_argument or n in link.option_arguments.values() else "0" for n in names]
-    binders = [f"({n} : Fin {CLASSES} → ℝ)" if class_axis else f"({n} : ℝ)" for n in names if n in by_argument]
-    binders += [f"({n} : ℝ)" for n in option_binders if n in link.option_arguments.values()]
-    head = link.forward.rsplit(".", 1)[-1]
+    lean_param = {argument: param for param, argument in link.arguments.items()}
+    rows = [p for p in params if p.type != "ℝ"]
+    shape = f".dim {rows[0].type.split()[1]} .scalar" if rows else ".scalar"
+    arguments = ["0"] if "axis" in link.values else []
+    binders, unit_arguments = [], []
+    for p in params:
+        if p.name in lean_param:
+            wrap = "" if link.shape == () else ("Spec.vectorTensor " if p.type != "ℝ" else "Spec.scalarTensor ")
+            arguments.append(f"({lean_param[p.name]} := {wrap}{p.name})")
+        mapped = p.name in lean_param or p.name in link.option_arguments.values()
+        binders += [f"({p.name} : {p.type})"] if mapped else []
+        unit_arguments.append(p.name if mapped else "0")
+    arguments += [f"({param} := {option})" for param, option in link.option_arguments.items()]
+    arguments += [f"({param} := {value})" for c in link.conventions for param, value in c.substitute.items()]
     implicit = "(α := ℝ)" if link.shape == () else f"(α := ℝ) (s := {shape})"
     conventions = "; ".join(f"{c.name}: {c.text}" for c in link.conventions) or "none"
+    head = link.forward.rsplit(".", 1)[-1]
     return (f"/-- `{link.forward}` agrees with `{unit_name}` on one unit.\n\n"
             f"Conventions: {conventions}. Mean denominator: {link.denominator}. -/\n"
             f"theorem {unit_name}_eq_{head} {' '.join(binders)} :\n"
@@ -122,13 +128,12 @@ def _theorem(link: Link, unit_name: str, names: list[str], class_axis: bool) -> 
 def lean_file(spec: LossSpec) -> str:
     """The Lean 4 source emitted for ``spec``."""
     printer = LeanPrinter()
-    unit_name, definition, names = _definition(spec, printer)
+    unit_name, definition, params = _definition(spec, printer)
     parts = [f"/-\nGenerated by `losscheck lean emit` from the losscheck spec `{spec.name}`.\n-/\n",
              "import Mathlib\n", "set_option autoImplicit false\n", f"namespace {NAMESPACE}\n", definition]
-    rows = any(isinstance(value, list) for value in unit_expression(spec)[1].values())
     for link in links_for(spec.name):
         if link.layer == "spec":
-            parts.append(_theorem(link, unit_name, names, rows))
+            parts.append(_theorem(link, unit_name, params))
         else:
             parts.append(f"-- TorchLean tape node `{link.forward}`: checked by `losscheck lean check`; "
                          "it has no tensor-level statement here.\n")
@@ -137,18 +142,23 @@ def lean_file(spec: LossSpec) -> str:
 
 
 def emit_all(out: Path, specs: dict[str, LossSpec] | None = None) -> Emitted:
-    """Write ``<CamelName>.lean`` per spec into ``out``; a spec that cannot be printed is skipped with its reason."""
+    """Write ``<CamelName>.lean`` per spec into ``out``.
+
+    A spec that cannot be printed (its loss is not a SymPy expression, or uses a node Lean's
+    reals lack) still gets its file, holding only the reason, and is listed in ``skipped``.
+    """
     out.mkdir(parents=True, exist_ok=True)
     result = Emitted()
     for name, spec in (all_specs() if specs is None else specs).items():
         try:
             text = lean_file(spec)
         except Exception as error:  # a spec from any branch may fail in its own way; report it, never crash
-            result.skipped[name] = f"{type(error).__name__}: {error}".splitlines()[0]
-            continue
+            reason = f"{type(error).__name__}: {error}".splitlines()[0]
+            result.skipped[name] = reason
+            why = reason.replace("-/", "- /")
+            text = (f"/-\nGenerated by `losscheck lean emit` from the losscheck spec `{name}`.\n"
+                    f"No definition: the unit loss cannot be printed as a Lean term ({why}).\n-/\n")
         path = out / f"{camel(name)}.lean"
         path.write_text(text, encoding="utf-8")
         result.written[name] = path
     return result
-
-
