@@ -62,6 +62,8 @@ def _interior(case, tensors):
     for entry in known_deviations():
         if entry.loss == case.spec.name and "float64" in entry.dtypes and entry.options_match(case.options):
             for name, value in entry.where.items():
+                if isinstance(value, dict):  # a threshold on a product ("-input*target" above v): large regimes only
+                    continue
                 tensors = dict(tensors, **{name: np.where(tensors[name] == value, 0.25, tensors[name])})
     return tensors
 
