@@ -1,4 +1,4 @@
-"""The command line: ``losscheck list``, ``losscheck run`` and ``losscheck lean check|emit|compile``.
+"""The command line: ``losscheck list``, ``run``, ``repro`` and ``lean check|emit|compile``.
 
 A thin face over the layers.
 
@@ -13,6 +13,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
@@ -20,8 +21,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from .conformance.implementations import Implementation, UsageError, load_impl
+from .conformance.replay import read_reproducer, write_reproducer
 from .conformance.report import print_result, report_json
-from .conformance.runner import Result, check
+from .conformance.runner import FAILING, Result, check, replay
 from .conformance.tolerance import DTYPES
 from .lean_bridge import commands as lean_commands
 from .lean_bridge.lean_source import CheckoutError
@@ -51,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report", metavar="PATH", help="write a JSON report to PATH")
     run.add_argument("--timeout", default="20", metavar="SECONDS",
                      help="time limit for one call of an implementation (default: 20)")
+    run.add_argument("--save-failures", default="losscheck-failures", metavar="DIR",
+                     help="write one reproducer file per failing (loss, dtype, direction) here, for "
+                          "`losscheck repro` (default: losscheck-failures)")
+    repro = commands.add_parser("repro", help="replay a reproducer file: expected against got")
+    repro.add_argument("file", metavar="FILE", help="a reproducer file written by `losscheck run`")
+    repro.add_argument("--impl", metavar="NAME=MODULE:ATTR",
+                       help="replay against this implementation instead of the one the file names")
+    repro.add_argument("--timeout", default="20", metavar="SECONDS", help="time limit for one call (default: 20)")
     lean = commands.add_parser("lean", help="cross-check against TorchLean; emit and compile Lean 4")
     lean_commands.add_arguments(lean, _Parser)
     return parser
@@ -119,11 +129,12 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyTorch's deprecation chatter is not a finding
         for name in losses:
-            partial = check(name, impls.get(name), dtypes=dtypes, device=args.device, seed=seed, timeout=timeout)
-            combined.results.extend(partial.results)
-            combined.spec_problems.extend(partial.spec_problems)
+            combined.merge(check(name, impls.get(name), dtypes=dtypes, device=args.device, seed=seed,
+                                 timeout=timeout))
     elapsed = time.perf_counter() - started
-    print_result(combined, console)
+    impl_names = {name: text.split("=", 1)[1] for text in args.impl for name in [text.split("=", 1)[0]]}
+    saved = _save_failures(combined, Path(args.save_failures), args.device, impl_names)
+    print_result(combined, console, saved)
     console.print(f"checked {len(losses)} losses in {elapsed:.1f} s", highlight=False)
     if args.report:
         settings = {"losses": losses, "impls": args.impl, "dtypes": dtypes, "device": args.device,
@@ -131,6 +142,54 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
         with open(args.report, "w", encoding="utf-8") as report:
             report.write(report_json(combined, settings))
     return 0 if combined.ok else 1
+
+
+def _save_failures(result: Result, folder: Path, device: str, impls: dict[str, str]) -> dict[int, str]:
+    """One reproducer file per failing (loss, dtype, direction), its shrunk case where there is one.
+
+    Returns the file written for each reported failure (by its id()).
+    """
+    saved: dict[int, str] = {}
+    for failure in result.smallest_failures():
+        case = result.cases[(failure.loss, failure.shrunk_case or failure.case)]
+        path = folder / f"{failure.loss}-{failure.dtype}-{failure.direction}.json"
+        try:
+            write_reproducer(path, case, failure.dtype, device, impls.get(failure.loss), failure.quantity,
+                             failure.shrunk_expected or failure.expected, failure.shrunk_got or failure.got,
+                             failure.message)
+        except OSError as error:
+            raise UsageError(f"cannot write reproducer {str(path)!r}: {error.strerror}") from None
+        saved[id(failure)] = str(path)
+    return saved
+
+
+def _command_repro(args: argparse.Namespace, console: Console) -> int:
+    try:
+        recorded = read_reproducer(Path(args.file))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    impl: Implementation | None = None
+    impl_text = args.impl or (f"{recorded.spec.name}={recorded.impl}" if recorded.impl else None)
+    if impl_text:
+        name, impl = load_impl(impl_text)
+        if name != recorded.spec.name:
+            raise UsageError(f"--impl names {name!r} but the reproducer is for {recorded.spec.name!r}")
+    timeout = float(_integer(args.timeout, "--timeout"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = replay(recorded, impl, timeout)
+    console.print(f"replaying {args.file}: {recorded.spec.name} {recorded.dtype} on {recorded.device}, "
+                  f"implementation {impl_text.split('=', 1)[1] if impl_text else 'PyTorch'}", highlight=False)
+    console.print(f"case     {recorded.case.name}", markup=False, highlight=False)
+    console.print(f"recorded {recorded.quantity}: oracle {recorded.expected}  implementation {recorded.got}",
+                  markup=False, highlight=False)
+    for r in results:
+        line = (f"{r.quantity:16s} {r.status:11s} oracle {r.expected or '-'}  implementation {r.got or '-'}"
+                f"  ({r.worst_ratio:.3g}x allowed) {r.message}")
+        console.print(line, markup=False, highlight=False)
+    failing = [r for r in results if r.status in FAILING]
+    console.print("still fails" if failing else "conforms now", highlight=False)
+    return 1 if failing else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -141,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _command_list(console)
         if args.command == "lean":
             return lean_commands.run(args, console)
+        if args.command == "repro":
+            return _command_repro(args, console)
         return _command_run(args, console)
     except (UsageError, CheckoutError) as error:
         print(f"losscheck: error: {error}", file=sys.stderr)

@@ -32,13 +32,19 @@ class Case:
     regime: str
     seed: int
     number: int
+    batch: int | None = None
+    layout: str = "contiguous"
+    checks: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         extras = [t for t in self.present if self.spec.tensor(t).optional]
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
         with_ = f" +{'+'.join(extras)}" if extras else ""
-        return f"#{self.number} {self.shape_case.name}{with_} [{opts}] {self.regime}"
+        batch = "" if self.batch is None else f" batch {self.batch}"
+        layout = "" if self.layout == "contiguous" else f" {self.layout}"
+        checks = f" checks {'+'.join(self.checks)}" if self.checks else ""
+        return f"#{self.number} {self.shape_case.name}{batch}{layout} [{opts}] {self.regime}{with_}{checks}"
 
     def _rng(self, salt: str) -> np.random.Generator:
         tag = zlib.crc32(f"{self.spec.name}/{self.number}/{salt}".encode())
@@ -63,11 +69,19 @@ class Case:
                 classes = structure.slice_length(first_shape) if isinstance(structure, Slices) else 1
                 tensors[name] = domain.sample_classes(rng, shape, classes).astype(np.int64)
             else:
-                regime = self.regime if self.regime in domain.regimes else "typical"
+                regime = self.regime if domain.supports(self.regime) or self.regime == "interior" else "typical"
                 tensors[name] = np.asarray(domain.sample(rng, shape, regime), dtype=np.float64)
                 if name in self.shape_case.complex_:
                     tensors[name] = tensors[name] + 1j * np.asarray(domain.sample(rng, shape, regime))
-        return {name: tensors[name] for name in self.present}
+        tensors = {name: tensors[name] for name in self.present}
+        if self.batch is not None:
+            for name in batch_tensors(self.spec, self.shape_case) or ():
+                if name in tensors:
+                    tensors[name] = _cycle_rows(tensors[name], self.batch)
+        if self.layout == "expanded":  # every row equal to row 0, so the tensors can be passed expanded
+            for name in expandable(self.spec, self.shape_case, self.present):
+                tensors[name] = np.broadcast_to(tensors[name][:1], tensors[name].shape).copy()
+        return tensors
 
     def tensors(self, dtype: str) -> dict[str, np.ndarray]:
         """The case's values rounded to ``dtype`` and held exactly as float64."""
@@ -86,6 +100,38 @@ class Case:
         rng = self._rng("upstream")
         raw = rng.uniform(0.5, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
         return round_to(np.asarray(raw, dtype=np.float64), dtype)
+
+
+def batch_tensors(spec: LossSpec, shape_case: ShapeCase) -> tuple[str, ...] | None:
+    """The tensors whose dim 0 is the batch dim of ``shape_case``, or None if it has no batch dim to resize.
+
+    A batch dim is dim 0 of the first (sliced) tensor, batched: two dims or more for a sliced
+    structure, one or more elementwise. Every tensor with that dim-0 length follows it, except
+    per-class tensors (read whole by every unit); broadcast dims of size 1 stay. Recursions
+    (CTC) and whole-tensor units are never resized.
+    """
+    structure = spec.structure
+    if isinstance(structure, Sequences) or (isinstance(structure, Slices) and structure.axis is None):
+        return None
+    first = structure.sliced[0] if isinstance(structure, Slices) else spec.required_tensors[0].name
+    first_shape = tuple(shape_case.shapes[first])
+    if len(first_shape) < (2 if isinstance(structure, Slices) else 1) or first_shape[0] < 2:
+        return None
+    per_class = structure.per_class if isinstance(structure, Slices) else ()
+    return tuple(name for name, shape in shape_case.shapes.items()
+                 if name not in per_class and len(shape) >= 1 and shape[0] == first_shape[0])
+
+
+def expandable(spec: LossSpec, shape_case: ShapeCase, present: tuple[str, ...]) -> tuple[str, ...]:
+    """The present float tensors of ``shape_case`` that an ``expanded`` layout passes as row 0 expanded."""
+    names = batch_tensors(spec, shape_case) or ()
+    return tuple(n for n in names if n in present and not isinstance(spec.tensor(n).domain, ClassIndex)
+                 and len(shape_case.shapes[n]) >= 2)
+
+
+def _cycle_rows(values: np.ndarray, rows: int) -> np.ndarray:
+    """``values`` with dim 0 resized to ``rows`` by cycling its rows (0 gives an empty tensor)."""
+    return values[np.arange(rows) % values.shape[0]] if rows else values[:0].copy()
 
 
 COMPLEX_DTYPES = {"float64": "complex128", "float32": "complex64", "float16": "complex32"}

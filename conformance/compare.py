@@ -49,6 +49,20 @@ def _special_ok(exact: mpmath.mpf, got: float, dtype: str) -> bool | None:
     return None
 
 
+def _element(e: mpmath.mpf, bound: Bound, g: float, dtype: str, reduction_size: int) -> tuple[float, float, float]:
+    """(error/allowed, ULPs at e, relative error) of one element."""
+    special = _special_ok(e, g, dtype)
+    if special is False and not math.isfinite(g) and mpmath.isfinite(bound.peak) and overflows(bound.peak, dtype):
+        special = True  # an intermediate of the per-unit formula overflows the dtype: ±inf or NaN may follow
+    if special is not None:
+        return (0.0, 0.0, 0.0) if special else (math.inf, math.inf, math.inf)
+    error = abs(mpmath.mpf(g) - e)
+    ratio = float(error / allowed_error(dtype, e, bound.magnitude, bound.underflow, reduction_size))
+    ulps = float(error / ulp(e, dtype)) if e != 0 else 0.0
+    relative = float(error / abs(e)) if e != 0 else 0.0
+    return ratio, ulps, relative
+
+
 def compare(exact: Sequence[mpmath.mpf], bounds: Sequence[Bound], got: np.ndarray, dtype: str,
             reduction_size: int, skip: Set[int] = frozenset()) -> Comparison:
     """Compare flat ``got`` (float64 holding dtype values) against ``exact`` element by element.
@@ -56,17 +70,14 @@ def compare(exact: Sequence[mpmath.mpf], bounds: Sequence[Bound], got: np.ndarra
     Elements whose index is in ``skip`` are left out.
     """
     result = Comparison()
+    seen: dict[tuple, tuple[float, float, float]] = {}  # a large reduction repeats its elements
     for i, (e, bound, g) in enumerate(zip(exact, bounds, got.reshape(-1).tolist())):
         if i in skip:
             continue
-        special = _special_ok(e, g, dtype)
-        if special is None:
-            error = abs(mpmath.mpf(g) - e)
-            ratio = float(error / allowed_error(dtype, e, bound.magnitude, bound.underflow, reduction_size))
-            ulps = float(error / ulp(e, dtype)) if e != 0 else 0.0
-            relative = float(error / abs(e)) if e != 0 else 0.0
-        else:
-            ratio = ulps = relative = 0.0 if special else math.inf
+        key = (e, bound.magnitude, bound.underflow, g)
+        if key not in seen:
+            seen[key] = _element(e, bound, g, dtype, reduction_size)
+        ratio, ulps, relative = seen[key]
         result.worst_ulps = max(result.worst_ulps, ulps)
         result.worst_relative = max(result.worst_relative, relative)
         if not ratio <= 1.0:  # a NaN ratio fails too

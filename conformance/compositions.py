@@ -71,7 +71,7 @@ def cross_entropy_probs(input: Any, target: Any, eps: float = 1e-6) -> Any:
     clipped = torch.where(input > eps, input, torch.full_like(input, eps))
     clipped = torch.where(clipped < 1 - eps, clipped, torch.full_like(input, 1 - eps))
     class_dim = 0 if input.dim() == 1 else 1
-    slices = max(input.numel() // max(input.size(class_dim), 1), 1)
+    slices = input.numel() // max(input.size(class_dim), 1)  # 0 for an empty batch: 0/0 = NaN, as the spec's mean
     return -(target * clipped.log()).sum() / slices
 
 

@@ -14,9 +14,15 @@ Optionally ``shape_cases`` (name prefixes of the spec's shape cases) and
 ``unit_total_overflows`` holds when the exact sum of the unreduced losses
 exceeds the dtype's largest value; ``zero_slice`` (sliced losses) holds when
 the failing element belongs to a unit whose slice of some sliced tensor is
-all zero (a zero vector), and for a reduced output when some unit has one.
+zero in the dtype: the product of the unit's squared norms, computed in the
+dtype, is 0 (a zero vector, or vectors so small that it underflows), and for
+a reduced output when some unit has one;
+``empty_input`` holds when the first input has no elements.
+A scalar claim (``jvp``, ``hvp``) is explained by an entry that gives
+``relative_error_below``: the claim's relative error must be below it.
 It also records what PyTorch returns there (``pytorch``: a number, ``nan``,
-or ``non-finite`` for ±inf or NaN, whose sign follows the upstream gradient)
+``non-finite`` for ±inf or NaN, whose sign follows the upstream gradient, or
+``uninitialized`` for whatever uninitialized memory held)
 and the exact value (``exact``), with a concrete reproducing input. A failure
 is *known* only if every failing element lies where some entry says and
 shows what that entry says.
@@ -26,13 +32,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..derivations.units import split_units
 from ..spec.core import Slices
@@ -55,8 +62,11 @@ class KnownDeviation:
     reproducer: Mapping[str, Any]
     shape_cases: tuple[str, ...] = ()
     requires: str = ""
+    relative_error_below: float | None = None
 
     def _shows(self, got: float) -> bool:
+        if self.pytorch == "uninitialized":  # whatever the memory held
+            return True
         if self.pytorch == "nan":
             return math.isnan(got)
         if self.pytorch == "non-finite":
@@ -79,7 +89,7 @@ class KnownDeviation:
     def _requirement_holds(self, dtype: str, reference: Reference) -> bool:
         if self.requires == "unit_total_overflows":
             return abs(reference.unit_total) > FORMATS[dtype].max_value
-        return not self.requires or self.requires == "zero_slice"
+        return not self.requires or self.requires in ("zero_slice", "empty_input")
 
     def applies(self, case: Case, quantity: str, dtype: str, reference: Reference) -> bool:
         """Does this entry speak about this quantity of this case in this dtype?"""
@@ -90,9 +100,14 @@ class KnownDeviation:
         return not self.shape_cases or case.shape_case.name.startswith(self.shape_cases)
 
     def explains(self, element: int, case: Case, quantity: str, tensors: Mapping[str, np.ndarray],
-                 got: np.ndarray, dtype: str) -> bool:
-        """Does failing ``element`` of the flat output ``got`` lie where this entry says, showing its value?"""
-        if self.requires == "zero_slice" and not _in_zero_slices(case, quantity, tensors, [element], got.size):
+                 got: np.ndarray, dtype: str, zero_elements: Callable[[], set[int]] = set) -> bool:
+        """Does failing ``element`` of the flat output ``got`` lie where this entry says, showing its value?
+
+        ``zero_elements()`` gives the elements in units with a zero slice (see ``zero_slice_elements``).
+        """
+        if self.requires == "zero_slice" and element not in zero_elements():
+            return False
+        if self.requires == "empty_input" and tensors[case.spec.required_tensors[0].name].size:
             return False
         flat_got = got.reshape(-1)
         for name, value in self.where.items():
@@ -130,22 +145,27 @@ def _exceeds(values: np.ndarray | None, above: Any, dtype: str, element: int, ou
     return output_size == 1 and bool((values > threshold).any())
 
 
-def _in_zero_slices(case: Case, quantity: str, tensors: Mapping[str, np.ndarray], failing: Sequence[int],
-                    size: int) -> bool:
-    """Does every failing element belong to a unit with an all-zero slice (see the module docstring)?"""
+def zero_slice_elements(case: Case, quantity: str, tensors: Mapping[str, np.ndarray], size: int,
+                        dtype: str) -> set[int]:
+    """The flat elements of ``quantity`` (size ``size``) that belong to a unit with a zero slice."""
     structure = case.spec.structure
     if not isinstance(structure, Slices):
-        return False
+        return set()
     table = split_units(case.spec, tensors, case.options)
     units = table.kept.size
-    zero = {u for u in range(units) if any(not np.any(table.values[n][u]) for n in structure.sliced)}
+    product = torch.ones(units, dtype=getattr(torch, dtype))
+    for name in structure.sliced:  # the squared norms, and their product, computed in the dtype
+        rows = torch.tensor(np.asarray(table.values[name], dtype=np.float64).reshape(units, -1), dtype=product.dtype)
+        product = product * (rows * rows).sum(dim=1)
+    zero = (product == 0).numpy()
     if quantity == "value":
-        return all(e in zero for e in failing) if size == units else bool(zero)
+        if size == units:
+            return {int(u) for u in np.flatnonzero(zero)}
+        return set(range(size)) if zero.any() else set()
     positions = table.positions.get(quantity.removeprefix("grad "))
     if positions is None:
-        return False
-    rows = positions.reshape(units, -1)
-    return all(zero.intersection(np.flatnonzero((rows == e).any(axis=1))) for e in failing)
+        return set()
+    return {int(e) for e in positions.reshape(units, -1)[zero].reshape(-1)}
 
 
 @cache
@@ -160,13 +180,23 @@ def known_deviations() -> tuple[KnownDeviation, ...]:
     return tuple(entries)
 
 
+def find_known_claim(case: Case, quantity: str, dtype: str, reference: Reference, relative_error: float) -> str | None:
+    """The id of a known deviation explaining a failed scalar claim (jvp, hvp) by its relative error, if any."""
+    for entry in known_deviations():
+        if (entry.relative_error_below is not None and entry.applies(case, quantity, dtype, reference)
+                and relative_error < entry.relative_error_below):
+            return entry.id
+    return None
+
+
 def find_known(case: Case, quantity: str, dtype: str, tensors: Mapping[str, np.ndarray], reference: Reference,
                failing: Sequence[int], got: np.ndarray) -> str | None:
     """The ids of the known deviations that explain these failures (each element by one), if they all are."""
     entries = [e for e in known_deviations() if e.applies(case, quantity, dtype, reference)]
     ids: list[str] = []
+    zero = cache(lambda: zero_slice_elements(case, quantity, tensors, got.size, dtype))
     for element in failing:
-        entry = next((e for e in entries if e.explains(element, case, quantity, tensors, got, dtype)), None)
+        entry = next((e for e in entries if e.explains(element, case, quantity, tensors, got, dtype, zero)), None)
         if entry is None:
             return None
         if entry.id not in ids:

@@ -53,13 +53,16 @@ def divide(numerator: mpmath.mpf, denominator: mpmath.mpf) -> mpmath.mpf:
 
 @dataclass(frozen=True)
 class Bound:
-    """The two error scales of one quantity: M (rounding magnitude) and A (underflow magnitude).
+    """The error scales of one quantity: M (rounding magnitude), A (underflow magnitude), P (peak).
 
-    The tolerance policy allows about u·M + η·A (see ``losscheck.derivations.magnitude``).
+    The tolerance policy allows about u·M + η·A (see ``losscheck.derivations.magnitude``); P is
+    the largest intermediate of the per-unit formula (no reduction sum), past which a dtype
+    may overflow.
     """
 
     magnitude: mpmath.mpf
     underflow: mpmath.mpf
+    peak: mpmath.mpf = field(default_factory=lambda: mpmath.mpf(0))
 
     @staticmethod
     def zero() -> Bound:
@@ -67,7 +70,8 @@ class Bound:
 
     @staticmethod
     def sum(bounds: Sequence[Bound]) -> Bound:
-        return Bound(mpmath.fsum(b.magnitude for b in bounds), mpmath.fsum(b.underflow for b in bounds))
+        return Bound(mpmath.fsum(b.magnitude for b in bounds), mpmath.fsum(b.underflow for b in bounds),
+                     max((b.peak for b in bounds), default=mpmath.mpf(0)))
 
 
 @dataclass
@@ -105,24 +109,18 @@ def _as_mpf(value: Any) -> mpmath.mpf:
     return value if isinstance(value, mpmath.mpf) else mpmath.mpf(float(value))
 
 
-def _exact(values: np.ndarray) -> np.ndarray:
-    """Each element as an exact mpf (float64 values convert without rounding)."""
-    return np.frompyfunc(_as_mpf, 1, 1)(values)
-
-
 def prepare(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> _Prepared:
     """Split into units, fetch the cached derivation, and convert inputs to mpf once."""
     table = split_units(spec, tensors, options)
     key = variant_key(spec, tuple(tensors), table, options)
     derivation = derive(spec, key)
-    exact = {name: _exact(v) for name, v in table.values.items()}
     unit_args = []
+    seen: dict[tuple, list[mpmath.mpf]] = {}  # a large reduction repeats its units (rows cycled): one list each
     for u in table.kept_units:
-        args: list[mpmath.mpf] = []
-        for name in derivation.symbols:
-            row = exact[name][u]
-            args.extend(row if isinstance(row, np.ndarray) else [row])
-        unit_args.append(args)
+        raw = tuple(x for name in derivation.symbols for x in np.ravel(table.values[name][u]).tolist())
+        if raw not in seen:
+            seen[raw] = [_as_mpf(x) for x in raw]
+        unit_args.append(seen[raw])
     option_args = [mpmath.mpf(float(options.get(n, spec.option(n).default))) for n in derivation.options]
     return _Prepared(derivation, table, unit_args, option_args)
 
@@ -145,6 +143,29 @@ def _position(table: UnitTable, name: str, unit: int, slot: int) -> int:
     return int(where[slot] if np.ndim(where) else where)
 
 
+def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
+                denominator_term: mpmath.mpf, all_peak: mpmath.mpf) -> list[tuple[mpmath.mpf, Bound]]:
+    """One unit's contribution c·∂l/∂s (+ the mean's denominator term) to each gradient entry, with its Bound.
+
+    A gradient entry with a denominator term reads the mean L, so its peak is every unit's (``all_peak``).
+    """
+    loss_grad = row[2:2 + n_grad]
+    share_grad = row[2 + n_grad:first_bound]
+    magnitudes = row[first_bound + 1:first_bound + 1 + n_grad]
+    underflows = row[first_bound + 2 + n_grad:first_bound + 2 + 2 * n_grad]
+    peak = row[-1]  # the unit's largest intermediate, shared by its gradients
+    terms = []
+    for i in range(n_grad):
+        contribution = c * loss_grad[i]
+        bound = Bound(abs(c) * magnitudes[i], abs(c) * underflows[i] + 1, peak)
+        if share_grad[i] != 0:
+            contribution += denominator_term * share_grad[i]
+            bound = Bound(bound.magnitude + abs(denominator_term * share_grad[i]), bound.underflow + 1,
+                          max(peak, all_peak))
+        terms.append((contribution, bound))
+    return terms
+
+
 def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grads: bool,
             conventions: bool = True) -> Reference:
     d = prepared.derivation
@@ -152,12 +173,16 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
     n_grad = len(d.wrt)
     kept = table.kept_units
     kind = ("full" if conventions else "full/math") if with_grads else "forward"
-    rows = [d.evaluator(kind)(*a, *prepared.option_args) for a in prepared.unit_args]
+    evaluate = d.evaluator(kind)
+    memo: dict[int, Any] = {}  # repeated units share one argument list (see prepare): evaluate each once
+    rows = [memo[key] if (key := id(a)) in memo else memo.setdefault(key, evaluate(*a, *prepared.option_args))
+            for a in prepared.unit_args]
     losses = [r[0] for r in rows]
     shares = [r[1] for r in rows]
     # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l/∂s) (n), A(l), A(∂l/∂s) (n)
     first_bound = 2 + 2 * n_grad
-    loss_bounds = [Bound(r[first_bound], r[first_bound + 1 + n_grad]) if with_grads else Bound.zero()
+    loss_bounds = [Bound(r[first_bound], r[first_bound + 1 + n_grad], r[-1])
+                   if with_grads else Bound.zero()
                    for r in rows]
     delta = _upstream(upstream)
 
@@ -184,7 +209,7 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         value = [loss]
         summed = Bound.sum(loss_bounds)
         value_bounds = [Bound(divide(summed.magnitude, abs(divisor)) + abs(loss),
-                              divide(summed.underflow, abs(divisor)) + 1)]
+                              divide(summed.underflow, abs(divisor)) + 1, summed.peak)]
         coefficients = [divide(delta[0], divisor)] * len(kept)
         if reduction == "mean":
             denominator_term = -delta[0] * divide(loss, divisor) if len(kept) else mpmath.mpf(0)
@@ -196,26 +221,22 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         for name in {name for name, _ in d.wrt}:
             grads[name] = [[] for _ in range(table.sizes[name])]
             grad_bounds[name] = [[] for _ in range(table.sizes[name])]
+        scattered: dict[tuple, list[tuple[mpmath.mpf, Bound]]] = {}  # repeated units scatter the same terms
+        all_peak = max((b.peak for b in loss_bounds), default=mpmath.mpf(0))
         for u, row, c in zip(kept, rows, coefficients):
-            loss_grad = row[2:2 + n_grad]
-            share_grad = row[2 + n_grad:first_bound]
-            magnitudes = row[first_bound + 1:first_bound + 1 + n_grad]
-            underflows = row[first_bound + 2 + n_grad:]
-            for i, (name, slot) in enumerate(d.wrt):
+            key = (id(row), c)
+            if key not in scattered:
+                scattered[key] = _unit_terms(row, c, n_grad, first_bound, denominator_term, all_peak)
+            for (name, slot), (contribution, bound) in zip(d.wrt, scattered[key]):
                 at = _position(table, name, u, slot)
-                contribution = c * loss_grad[i]
-                bound = Bound(abs(c) * magnitudes[i], abs(c) * underflows[i] + 1)
-                if share_grad[i] != 0:
-                    contribution += denominator_term * share_grad[i]
-                    bound = Bound(bound.magnitude + abs(denominator_term * share_grad[i]), bound.underflow + 1)
                 grads[name][at].append(contribution)
                 grad_bounds[name][at].append(bound)
     return Reference(
         shape=tuple(shape),
         value=value,
         value_bounds=value_bounds,
-        grads={n: [mpmath.fsum(c) for c in g] for n, g in grads.items()},
-        grad_bounds={n: [Bound.sum(b) for b in g] for n, g in grad_bounds.items()},
+        grads={n: [c[0] if len(c) == 1 else mpmath.fsum(c) for c in g] for n, g in grads.items()},
+        grad_bounds={n: [b[0] if len(b) == 1 else Bound.sum(b) for b in g] for n, g in grad_bounds.items()},
         reduction_size=max(len(kept), 1) if reduction != "none" else 1,
         unit_total=mpmath.fsum(losses),
     )
@@ -310,7 +331,11 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
             checked.unstable.append(f"value[{i}]: {mpmath.nstr(a, 20)} at {working_digits} digits, "
                                     f"{mpmath.nstr(b, 20)} at {check_digits}")
     for name, values in checked.grads.items():
+        compared: set[tuple[int, int]] = set()  # repeated units hold the very same objects
         for i, (a, b) in enumerate(zip(working.grads[name], values)):
+            if (id(a), id(b)) in compared:
+                continue
+            compared.add((id(a), id(b)))
             if not _same(a, b, checked.grad_bounds[name][i].magnitude):
                 checked.unstable.append(f"grad {name}[{i}]: {mpmath.nstr(a, 20)} at {working_digits}"
                                         f" digits, {mpmath.nstr(b, 20)} at {check_digits}")
@@ -361,3 +386,9 @@ def projected_jvp(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Ma
     denominator = mpmath.fsum(shares)
     loss = mpmath.fsum(losses) / denominator
     return delta[0] * (mpmath.fsum(loss_dots) - loss * mpmath.fsum(share_dots)) / denominator
+
+
+def gradient_at(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+                upstream: np.ndarray) -> dict[str, list[mpmath.mpf]]:
+    """vjp(δ) at the current mpmath precision, w.r.t. every differentiable tensor; tensors may hold mpf objects."""
+    return _reduce(prepare(spec, tensors, options), options.get("reduction", "mean"), upstream, with_grads=True).grads

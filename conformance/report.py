@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .runner import FAILING, Result, verdict
-from .tolerance import describe_policy
+from .tolerance import describe_policy, policy_line
 
 _STYLE = {"PASS": "green", "KNOWN": "yellow", "UNSUPPORTED": "dim", "FAIL": "bold red", "UNSTABLE": "bold red"}
 
@@ -37,28 +37,32 @@ def summary_table(result: Result) -> Table:
     return table
 
 
-def print_result(result: Result, console: Console) -> None:
-    """The table, then one reproducer per failing (loss, dtype, direction): its smallest case."""
+def print_result(result: Result, console: Console, saved: dict[int, str] | None = None) -> None:
+    """The table, then per failing (loss, dtype, direction) its smallest case, shrunk, with a reproducer."""
     console.print(summary_table(result))
-    for (loss, dtype, direction), rows in result.groups().items():
-        failing = [r for r in rows if r.status in FAILING]
-        if not failing:
-            continue
-        worst = min(failing, key=lambda r: (r.input_size, -r.worst_ratio))
-        console.rule(f"[bold red]FAIL[/] {loss} {dtype} {direction}: {len(failing)} failing checks")
+    saved = saved or {}
+    for worst in result.smallest_failures():
+        failing = [r for r in result.groups()[(worst.loss, worst.dtype, worst.direction)] if r.status in FAILING]
+        console.rule(f"[bold red]FAIL[/] {worst.loss} {worst.dtype} {worst.direction}: {len(failing)} failing checks")
         plain = {"markup": False, "highlight": False, "soft_wrap": True}
         console.print(f"case     {worst.case}", **plain)
         console.print(f"quantity {worst.quantity}  ({worst.status}: {worst.message})", **plain)
         if worst.expected or worst.got:
             console.print(f"element  {worst.worst_index}: oracle {worst.expected}  implementation {worst.got}"
                           f"  ({_number(worst.worst_ulps)} ulp, {_number(worst.worst_ratio)}x allowed)", **plain)
+        if worst.shrunk_case:
+            console.print(f"shrunk   {worst.shrunk_case}: oracle {worst.shrunk_expected}  implementation "
+                          f"{worst.shrunk_got}", **plain)
         console.print("reproducer:", **plain)
-        console.print(worst.reproducer, **plain)
+        console.print(worst.shrunk_reproducer or worst.reproducer, **plain)
+        if id(worst) in saved:
+            console.print(f"saved    {saved[id(worst)]}  (replay: losscheck repro {saved[id(worst)]})", **plain)
     for problem in result.spec_problems:
         console.print(f"[bold red]spec problem[/] {escape(problem)}")
     known = sorted({r.message for r in result.results if r.status == "known"})
     for message in known:
         console.print(f"[yellow]allowed[/] {escape(message)}")
+    console.print(f"tolerance policy: {policy_line()}", markup=False, highlight=False, soft_wrap=True)
     status = "[green]all checks conform[/]" if result.ok else f"[bold red]{len(result.failures)} checks fail[/]"
     console.print(status)
 

@@ -14,15 +14,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import mpmath
 import numpy as np
 import torch
 
 from ..derivations.symbolic import variant_key
 from ..derivations.units import split_units
 from ..spec import LossSpec, get_spec
-from .cases import COMPLEX_DTYPES, Case, generate_cases
+from .cases import COMPLEX_DTYPES, Case, expandable, generate_cases, round_to
 from .compare import compare
-from .deviations import find_known
+from .deviations import find_known, find_known_claim
+from .extra_checks import check_twice, double_backward, forward_mode, hvp_claim, jvp_claim, random_like
 from .gradient_checks import verify_gradients
 from .implementations import (
     Implementation,
@@ -32,9 +34,13 @@ from .implementations import (
     pytorch_implementation,
     time_limit,
 )
+from .layouts import place
 from .oracle import Reference, differentiated, exact_reference
+from .probes import probe_cases
+from .replay import Reproducer
 from .reproducer import reproducer
-from .tolerance import DTYPES
+from .shrink import shrink
+from .tolerance import DTYPES, ulp
 
 FAILING = ("fail", "error", "unstable")
 
@@ -61,10 +67,14 @@ class QuantityResult:
     message: str = ""
     reproducer: str = ""
     input_size: int = 0
+    shrunk_case: str = ""
+    shrunk_expected: str = ""
+    shrunk_got: str = ""
+    shrunk_reproducer: str = ""
 
     @property
     def direction(self) -> str:
-        return "backward" if self.quantity.startswith("grad") else "forward"
+        return "backward" if self.quantity.startswith(("grad", "hvp")) else "forward"
 
 
 @dataclass
@@ -73,6 +83,22 @@ class Result:
 
     results: list[QuantityResult] = field(default_factory=list)
     spec_problems: list[str] = field(default_factory=list)
+    cases: dict[tuple[str, str], Case] = field(default_factory=dict, repr=False)
+    """(loss, case name) → the Case, for the failures' shrunk cases and reproducer files."""
+
+    def merge(self, other: Result) -> None:
+        self.results.extend(other.results)
+        self.spec_problems.extend(other.spec_problems)
+        self.cases.update(other.cases)
+
+    def smallest_failures(self) -> list[QuantityResult]:
+        """Per failing (loss, dtype, direction), its failing check with the fewest input elements."""
+        picked = []
+        for rows in self.groups().values():
+            failing = [r for r in rows if r.status in FAILING]
+            if failing:
+                picked.append(min(failing, key=lambda r: (r.input_size, -r.worst_ratio)))
+        return picked
 
     @property
     def ok(self) -> bool:
@@ -136,10 +162,12 @@ class _Trial:
     def wrt(self) -> list[str]:
         return list(self.reference.grads)
 
-    def arguments(self, spec: LossSpec) -> tuple[list[torch.Tensor], dict[str, Any]]:
+    def arguments(self, spec: LossSpec, inputs: dict[str, torch.Tensor] | None = None
+                  ) -> tuple[list[torch.Tensor], dict[str, Any]]:
         """Positional tensors and keywords (optional tensors, then options), the F.<loss> way."""
-        positional = [self.inputs[t.name] for t in spec.required_tensors]
-        keywords: dict[str, Any] = {n: t for n, t in self.inputs.items() if spec.tensor(n).optional}
+        inputs = self.inputs if inputs is None else inputs
+        positional = [inputs[t.name] for t in spec.required_tensors]
+        keywords: dict[str, Any] = {n: t for n, t in inputs.items() if spec.tensor(n).optional}
         keywords.update(self.case.options)
         return positional, keywords
 
@@ -168,9 +196,10 @@ class CaseRunner:
         torch_dtype = getattr(torch, dtype)
         kinds = {"f": torch_dtype, "c": getattr(torch, COMPLEX_DTYPES.get(dtype, dtype)), "i": torch.int64,
                  "u": torch.int64}
-        inputs = {name: torch.tensor(v, dtype=kinds[v.dtype.kind], device=self.device) for name, v in tensors.items()}
-        for name in differentiated(self.spec, tensors, case.options):
-            inputs[name].requires_grad_(True)
+        wrt = set(differentiated(self.spec, tensors, case.options))
+        expand = set(expandable(self.spec, case.shape_case, case.present)) if case.layout == "expanded" else set()
+        inputs = {name: place(v, kinds[v.dtype.kind], self.device, case.layout, name in wrt, name in expand)
+                  for name, v in tensors.items()}
         trial = _Trial(case, dtype, tensors, upstream, None, inputs, make)
         snapshot = {name: t.detach().clone() for name, t in inputs.items()}
         positional, keywords = trial.arguments(self.spec)
@@ -186,6 +215,8 @@ class CaseRunner:
         results = [self._check_value(trial, output)]
         if results[0].status != "error" and trial.wrt:
             results += self._check_grads(trial, output)
+        if results[0].status != "error" and case.checks:
+            results += self._extra_checks(trial, output)
         changed = [n for n, t in inputs.items() if not _same_bits(t.detach(), snapshot[n])]
         if changed:
             results.append(make("inputs unchanged", "error", message=f"modified in place: {', '.join(changed)}"))
@@ -210,6 +241,100 @@ class CaseRunner:
         except Exception as error:  # whatever PyTorch raises, only "not implemented" counts
             return is_unsupported(error)
         return False
+
+    def _extra_checks(self, trial: _Trial, output: torch.Tensor) -> list[QuantityResult]:
+        """The case's ``checks`` (see ``extra_checks``): twice, jvp, hvp."""
+        results = []
+        for check in trial.case.checks:
+            try:
+                with time_limit(self.timeout):
+                    result = getattr(self, f"_check_{check}")(trial, output, self.impl)
+            except (Exception, SystemExit) as error:  # the implementation may not support the mode at all
+                status = self._classify(error, trial)
+                if status == "error" and not isinstance(error, TimeLimitExceeded):
+                    status = self._pytorch_cannot(check, trial, output)
+                result = trial.make(check, status, message=_one_line(error))
+            if result is not None:
+                results.append(result)
+        return results
+
+    def _pytorch_cannot(self, check: str, trial: _Trial, output: torch.Tensor) -> str:
+        """'unsupported' when PyTorch's own function cannot do ``check`` either; else 'error'."""
+        try:
+            with time_limit(self.timeout):
+                getattr(self, f"_check_{check}")(trial, output, pytorch_implementation(self.spec.name))
+        except Exception:  # whatever PyTorch raises: it has no such mode for these inputs
+            return "unsupported"
+        return "error"
+
+    def _caller(self, trial: _Trial, impl: Implementation) -> Callable[[dict[str, torch.Tensor]], Any]:
+        def call(inputs: dict[str, torch.Tensor]) -> Any:
+            positional, keywords = trial.arguments(self.spec, inputs)
+            return impl(*positional, **keywords)
+        return call
+
+    def _upstream_tensor(self, trial: _Trial, output: torch.Tensor) -> torch.Tensor:
+        return torch.tensor(trial.upstream, dtype=output.dtype, device=output.device)
+
+    def _check_twice(self, trial: _Trial, output: torch.Tensor, impl: Implementation) -> QuantityResult:
+        call = self._caller(trial, impl)
+        problem = check_twice(lambda: call(trial.inputs), output, [trial.inputs[n] for n in trial.wrt],
+                              self._upstream_tensor(trial, output))
+        return trial.make("twice", "error" if problem else "pass", message=problem)
+
+    def _tangents(self, trial: _Trial, salt: int) -> dict[str, np.ndarray]:
+        """Random directions, zero at a domain's ends (a one-sided or infinite derivative: KL at t = 0)."""
+        rng = np.random.default_rng([trial.case.seed, trial.case.number, salt])
+        tangents = {}
+        for n in trial.wrt:
+            values = trial.tensors[n]
+            domain = trial.case.shape_case.domains.get(n, self.spec.tensor(n).domain_for(trial.case.options))
+            ends = np.isin(values, [e for e in (domain.lo, domain.hi, *domain.edges) if np.isfinite(e)])
+            tangents[n] = np.where(ends, 0.0, round_to(random_like(rng, values), trial.dtype))
+        return tangents
+
+    def _check_jvp(self, trial: _Trial, output: torch.Tensor, impl: Implementation) -> QuantityResult | None:
+        if not trial.wrt or any(trial.tensors[n].dtype.kind == "c" for n in trial.wrt):
+            return None
+        tangents = self._tangents(trial, 1)
+        torch_tangents = {n: torch.tensor(t, dtype=output.dtype, device=self.device) for n, t in tangents.items()}
+        got = forward_mode(self._caller(trial, impl), trial.inputs, torch_tangents)
+        if got.shape != output.shape or got.dtype != output.dtype:
+            return trial.make("jvp", "error", message=f"output tangent {got.dtype}{tuple(got.shape)}, expected "
+                              f"{output.dtype}{tuple(output.shape)}")
+        got_values = got.to("cpu", torch.float64).numpy()
+        exact, projected, allowed = jvp_claim(trial.reference, trial.upstream, tangents, got_values, trial.dtype,
+                                              max(sum(t.size for t in tangents.values()), 1))
+        return self._judge_scalar(trial, "jvp", exact, projected, allowed)
+
+    def _check_hvp(self, trial: _Trial, output: torch.Tensor, impl: Implementation) -> QuantityResult | None:
+        if not trial.wrt or any(trial.tensors[n].dtype.kind == "c" for n in trial.wrt):
+            return None
+        w, v = self._tangents(trial, 2), self._tangents(trial, 3)
+        torch_w = {n: torch.tensor(t, dtype=output.dtype, device=self.device) for n, t in w.items()}
+        got = double_backward(self._caller(trial, impl), trial.inputs, trial.wrt,
+                              self._upstream_tensor(trial, output), torch_w)
+        got_values = {n: h.to("cpu", torch.float64).numpy() for n, h in got.items()}
+        claim = hvp_claim(self.spec, trial.tensors, trial.case.options, trial.upstream, w, v, got_values,
+                          trial.dtype, max(sum(t.size for t in w.values()), 1))
+        if claim is None:  # not smooth at this point: no second-order claim
+            return None
+        return self._judge_scalar(trial, "hvp", *claim)
+
+    def _judge_scalar(self, trial: _Trial, quantity: str, exact: Any, got: Any, allowed: Any) -> QuantityResult:
+        error = abs(got - exact)
+        ratio = float(error / allowed) if allowed else (0.0 if error == 0 else float("inf"))
+        ulps = float(error / ulp(exact, trial.dtype))
+        relative = float(error / abs(exact)) if exact else 0.0
+        status, message = "pass", ""
+        if not error <= allowed:
+            known = find_known_claim(trial.case, quantity, trial.dtype, trial.reference, relative)
+            status = "known" if known else "fail"
+            message = f"known deviation {known}" if known else (
+                f"projection {mpmath.nstr(got, 12)} against exact {mpmath.nstr(exact, 12)}, "
+                f"allowed ±{mpmath.nstr(allowed, 3)}")
+        return trial.make(quantity, status, worst_ulps=ulps, worst_relative=relative, worst_ratio=ratio,
+                          worst_index=0, expected=mpmath.nstr(exact, 17), got=mpmath.nstr(got, 17), message=message)
 
     def _check_value(self, trial: _Trial, output: Any) -> QuantityResult:
         torch_dtype = getattr(torch, trial.dtype)
@@ -298,21 +423,50 @@ def _one_line(error: BaseException) -> str:
 
 
 def check_loss(spec: LossSpec, impl: Implementation, dtypes: Sequence[str], device: str, seed: int,
-               timeout: float) -> Result:
-    """Run every case of ``spec`` in every dtype; verify the symbolic gradients once per variant."""
+               timeout: float, shrink_failures: bool = True) -> Result:
+    """Run the option grid and the probes of ``spec`` in every dtype, then shrink each failure.
+
+    The symbolic gradients are verified once per variant of the grid.
+    """
     result = Result()
     runner = CaseRunner(spec, impl, device, timeout)
     verified: set = set()
-    for case in generate_cases(spec, seed):
+    grid = generate_cases(spec, seed)
+    for case in grid:
         tensors = case.tensors("float64")
-        table = split_units(spec, tensors, case.options)
-        key = variant_key(spec, case.present, table, case.options)
+        key = variant_key(spec, case.present, split_units(spec, tensors, case.options), case.options)
         if key not in verified:
             verified.add(key)
             result.spec_problems.extend(verify_gradients(spec, case, tensors))
+    for case in grid + probe_cases(spec, seed, first_number=len(grid)):
+        result.cases[(spec.name, case.name)] = case
         for dtype in dtypes:
             result.results.extend(runner.run(case, dtype))
+    if shrink_failures:
+        _shrink_failures(result, runner)
     return result
+
+
+def _shrink_failures(result: Result, runner: CaseRunner) -> None:
+    """Attach to each group's smallest failure the shrunk case that still fails (see ``shrink``)."""
+    for failure in result.smallest_failures():
+        if runner.hung:
+            return
+        case = result.cases[(failure.loss, failure.case)]
+
+        def fails(candidate: Case, failure: QuantityResult = failure) -> bool:
+            return not runner.hung and any(r.quantity == failure.quantity and r.status in FAILING
+                                           for r in runner.run(candidate, failure.dtype))
+
+        shrunk = shrink(case, failure.dtype, fails)
+        if shrunk is case:
+            continue
+        again = [r for r in runner.run(shrunk, failure.dtype) if r.quantity == failure.quantity and r.status in FAILING]
+        if not again:
+            continue
+        result.cases[(failure.loss, shrunk.name)] = shrunk
+        failure.shrunk_case, failure.shrunk_reproducer = shrunk.name, again[0].reproducer
+        failure.shrunk_expected, failure.shrunk_got = again[0].expected, again[0].got
 
 
 def _validate(loss: str, dtypes: Sequence[str], device: str) -> LossSpec:
@@ -340,3 +494,10 @@ def check(loss: str, impl: Implementation | None = None, dtypes: Sequence[str] =
     spec = _validate(loss, list(dtypes), device)
     implementation = impl if impl is not None else pytorch_implementation(loss)
     return check_loss(spec, implementation, list(dtypes), device, seed, timeout)
+
+
+def replay(recorded: Reproducer, impl: Implementation | None = None, timeout: float = 20.0) -> list[QuantityResult]:
+    """Run a reproducer file's case again: its quantities against the oracle (``impl`` default: PyTorch's)."""
+    _validate(recorded.spec.name, [recorded.dtype], recorded.device)
+    implementation = impl if impl is not None else pytorch_implementation(recorded.spec.name)
+    return CaseRunner(recorded.spec, implementation, recorded.device, timeout).run(recorded.case, recorded.dtype)

@@ -3,7 +3,9 @@
 An implementation's result q for an exact value v with rounding magnitude M
 (see ``losscheck.derivations.magnitude``) over a reduction of n units passes when
 
-    |q − v| ≤ rounding_ulps·ulp(v) + (condition + accumulation·log2(n))·(u·M + η·A)
+    |q − v| ≤ rounding_ulps·ulp(v) + (condition + accumulation·g(n))·(u·M + η·A)
+
+with g(n) = √n or log2(n) per dtype (see DtypeTolerance).
 
 u is the dtype's unit roundoff 2^-p, η half its smallest subnormal, ulp(v)
 its spacing at v (subnormal spacing below the smallest normal), and A the
@@ -56,16 +58,25 @@ FORMATS = {dtype: _format(dtype) for dtype in DTYPES}
 
 @dataclass(frozen=True)
 class DtypeTolerance:
+    """``growth`` is how summation error grows with the reduction size n: ``sqrt`` (√n, recursive
+    summation in the working precision, Higham §4.2: float32 and float64 kernels sum in their own
+    type) or ``log2`` (half types, which PyTorch accumulates in float32, so only a pairwise-like
+    log2(n) is allowed and a float16 accumulator stands out). ``second_order`` scales the
+    allowance of double-backward (HVP) claims, whose rounding magnitude is not derived
+    symbolically; 0 means such claims are not judged in this dtype."""
+
     rounding_ulps: float
     condition: float
     accumulation: float
+    growth: str
+    second_order: float
 
 
 TOLERANCES = {
-    "float64": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1),
-    "float32": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1),
-    "float16": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1),
-    "bfloat16": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1),
+    "float64": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1, growth="sqrt", second_order=1024),
+    "float32": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1, growth="sqrt", second_order=1024),
+    "float16": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1, growth="log2", second_order=0),
+    "bfloat16": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1, growth="log2", second_order=0),
 }
 
 
@@ -86,20 +97,31 @@ def overflows(value: mpmath.mpf, dtype: str) -> bool:
 
 
 def allowed_error(dtype: str, exact: mpmath.mpf, magnitude: mpmath.mpf, underflow: mpmath.mpf,
-                  reduction_size: int) -> mpmath.mpf:
+                  reduction_size: int, scale: float = 1.0) -> mpmath.mpf:
     """The largest |got − exact| the policy accepts (see the module docstring)."""
     tol = TOLERANCES[dtype]
     fmt = FORMATS[dtype]
-    factor = tol.condition + tol.accumulation * math.log2(max(reduction_size, 1))
-    return tol.rounding_ulps * ulp(exact, dtype) + factor * (fmt.unit_roundoff * magnitude
-                                                             + fmt.underflow_unit * underflow)
+    n = max(reduction_size, 1)
+    factor = tol.condition + tol.accumulation * (math.sqrt(n) if tol.growth == "sqrt" else math.log2(n))
+    return scale * (tol.rounding_ulps * ulp(exact, dtype) + factor * (fmt.unit_roundoff * magnitude
+                                                                      + fmt.underflow_unit * underflow))
 
 
 def describe_policy() -> dict:
     """The policy as data, for reports."""
     return {
-        "formula": "|got - exact| <= rounding_ulps*ulp(exact) + (condition + accumulation*log2(n))*(u*M + eta*A)",
+        "formula": "|got - exact| <= rounding_ulps*ulp(exact) + (condition + accumulation*g(n))*(u*M + eta*A), "
+                   "g(n) = sqrt(n) or log2(n) per dtype; HVP claims: the same times second_order",
         "tolerances": {dtype: asdict(t) for dtype, t in TOLERANCES.items()},
         "unit_roundoff": {dtype: f"2^-{f.precision}" for dtype, f in FORMATS.items()},
         "underflow_unit": {dtype: f"2^{f.min_exponent - f.precision}" for dtype, f in FORMATS.items()},
     }
+
+
+def policy_line() -> str:
+    """The policy in one line: the formula and each dtype's constants."""
+    constants = "; ".join(f"{dtype} {t.rounding_ulps:g}/{t.condition:g}/{t.accumulation:g}/{t.growth}/"
+                          f"{t.second_order:g}" for dtype, t in TOLERANCES.items())
+    return (f"{describe_policy()['formula']}, rounding_ulps/condition/accumulation/g/second_order = {constants}; "
+            "non-finite accepted only where the exact value is, or where an intermediate of the per-unit "
+            "formula overflows the dtype")

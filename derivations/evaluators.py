@@ -3,7 +3,8 @@
 Two backends: ``mpmath`` for the oracle (runs at whatever ``mpmath.mp``
 precision is current, so one evaluator serves every working precision) and
 ``numpy`` for the fast float64 evaluator. Functions the specs define
-(``xlogy``, ``complex_abs``, ``clamp_min``) get an implementation per backend here.
+(``xlogy``, ``complex_abs``, ``clamp_min``) and the derivations' ``largest`` get an
+implementation per backend here.
 """
 
 from __future__ import annotations
@@ -28,8 +29,17 @@ def _mpmath_clamp_min(x, lo):
     return x if x >= lo or mpmath.isnan(x) else lo
 
 
-_MPMATH = {"xlogy": _mpmath_xlogy, "complex_abs": mpmath.hypot, "clamp_min": _mpmath_clamp_min}
-_NUMPY = {"xlogy": _numpy_xlogy, "complex_abs": np.hypot, "clamp_min": np.maximum}
+def _mpmath_largest(*values):
+    return max(values)
+
+
+def _numpy_largest(*values):
+    return np.maximum.reduce(np.broadcast_arrays(*values))
+
+
+_MPMATH = {"xlogy": _mpmath_xlogy, "complex_abs": mpmath.hypot, "clamp_min": _mpmath_clamp_min,
+           "largest": _mpmath_largest}
+_NUMPY = {"xlogy": _numpy_xlogy, "complex_abs": np.hypot, "clamp_min": np.maximum, "largest": _numpy_largest}
 
 
 def cse_outside_piecewise(exprs: Sequence[sp.Expr]) -> tuple[list, Sequence[sp.Expr]]:

@@ -82,3 +82,43 @@ def underflow_magnitude(expr: sp.Expr) -> sp.Expr:
     float16 while the result is not small.
     """
     return _error_bound(expr, leaf=lambda symbol: sp.Integer(0), cost=lambda e: sp.Integer(1))
+
+
+def peak_magnitude(expr: sp.Expr) -> sp.Expr:
+    """P(expr): the largest |intermediate| evaluating ``expr`` as written meets.
+
+    The standard model holds only while no intermediate overflows: where P exceeds a dtype's
+    largest value, a kernel evaluating this formula in that dtype may return ±inf or NaN.
+    A Piecewise contributes the P of the branch taken, as in M, and of what its conditions compare.
+    """
+    terms: list[sp.Expr] = []
+    pending = [expr]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, sp.Piecewise):
+            terms.append(sp.Piecewise(*[(peak_magnitude(e), c) for e, c in node.args]))
+            pending.extend(_compared(node))  # the conditions are evaluated too
+            continue
+        if not isinstance(node, sp.Expr) or node.is_Number:
+            continue
+        terms.append(sp.Abs(node))
+        pending.extend(node.args)
+    return largest(*dict.fromkeys(terms)) if len(terms) > 1 else (terms or [sp.Integer(0)])[0]
+
+
+def _compared(piecewise: sp.Piecewise) -> list[sp.Expr]:
+    """The expressions a Piecewise's conditions compare."""
+    found: list[sp.Expr] = []
+    pending = [c for _, c in piecewise.args]
+    while pending:
+        condition = pending.pop()
+        if isinstance(condition, sp.core.relational.Relational):
+            found.extend([condition.lhs, condition.rhs])
+        elif isinstance(condition, sp.logic.boolalg.BooleanFunction):
+            pending.extend(condition.args)
+    return found
+
+
+class largest(sp.Function):
+    """max(a, b, …) that SymPy never simplifies (Max compares its arguments on every rebuild, which is
+    slow for the hundreds of intermediates a peak holds); the evaluators implement it."""

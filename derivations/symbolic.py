@@ -28,7 +28,7 @@ import sympy as sp
 from ..spec.core import LossSpec, Slices, Unit
 from ..spec.functions import unclamped
 from .evaluators import make_mpmath, make_numpy
-from .magnitude import rounding_magnitude, underflow_magnitude
+from .magnitude import largest, peak_magnitude, rounding_magnitude, underflow_magnitude
 from .units import UnitTable
 
 
@@ -162,13 +162,19 @@ class Derivation:
         """A (underflow magnitude) of the loss, then of each ∂l/∂s."""
         return self._bounds(underflow_magnitude)
 
+    @cached_property
+    def peak(self) -> sp.Expr:
+        """P (largest intermediate) of the loss and its forms; a unit's gradients share it (a backward
+        reuses the forward's intermediates), which keeps the expression small."""
+        return largest(*[peak_magnitude(f) for f in [self.loss, *self.forms]])
+
     def _outputs(self, kind: str) -> list[sp.Expr]:
         if kind == "forward":
             return [self.loss, self.denominator]
         if kind in ("full", "full/math"):
             grads = self.backward_grad if kind == "full" else self.loss_grad
             return [self.loss, self.denominator, *grads, *self.denominator_grad,
-                    *self.magnitudes, *self.underflows]
+                    *self.magnitudes, *self.underflows, self.peak]
         if kind == "conventions":
             return [e for pair in self.convention_checks for e in pair]
         if kind == "jvp":
@@ -181,7 +187,7 @@ class Derivation:
         """A generated function of ``arguments`` (+ tangents for ``jvp``) returning a tuple.
 
         kinds: ``forward`` (l, d); ``grad`` (l, d, ∂l/∂s..., ∂d/∂s...); ``full``
-        (``grad``'s outputs, then M(l), M(∂l/∂s)..., then A(l), A(∂l/∂s)...);
+        (``grad``'s outputs, then M(l), M(∂l/∂s)..., then A(l), A(∂l/∂s)..., then P(l));
         ``full/math`` (``full`` with ``loss_grad``, not the conventions, for ∂l/∂s); ``jvp`` (l̇, ḋ);
         ``conventions`` (the ``convention_checks`` pairs, flattened).
         backends: ``mpmath`` (the oracle) and ``numpy`` (fast float64).

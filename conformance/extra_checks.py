@@ -1,0 +1,151 @@
+"""Checks beyond value and gradient: determinism, forward mode (JVP) and double backward (HVP).
+
+Each is judged as a scalar projection against exact truth, with the tolerance
+policy of ``tolerance.py``:
+
+* ``twice``: a second and a third call on the same inputs give bit-identical
+  outputs and gradients (and the second output equals the first).
+* ``jvp``: forward mode (``torch.autograd.forward_ad``) with a random tangent ṫ.
+  The output tangent J·ṫ is projected on the case's upstream δ and compared,
+  by the adjoint identity, with the exact ⟨ṫ, vjp(δ)⟩ of the oracle. The
+  magnitude the policy scales by is Σ|ṫ_i|·M_i over the gradient's rounding
+  magnitudes M_i, plus Σ|δ_k·(J·ṫ)_k| for the rounding of the output tangent.
+* ``hvp``: double backward. g = vjp(δ) is built with ``create_graph=True``, then
+  h = ∂⟨g, w⟩/∂x for a random w, and ⟨h, v⟩ = wᵀ·H_δ·v for a random v is compared
+  with the central finite difference d/db ⟨w, vjp(x + b·v; δ)⟩ at b = 0 of the
+  exact gradient at 50 digits, with two step sizes. Where the two steps
+  disagree the loss is not smooth there (a kink), and no HVP claim is made.
+  Magnitude: Σ|v_i·h_i| + |exact|, and the allowance is scaled by the dtype's
+  ``second_order`` constant (no HVP claim in float16 and bfloat16, whose
+  second-order rounding drowns a projection).
+
+A check that PyTorch's own function cannot do (no forward-mode formula, no
+double backward) is ``unsupported``, not failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import mpmath
+import numpy as np
+import torch
+import torch.autograd.forward_ad as fwAD
+
+from ..spec import LossSpec
+from ..spec.core import Sequences
+from .oracle import WORKING_DIGITS, Reference, gradient_at
+from .tolerance import TOLERANCES, allowed_error
+
+EXTRA_CHECKS = ("twice", "jvp", "hvp")
+FD_STEPS = (mpmath.mpf(2) ** -64, mpmath.mpf(2) ** -80)
+SMOOTH_AGREEMENT = mpmath.mpf(10) ** -18
+
+
+def _bits(t: torch.Tensor | None) -> bytes:
+    """The tensor's bytes, so NaN payloads and signed zeros count."""
+    if t is None:
+        return b"none"
+    return bytes(t.detach().to("cpu").contiguous().reshape(-1).view(torch.uint8).numpy()) + str(t.shape).encode()
+
+
+def random_like(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
+    """Uniform magnitudes in [0.5, 1.5) with random signs, shaped like ``values`` (never all ones)."""
+    return np.asarray(rng.uniform(0.5, 1.5, size=values.shape) * rng.choice([-1.0, 1.0], size=values.shape))
+
+
+def _projection(got: np.ndarray, weights: np.ndarray) -> mpmath.mpf:
+    """Σ got_k·weights_k, exactly (both hold float64 values)."""
+    return mpmath.fsum(mpmath.mpf(float(a)) * mpmath.mpf(float(b))
+                       for a, b in zip(got.reshape(-1), weights.reshape(-1)))
+
+
+def check_twice(call: Callable[[], Any], output: torch.Tensor, wrt: list[torch.Tensor],
+                upstream: torch.Tensor) -> str:
+    """'' if two more calls reproduce the output bit for bit, with identical gradients; else what differed."""
+    second, third = call(), call()
+    if _bits(second) != _bits(output):
+        return "a second call on the same inputs returned a different value"
+    if wrt and second.requires_grad and third.requires_grad:
+        a = torch.autograd.grad(second, wrt, upstream, allow_unused=True)
+        b = torch.autograd.grad(third, wrt, upstream, allow_unused=True)
+        for tensor_a, tensor_b in zip(a, b):
+            if _bits(tensor_a) != _bits(tensor_b):
+                return "two backward passes on the same inputs gave different gradients"
+    return ""
+
+
+def forward_mode(call: Callable[[dict[str, torch.Tensor]], Any], inputs: dict[str, torch.Tensor],
+                 tangents: dict[str, torch.Tensor]) -> torch.Tensor:
+    """J·ṫ of ``call(inputs)`` by forward-mode AD (zeros if the output carries no tangent)."""
+    with fwAD.dual_level():
+        duals = {n: fwAD.make_dual(t.detach(), tangents[n]) if n in tangents else t for n, t in inputs.items()}
+        out = call(duals)
+        tangent = fwAD.unpack_dual(out).tangent
+        return torch.zeros_like(out.detach()) if tangent is None else tangent.detach()
+
+
+def double_backward(call: Callable[[dict[str, torch.Tensor]], Any], inputs: dict[str, torch.Tensor], wrt: list[str],
+                    upstream: torch.Tensor, w: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """h = ∂⟨vjp(δ), w⟩/∂x for each tensor in ``wrt`` (zeros where unconnected)."""
+    out = call(inputs)
+    leaves = [inputs[n] for n in wrt]
+    grads = torch.autograd.grad(out, leaves, upstream, create_graph=True, allow_unused=True)
+    total = sum((g * w[n]).sum() for g, n in zip(grads, wrt) if g is not None and g.requires_grad)
+    if not isinstance(total, torch.Tensor):  # no gradient depends on the inputs: the Hessian is zero
+        return {n: torch.zeros_like(inputs[n]) for n in wrt}
+    second = torch.autograd.grad(total, leaves, allow_unused=True)
+    return {n: torch.zeros(inputs[n].shape, dtype=inputs[n].dtype) if h is None or h._is_zerotensor() else h.detach()
+            for n, h in zip(wrt, second)}
+
+
+def _inner(tangents: dict[str, np.ndarray], grads: dict[str, list]) -> mpmath.mpf:
+    """Σ_n ⟨ṫ_n, g_n⟩, exactly."""
+    return mpmath.fsum(mpmath.mpf(float(t)) * g for n in tangents for t, g in zip(tangents[n].reshape(-1), grads[n]))
+
+
+def jvp_claim(reference: Reference, upstream: np.ndarray, tangents: dict[str, np.ndarray], got: np.ndarray,
+              dtype: str, size: int) -> tuple[mpmath.mpf, mpmath.mpf, mpmath.mpf]:
+    """(exact ⟨δ, J·ṫ⟩ = ⟨ṫ, vjp(δ)⟩, got's ⟨δ, J·ṫ⟩, allowed error).
+
+    The tangents vanish where a domain ends, and elsewhere the reference's gradient is the
+    derivative (gradient conventions differ from it only at clamped ends).
+    """
+    with mpmath.workdps(WORKING_DIGITS):
+        exact = _inner(tangents, reference.grads)
+        projected = _projection(got, upstream)
+        magnitude = mpmath.fsum(abs(mpmath.mpf(float(t))) * b.magnitude for n in tangents
+                                for t, b in zip(tangents[n].reshape(-1), reference.grad_bounds[n]))
+        underflow = mpmath.fsum(abs(mpmath.mpf(float(t))) * b.underflow for n in tangents
+                                for t, b in zip(tangents[n].reshape(-1), reference.grad_bounds[n]))
+        magnitude += _projection(np.abs(got), np.abs(upstream))
+        return exact, projected, allowed_error(dtype, exact, magnitude, underflow, size)
+
+
+def hvp_claim(spec: LossSpec, tensors: dict[str, np.ndarray], options: dict[str, Any], upstream: np.ndarray,
+              w: dict[str, np.ndarray], v: dict[str, np.ndarray], got: dict[str, np.ndarray], dtype: str,
+              size: int) -> tuple[mpmath.mpf, mpmath.mpf, mpmath.mpf] | None:
+    """(exact wᵀ·H·v by finite differences, got's ⟨h, v⟩, allowed error); None where not smooth."""
+    if isinstance(spec.structure, Sequences) or not TOLERANCES[dtype].second_order:
+        return None  # a recursion has no closed-form gradient to move; half types are not judged
+    with mpmath.workdps(WORKING_DIGITS):
+        def along(b: mpmath.mpf) -> mpmath.mpf:
+            moved = {n: np.asarray(np.frompyfunc(lambda x, d: mpmath.mpf(float(x)) + b * mpmath.mpf(float(d)),
+                                                 2, 1)(t, v[n]), dtype=object)
+                     if n in v else t for n, t in tensors.items()}
+            return _inner(w, gradient_at(spec, moved, options, upstream))
+
+        estimates = []
+        for step in FD_STEPS:
+            high, low = along(step), along(-step)
+            if not (mpmath.isfinite(high) and mpmath.isfinite(low)):
+                return None
+            estimates.append((high - low) / (2 * step))
+        exact = estimates[-1]
+        projected = mpmath.fsum(_projection(got[n], v[n]) for n in v)
+        magnitude = mpmath.fsum(_projection(np.abs(got[n]), np.abs(v[n])) for n in v) + abs(exact)
+        if abs(estimates[0] - estimates[1]) > SMOOTH_AGREEMENT * (magnitude + 1):
+            return None
+        return exact, projected, allowed_error(dtype, exact, magnitude, mpmath.mpf(0), size,
+                                               scale=TOLERANCES[dtype].second_order)
