@@ -55,8 +55,6 @@ class Case:
         rng = self._rng("values")
         tensors: dict[str, np.ndarray] = {}
         structure = self.spec.structure
-        first = structure.sliced[0] if isinstance(structure, Slices) else self.spec.required_tensors[0].name
-        first_shape = tuple(self.shape_case.shapes[first])
         if isinstance(structure, Sequences):  # lengths and labels constrain one another: drawn together
             drawn = structure.draw(rng, self.shape_case, self.options)
             tensors.update({name: np.asarray(v, dtype=np.int64) for name, v in drawn.items()})
@@ -66,7 +64,7 @@ class Case:
             shape = tuple(self.shape_case.shapes[name])
             domain = self.shape_case.domains.get(name, self.spec.tensor(name).domain_for(self.options))
             if isinstance(domain, ClassIndex):
-                classes = structure.slice_length(first_shape) if isinstance(structure, Slices) else 1
+                classes = structure.class_count(self.shape_case.shapes) if isinstance(structure, Slices) else 1
                 tensors[name] = domain.sample_classes(rng, shape, classes).astype(np.int64)
             else:
                 regime = self.regime if domain.supports(self.regime) or self.regime == "interior" else "typical"

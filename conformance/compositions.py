@@ -76,3 +76,15 @@ def cross_entropy_probs(input: Any, target: Any, eps: float = 1e-6) -> Any:
 
 
 COMPOSITIONS["cross_entropy_probs"] = cross_entropy_probs
+
+
+def fused_linear_cross_entropy(input: torch.Tensor, weight: torch.Tensor, target: torch.Tensor,
+                               bias: torch.Tensor | None = None, *, ignore_index: int = -100,
+                               label_smoothing: float = 0.0, reduction: str = "mean") -> torch.Tensor:
+    """The unfused computation kernels fuse: cross_entropy(input @ weight.T + bias, target, ...)."""
+    return torch.nn.functional.cross_entropy(torch.nn.functional.linear(input, weight, bias), target,
+                                             ignore_index=ignore_index, label_smoothing=label_smoothing,
+                                             reduction=reduction)
+
+
+COMPOSITIONS["fused_linear_cross_entropy"] = fused_linear_cross_entropy

@@ -34,7 +34,11 @@ from .units import UnitTable
 
 @dataclass(frozen=True)
 class VariantKey:
-    """What fixes a spec's unit expression: present tensors, C, target kind, discrete options, complex tensors."""
+    """What fixes a spec's unit expression: present tensors, C, target kind, discrete options, complex tensors.
+
+    ``row_lengths`` gives the number of symbols of each tensor a unit reads as a
+    row; a row tensor not listed has C (``num_classes``).
+    """
 
     loss: str
     present: tuple[str, ...]
@@ -42,6 +46,7 @@ class VariantKey:
     index_target: bool
     discrete: tuple[tuple[str, Any], ...]
     complex_: tuple[str, ...] = ()
+    row_lengths: tuple[tuple[str, int], ...] = ()
 
 
 def variant_key(spec: LossSpec, present: tuple[str, ...], table: UnitTable, options: Mapping[str, Any]) -> VariantKey:
@@ -50,11 +55,14 @@ def variant_key(spec: LossSpec, present: tuple[str, ...], table: UnitTable, opti
         (o.name, options.get(o.name, o.default))
         for o in spec.options if o.in_formula and not o.continuous
     )
-    return VariantKey(spec.name, tuple(present), table.num_classes, table.index_target, discrete, table.complex_)
+    rows = tuple((name, int(table.values[name].shape[1])) for name in present if _is_row(spec, name))
+    return VariantKey(spec.name, tuple(present), table.num_classes, table.index_target, discrete, table.complex_,
+                      rows)
 
 
 def unit_symbols(spec: LossSpec, key: VariantKey) -> dict[str, Any]:
-    """Symbols a unit reads: a scalar per tensor, K of them for a row of a slice, (re, im) if complex."""
+    """Symbols a unit reads: a scalar per tensor, a list for a row (see ``Slices``), (re, im) if complex."""
+    lengths = dict(key.row_lengths)
     symbols: dict[str, Any] = {}
     for tensor in spec.tensors:
         if tensor.name not in key.present:
@@ -62,7 +70,8 @@ def unit_symbols(spec: LossSpec, key: VariantKey) -> dict[str, Any]:
         if tensor.name in key.complex_:
             symbols[tensor.name] = [sp.Symbol(f"{tensor.name}_{part}", real=True) for part in ("re", "im")]
         elif _is_row(spec, tensor.name):
-            symbols[tensor.name] = list(sp.symbols(f"{tensor.name}_0:{key.num_classes}", real=True))
+            length = lengths.get(tensor.name, key.num_classes)
+            symbols[tensor.name] = list(sp.symbols(f"{tensor.name}_0:{length}", real=True))
         else:
             symbols[tensor.name] = sp.Symbol(tensor.name, real=True)
     return symbols
@@ -77,7 +86,8 @@ def option_symbols(spec: LossSpec) -> dict[str, sp.Symbol]:
 
 
 def make_unit(spec: LossSpec, key: VariantKey, tensors: dict[str, Any], keep: Any = 1) -> Unit:
-    """A Unit over ``tensors``; absent optional tensors read as 1, continuous options as symbols.
+    """A Unit over ``tensors``; absent optional tensors read as their ``absent`` constant,
+    continuous options as symbols.
 
     A complex tensor, given as its (re, im) pair, reads as re + i·im.
     """
@@ -87,8 +97,10 @@ def make_unit(spec: LossSpec, key: VariantKey, tensors: dict[str, Any], keep: An
         filled[name] = real + sp.I * imaginary
     for tensor in spec.optional_tensors:
         if tensor.name not in filled:
-            one = sp.Integer(1)
-            filled[tensor.name] = [one] * key.num_classes if _is_row(spec, tensor.name) else one
+            if tensor.name in getattr(spec.structure, "shared", ()):
+                raise TypeError(f"{spec.name}: shared tensor {tensor.name} must be required (its size is unknown)")
+            constant = sp.Integer(tensor.absent)
+            filled[tensor.name] = [constant] * key.num_classes if _is_row(spec, tensor.name) else constant
     options: dict[str, Any] = dict(key.discrete)
     options.update(option_symbols(spec))
     return Unit(filled, options, sp.sympify(keep), key.index_target, key.num_classes)

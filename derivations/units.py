@@ -2,9 +2,10 @@
 
 A ``UnitTable`` holds, for every tensor a unit reads, the values each unit
 sees and the flat position in the original tensor each value came from (so
-gradients can be scattered back, summing over broadcast copies). Ignored
-units (class index equal to ``ignore_index``) are dropped: by convention they
-contribute exactly 0 to value and gradient.
+gradients can be scattered back, summing over broadcast copies and over the
+units that read a shared tensor). Ignored units (class index equal to
+``ignore_index``) are dropped: by convention they contribute exactly 0 to
+value and gradient.
 
 A complex tensor (complex dtype, or objects with an imaginary part) is held
 as its real view: each element gives the pair (re, im), at flat positions
@@ -29,7 +30,7 @@ from ..spec.core import Elementwise, LossSpec, Sequences, Slices
 class UnitTable:
     """Unit-major views of a case's tensors.
 
-    ``values[name]`` has shape (U,) or (U, C); ``positions[name]`` has the same
+    ``values[name]`` has shape (U,) or (U, row length); ``positions[name]`` has the same
     shape and holds flat indices into the tensor ``name`` (absent for tensors
     that are not real inputs, such as one-hot rows built from class indices).
     ``kept`` marks the units of the ``none`` output that are not ignored.
@@ -128,7 +129,7 @@ def _slices(structure: Slices, tensors: Mapping[str, np.ndarray], options: Mappi
         tensors = {name: t.reshape(-1) if name in structure.sliced else t for name, t in tensors.items()}
     first = tensors[structure.sliced[0]]
     axis = structure.axis_of(first.shape)
-    length = first.shape[axis]
+    classes = structure.class_count({name: t.shape for name, t in tensors.items()})
     out_shape = first.shape[:axis] + first.shape[axis + 1:]
     values: dict[str, np.ndarray] = {}
     positions: dict[str, np.ndarray] = {}
@@ -138,22 +139,22 @@ def _slices(structure: Slices, tensors: Mapping[str, np.ndarray], options: Mappi
     for name, tensor in tensors.items():
         if name == structure.index_target and tensor.shape != first.shape:
             index_target = True
-            classes = tensor.reshape(-1).astype(np.int64)
-            kept = classes != options.get("ignore_index", -100)
-            values[name] = (classes[:, None] == np.arange(length)).astype(np.float64)
+            indices = tensor.reshape(-1).astype(np.int64)
+            kept = indices != options.get("ignore_index", -100)
+            values[name] = (indices[:, None] == np.arange(classes)).astype(np.float64)
         elif name in structure.encode:
             rows = tensor.reshape(-1)[_rows(tensor.shape, structure.axis_of(tensor.shape))]
             values[name] = np.array([structure.encode[name](row) for row in rows], dtype=np.float64)
         elif name in structure.sliced:
             where = _rows(tensor.shape, axis)
             values[name], positions[name] = tensor.reshape(-1)[where], where
-        elif name in structure.per_class:
-            where = np.broadcast_to(np.arange(length), (units, length))
+        elif name in structure.per_class or name in structure.shared:  # read whole by every unit
+            where = np.broadcast_to(np.arange(tensor.size), (units, tensor.size))
             values[name], positions[name] = tensor.reshape(-1)[where], where
         else:  # per unit: one value per slice, broadcast to the output shape
             where = np.broadcast_to(_flat_positions(tensor.shape), out_shape).reshape(-1)
             values[name], positions[name] = tensor.reshape(-1)[where], where
-    return UnitTable(values, positions, kept, tuple(out_shape), length, index_target, batch_size, sizes)
+    return UnitTable(values, positions, kept, tuple(out_shape), classes, index_target, batch_size, sizes)
 
 
 def _sequences(structure: Sequences, tensors: Mapping[str, np.ndarray], batch_size: int,

@@ -2,8 +2,10 @@
 statements equating it with the TorchLean declarations it is linked to.
 
 The unit loss is the spec's per-unit expression for a representative variant: the required
-tensors only (optional ones read as 1), discrete options at their defaults, continuous options
-as real parameters, and for class-axis specs ``CLASSES`` classes with probability-row targets.
+tensors only (optional ones read as their absent value), discrete options at their defaults,
+continuous options as real parameters, and for class-axis specs ``CLASSES`` classes with
+probability-row targets; a spec with shared tensors (a weight matrix every unit reads) takes
+its row lengths from its first shape case instead, since a shared tensor's size is not a class count.
 Scalars become ``(x : ℝ)`` binders; a class row becomes ``(x : Fin C → ℝ)`` read as ``x k``.
 The binders are explicit, as TorchLean's ``autoImplicit := false`` requires.
 
@@ -16,12 +18,15 @@ forward function lives on tape contexts, not on tensors.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import sympy as sp
 
-from ..derivations.symbolic import VariantKey, derive
+from ..derivations.symbolic import VariantKey, derive, variant_key
+from ..derivations.units import split_units
 from ..spec import all_specs
 from ..spec.core import LossSpec
 from .printer import LeanPrinter
@@ -49,15 +54,27 @@ def _lower_camel(name: str) -> str:
 def unit_expression(spec: LossSpec) -> tuple[sp.Expr, dict[str, object], list[sp.Symbol]]:
     """The spec's unit loss for the representative variant, its tensor symbols, its option symbols.
 
-    A tensor the unit reads as a row gets ``CLASSES`` symbols (a list); any other, one symbol.
+    A tensor the unit reads as a row gets ``CLASSES`` symbols (a list), or with shared tensors
+    the lengths of the first shape case; any other, one symbol.
     """
-    discrete = tuple((o.name, o.default) for o in spec.options if o.in_formula and not o.continuous)
-    key = VariantKey(spec.name, tuple(t.name for t in spec.required_tensors), CLASSES, False, discrete)
-    derivation = derive(spec, key)
+    derivation = derive(spec, _representative_key(spec))
     loss = sp.sympify(derivation.loss)
     if not isinstance(loss, sp.Expr):
         raise TypeError(f"its unit loss is a {type(loss).__name__}, not a SymPy expression")
     return loss, derivation.symbols, list(derivation.options.values())
+
+
+def _representative_key(spec: LossSpec) -> VariantKey:
+    """The variant emitted: required tensors, default discrete options, probability-row targets."""
+    present = tuple(t.name for t in spec.required_tensors)
+    discrete = tuple((o.name, o.default) for o in spec.options if o.in_formula and not o.continuous)
+    if not getattr(spec.structure, "shared", ()):
+        return VariantKey(spec.name, present, CLASSES, False, discrete)
+    shapes = spec.shape_cases[0].shapes
+    zeros = {name: np.zeros(shapes[name], dtype=np.int64) for name in present}
+    defaults = {o.name: o.default for o in spec.options}
+    key = variant_key(spec, present, split_units(spec, zeros, defaults), defaults)
+    return dataclasses.replace(key, index_target=False)
 
 
 @dataclass(frozen=True)

@@ -272,14 +272,17 @@ LOG_PROBABILITY_ROWS = LogProbabilityRows("normalised log-probability rows")
 class TensorArg:
     """One tensor argument: its role, domain, whether PyTorch differentiates it.
 
-    ``optional`` tensors (``weight``, ``pos_weight``) default to ``None`` and
-    are passed by name; required ones are passed by position.
+    ``optional`` tensors (``weight``, ``pos_weight``, ``bias``) default to
+    ``None`` and are passed by name; required ones are passed by position. An
+    absent optional tensor reads as ``absent`` in every slot: 1 for a weight,
+    0 for a bias.
     """
 
     name: str
     domain: Domain
     differentiable: bool
     optional: bool = False
+    absent: int = 1
     doc: str = ""
     domain_when: tuple[tuple[str, Any, Domain], ...] = ()
 
@@ -375,12 +378,20 @@ class Slices:
       ``ignore_index`` option gets ``keep`` = 0.
     * ``per_unit``: tensors with one value per slice (shape of the output,
       broadcast to it), read as scalars.
-    * ``per_class``: tensors of shape (K,) read whole by every unit.
+    * ``per_class``: tensors of shape (C,) read whole by every unit.
+    * ``shared``: required tensors of any shape read whole, flattened in C
+      order, by every unit (fused_linear_cross_entropy's weight matrix); the
+      gradient of such a tensor sums the units' contributions.
     * ``encode``: name → function mapping one integer row of that tensor to
       the K values a unit reads (e.g. a −1-terminated label list to per-class
       counts). Encoded tensors are not differentiable.
+    * ``classes``: (tensor, dim) whose size is the class count C, where it is
+      not the slice length K (fused_linear_cross_entropy: the weight's rows,
+      while a unit slices an input row of H features). Default: C = K.
 
-    Every sliced, per-class and encoded tensor reads as a list of K symbols.
+    Every sliced and encoded tensor reads as a list of K symbols, a one-hot
+    index target and every per-class tensor as a list of C, a shared tensor
+    as a list of its size.
     """
 
     sliced: tuple[str, ...]
@@ -388,13 +399,22 @@ class Slices:
     index_target: str | None = None
     per_unit: tuple[str, ...] = ()
     per_class: tuple[str, ...] = ()
+    shared: tuple[str, ...] = ()
     encode: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict, hash=False, compare=False)
+    classes: tuple[str, int] | None = None
 
     def slice_length(self, shape: tuple[int, ...]) -> int:
         """K for a first sliced tensor of ``shape``."""
         if self.axis is None:
             return math.prod(shape)
         return shape[self.axis_of(shape)]
+
+    def class_count(self, shapes: Mapping[str, tuple[int, ...]]) -> int:
+        """C for tensors of ``shapes`` (name → shape): the ``classes`` dim, else K."""
+        if self.classes is None:
+            return self.slice_length(shapes[self.sliced[0]])
+        name, dim = self.classes
+        return shapes[name][dim]
 
     def axis_of(self, shape: tuple[int, ...]) -> int:
         """The sliced dimension of a tensor of ``shape`` (the class axis is dim 0 when 1-D)."""
@@ -405,8 +425,9 @@ class Slices:
         return self.axis % len(shape)
 
     def is_row(self, name: str) -> bool:
-        """Does a unit read tensor ``name`` as a list of K symbols?"""
-        return name in self.sliced or name in self.per_class or name in self.encode
+        """Does a unit read tensor ``name`` as a list of symbols?"""
+        groups = (self.sliced, self.per_class, self.shared, self.encode)
+        return name == self.index_target or any(name in group for group in groups)
 
 
 def ClassAxis(per_class: tuple[str, ...] = ("weight",)) -> Slices:
@@ -485,8 +506,9 @@ class ShapeCase:
 class Unit:
     """The symbols one unit reads, handed to a spec's ``loss`` and ``denominator``.
 
-    ``tensors[name]`` is a symbol (elementwise) or a list of C symbols (class
-    axis); an absent optional tensor reads as the constant 1. ``options`` maps
+    ``tensors[name]`` is a symbol (elementwise) or a list of symbols (a row:
+    see ``Slices``); an absent optional tensor reads as its ``absent`` constant
+    (1 unless stated), one per class for a row. ``num_classes`` is C. ``options`` maps
     continuous options to symbols and discrete ones to their values. ``keep``
     is 0 for an ignored unit and 1 otherwise; ``index_target`` tells whether
     the target came as class indices. ``ops`` is the arithmetic backend of a

@@ -36,12 +36,15 @@ def smoothed_target(u: Unit) -> list:
     return [u.keep * ((1 - eps) * y + eps / u.num_classes) for y in u.target]
 
 
+def log_softmax_cross_entropy(logits: list, weights: list, targets: list):
+    """−Σ_c w_c·y_c·(x_c − log Σ_k exp(x_k)) for logits x, class weights w and targets y."""
+    log_sum_exp = sp.log(sp.Add(*[sp.exp(x) for x in logits]))
+    return -sp.Add(*[w * y * (x - log_sum_exp) for w, y, x in zip(weights, targets, logits)])
+
+
 def loss(u: Unit):
     """−Σ_c w_c·y'_c·(x_c − log Σ_k exp(x_k))."""
-    log_sum_exp = sp.log(sp.Add(*[sp.exp(x) for x in u.input]))
-    return -sp.Add(*[
-        w * y * (x - log_sum_exp) for w, y, x in zip(u.weight, smoothed_target(u), u.input)
-    ])
+    return log_softmax_cross_entropy(u.input, u.weight, smoothed_target(u))
 
 
 def denominator(u: Unit):

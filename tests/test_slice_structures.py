@@ -1,13 +1,14 @@
 """The pieces the slice-structured specs add: planted rows, label lists, whole-tensor units,
-and Piecewise branches that divide."""
+shared tensors, and Piecewise branches that divide."""
 
 import mpmath
 import numpy as np
 import sympy as sp
+from losscheck.conformance.oracle import exact_reference
 from losscheck.derivations.evaluators import make_mpmath
 from losscheck.derivations.units import split_units
 from losscheck.spec import get_spec
-from losscheck.spec.core import REAL, planted_rows
+from losscheck.spec.core import CLASS_INDEX, REAL, LossSpec, Option, ShapeCase, Slices, TensorArg, planted_rows
 from losscheck.spec.multilabel_margin_loss import LabelLists, label_counts
 
 
@@ -38,6 +39,50 @@ def test_whole_tensor_slice_is_one_unit_over_flat_positions():
     table = split_units(spec, tensors, {"eps": 1e-6})
     assert table.out_shape == () and table.num_classes == 6
     assert table.positions["input"].tolist() == [list(range(6))]
+
+
+def _selected_score(u):
+    """l_n = Σ_v y_v·(Σ_h W[v, h]·x_h + b_v): the score of the target's row, W read row-major."""
+    h = len(u.input)
+    scores = [sum(w * x for w, x in zip(u.weight[v * h:(v + 1) * h], u.input)) + u.bias[v]
+              for v in range(u.num_classes)]
+    return sum(y * z for y, z in zip(u.target, scores))
+
+
+SHARED = LossSpec(
+    name="selected_score", formula="Σ_v y_v·(W·x + b)_v",
+    tensors=(TensorArg("input", REAL, True), TensorArg("weight", REAL, True), TensorArg("target", CLASS_INDEX, False),
+             TensorArg("bias", REAL, True, optional=True, absent=0)),
+    options=(Option("ignore_index", -100, grid=(-100,), in_formula=False),
+             Option("reduction", "sum", grid=("sum",), in_formula=False)),
+    structure=Slices(sliced=("input",), index_target="target", per_class=("bias",), shared=("weight",),
+                     classes=("weight", 0)),
+    loss=_selected_score, denominator=lambda u: u.keep,
+    shape_cases=(ShapeCase("(N,H)", {"input": (3, 2), "weight": (4, 2), "target": (3,), "bias": (4,)}),),
+)
+
+
+def test_a_shared_tensor_is_read_whole_by_every_unit_and_its_gradient_sums_over_units():
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((3, 2)), rng.standard_normal((4, 2)), rng.standard_normal(4)
+    target = np.array([2, 1, 2])
+    options = {"ignore_index": 1, "reduction": "sum"}
+    table = split_units(SHARED, {"input": x, "weight": w, "target": target}, options)
+    assert table.num_classes == 4 and table.values["target"].shape == (3, 4)
+    assert table.positions["weight"].tolist() == [list(range(8))] * 3
+    assert table.kept.tolist() == [True, False, True]
+
+    onehot = np.eye(4)[target] * table.kept[:, None]  # ignored rows contribute nothing
+    without = exact_reference(SHARED, {"input": x, "weight": w, "target": target}, options, np.array(1.5))
+    with_bias = exact_reference(SHARED, {"input": x, "weight": w, "target": target, "bias": b}, options,
+                                np.array(1.5))
+    scores = np.einsum("vh,nh->nv", w, x)
+    np.testing.assert_allclose(float(without.value[0]), (onehot * scores).sum(), rtol=1e-14)  # absent bias is 0
+    np.testing.assert_allclose(float(with_bias.value[0]), (onehot * (scores + b)).sum(), rtol=1e-14)
+    grads = {name: np.array([float(g) for g in values]) for name, values in with_bias.grads.items()}
+    np.testing.assert_allclose(grads["weight"], 1.5 * (onehot.T @ x).reshape(-1), rtol=1e-14)
+    np.testing.assert_allclose(grads["bias"], 1.5 * onehot.sum(axis=0), rtol=1e-14)
+    np.testing.assert_allclose(grads["input"], 1.5 * (onehot @ w).reshape(-1), rtol=1e-14)
 
 
 def test_a_dividing_branch_is_not_evaluated_where_it_is_not_taken():

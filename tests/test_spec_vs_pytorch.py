@@ -123,3 +123,22 @@ def test_all_ignored_batch_follows_pytorch(loss):
         np.testing.assert_array_equal(np.array([float(v) for v in reference.value]).reshape(value.shape), value)
         np.testing.assert_array_equal(np.array([float(v) for v in reference.grads["input"]]).reshape(3, 4),
                                       grads["input"])
+
+
+def test_fused_linear_cross_entropy_all_ignored_batch_follows_pytorch():
+    """mean is NaN, sum is 0, none is zeros, and input, weight and bias get exactly 0 gradients."""
+    spec = all_specs()["fused_linear_cross_entropy"]
+    rng = np.random.default_rng(5)
+    tensors = {"input": rng.standard_normal((3, 2)), "weight": rng.standard_normal((4, 2)),
+               "target": np.array([1, 1, 1]), "bias": rng.standard_normal(4)}
+    for reduction in ("mean", "sum", "none"):
+        options = {"ignore_index": 1, "label_smoothing": 0.25, "reduction": reduction}
+        upstream = np.array(0.75) if reduction != "none" else np.array([0.5, -1.0, 2.0])
+        reference = exact_reference(spec, tensors, options, upstream)
+        value, grads = torch_float64(spec, tensors, options, upstream)
+        np.testing.assert_array_equal(np.array([float(v) for v in reference.value]).reshape(value.shape), value)
+        assert sorted(grads) == ["bias", "input", "weight"]
+        for name, grad in grads.items():
+            assert not grad.any(), (reduction, name)
+            np.testing.assert_array_equal(np.array([float(v) for v in reference.grads[name]]).reshape(grad.shape),
+                                          grad)
