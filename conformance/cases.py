@@ -110,14 +110,14 @@ def _optional_sets(spec: LossSpec) -> Iterator[tuple[str, ...]]:
 def generate_cases(spec: LossSpec, seed: int = 0) -> list[Case]:
     """Every shape case × optional-tensor subset × option grid point × value regime."""
     for option in spec.options:  # a spec whose own grid leaves its domain is a spec bug
-        for value in option.grid:
+        for value in (*option.grid, *(v for c in spec.shape_cases for v in c.grids.get(option.name, ()))):
             option.validate(value)
     cases: list[Case] = []
     for shape_case in spec.shape_cases:
         swept = [o for o in spec.options if o.name not in shape_case.skip_options]
         for extras in _optional_sets(spec):
             present = tuple(t.name for t in spec.tensors if not t.optional or t.name in extras)
-            for values in itertools.product(*(o.grid for o in swept)):
+            for values in itertools.product(*(shape_case.grids.get(o.name, o.grid) for o in swept)):
                 options = dict(zip((o.name for o in swept), values))
                 regimes = {"typical"}
                 for name in present:

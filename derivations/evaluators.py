@@ -3,7 +3,7 @@
 Two backends: ``mpmath`` for the oracle (runs at whatever ``mpmath.mp``
 precision is current, so one evaluator serves every working precision) and
 ``numpy`` for the fast float64 evaluator. Functions the specs define
-(``xlogy``, ``complex_abs``, ``clamp_min``) get an implementation per backend here.
+(``xlogy``, ``complex_abs``, ``clamp_min``, ``pnorm``) get an implementation per backend here.
 """
 
 from __future__ import annotations
@@ -28,8 +28,17 @@ def _mpmath_clamp_min(x, lo):
     return x if x >= lo or mpmath.isnan(x) else lo
 
 
-_MPMATH = {"xlogy": _mpmath_xlogy, "complex_abs": mpmath.hypot, "clamp_min": _mpmath_clamp_min}
-_NUMPY = {"xlogy": _numpy_xlogy, "complex_abs": np.hypot, "clamp_min": np.maximum}
+def _mpmath_pnorm(p, *xs):
+    return mpmath.fsum(abs(x) ** p for x in xs) ** (1 / mpmath.mpf(p))
+
+
+def _numpy_pnorm(p, *xs):
+    return sum(np.abs(x) ** p for x in xs) ** (1 / p)
+
+
+_MPMATH = {"xlogy": _mpmath_xlogy, "complex_abs": mpmath.hypot, "clamp_min": _mpmath_clamp_min,
+           "pnorm": _mpmath_pnorm}
+_NUMPY = {"xlogy": _numpy_xlogy, "complex_abs": np.hypot, "clamp_min": np.maximum, "pnorm": _numpy_pnorm}
 
 
 def cse_outside_piecewise(exprs: Sequence[sp.Expr]) -> tuple[list, Sequence[sp.Expr]]:

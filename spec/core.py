@@ -374,7 +374,8 @@ class ShapeCase:
 
     ``domains`` overrides a tensor's domain for this pattern (class-index
     targets versus probability targets); ``skip_options`` names options that
-    do not apply to it, so the grid does not sweep them. ``complex_`` names
+    do not apply to it, so the grid does not sweep them; ``grids`` gives the
+    values an option sweeps in this pattern instead of its own grid. ``complex_`` names
     tensors fed as complex numbers in this pattern (real and imaginary parts
     drawn from the domain; complex128/complex64/complex32 for float64/32/16,
     unsupported in bfloat16). A unit reads such a tensor as re + i·im of two
@@ -387,6 +388,7 @@ class ShapeCase:
     domains: Mapping[str, Domain] = field(default_factory=dict)
     skip_options: tuple[str, ...] = ()
     complex_: tuple[str, ...] = ()
+    grids: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ units ---
