@@ -10,7 +10,7 @@ crashes or hangs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -298,12 +298,15 @@ def _one_line(error: BaseException) -> str:
 
 
 def check_loss(spec: LossSpec, impl: Implementation, dtypes: Sequence[str], device: str, seed: int,
-               timeout: float) -> Result:
-    """Run every case of ``spec`` in every dtype; verify the symbolic gradients once per variant."""
+               timeout: float, options: Mapping[str, Any] | None = None) -> Result:
+    """Run every case of ``spec`` in every dtype; verify the symbolic gradients once per variant.
+
+    ``options`` fixes options to one value each instead of sweeping their grids.
+    """
     result = Result()
     runner = CaseRunner(spec, impl, device, timeout)
     verified: set = set()
-    for case in generate_cases(spec, seed):
+    for case in generate_cases(spec, seed, options):
         tensors = case.tensors("float64")
         table = split_units(spec, tensors, case.options)
         key = variant_key(spec, case.present, table, case.options)
@@ -331,12 +334,21 @@ def _validate(loss: str, dtypes: Sequence[str], device: str) -> LossSpec:
 
 
 def check(loss: str, impl: Implementation | None = None, dtypes: Sequence[str] = DTYPES,
-          device: str = "cpu", seed: int = 0, timeout: float = 20.0) -> Result:
+          device: str = "cpu", seed: int = 0, timeout: float = 20.0,
+          options: Mapping[str, Any] | None = None) -> Result:
     """Check ``impl`` (default: PyTorch's own function) for the loss named ``loss``.
 
-    Raises UsageError for an unknown loss, dtype or device. Returns a Result
-    whose ``.ok`` says whether every case conformed.
+    ``options`` fixes some of the loss's options (``{"distance_function": "mymod:dist"}``)
+    instead of sweeping their grids. Raises UsageError for an unknown loss, dtype,
+    device or option. Returns a Result whose ``.ok`` says whether every case conformed.
     """
     spec = _validate(loss, list(dtypes), device)
+    for name, value in (options or {}).items():
+        if name not in {o.name for o in spec.options}:
+            raise UsageError(f"{loss} has no option {name!r}")
+        try:
+            spec.option(name).validate(value)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     implementation = impl if impl is not None else pytorch_implementation(loss)
-    return check_loss(spec, implementation, list(dtypes), device, seed, timeout)
+    return check_loss(spec, implementation, list(dtypes), device, seed, timeout, options)

@@ -10,6 +10,7 @@ Nothing here imports torch or mpmath or does I/O.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,6 +179,9 @@ LOG_PROBABILITY_ROWS = LogProbabilityRows("normalised log-probability rows")
 
 # ------------------------------------------------------- tensors, options ---
 
+CALLABLE_NAME = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_][\w.]*)$")
+"""``MODULE:ATTR``, how a function-valued option names its callable."""
+
 
 @dataclass(frozen=True)
 class TensorArg:
@@ -210,6 +214,10 @@ class Option:
     option gives ``interval`` = (lo, hi) with ``closed`` ends, and becomes a
     SymPy symbol in the derivation so symbolic work is shared across values.
     ``grid`` is the values the conformance run sweeps (default first).
+    ``callable_with`` makes it a function-valued option: its values are None
+    or ``MODULE:ATTR`` names of callables having these attributes; the harness
+    imports each, and both the implementation and the spec's ``loss`` receive
+    the callable itself.
     """
 
     name: str
@@ -220,6 +228,7 @@ class Option:
     closed: tuple[bool, bool] = (True, True)
     in_formula: bool = True
     doc: str = ""
+    callable_with: tuple[str, ...] | None = None
 
     @property
     def continuous(self) -> bool:
@@ -227,6 +236,10 @@ class Option:
 
     def validate(self, value: Any) -> None:
         """Raise ValueError naming the option when ``value`` is out of its domain."""
+        if self.callable_with is not None:
+            if value is not None and not (isinstance(value, str) and CALLABLE_NAME.match(value)):
+                raise ValueError(f"option {self.name}={value!r} is not None or MODULE:ATTR")
+            return
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"option {self.name}={value!r} is not one of {list(self.choices)}")
         if self.interval is not None:
