@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
                           "or the losses named by --impl)")
     run.add_argument("--impl", action="append", default=[], metavar="NAME=MODULE:ATTR",
                      help="replace PyTorch's NAME with MODULE.ATTR (repeatable)")
+    run.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                     help="fix option NAME to VALUE instead of sweeping its grid, in every loss "
+                          "run that has it (repeatable; a function-valued option takes MODULE:ATTR)")
     run.add_argument("--dtype", action="append", default=[], metavar="DTYPES",
                      help=f"comma-separated dtypes (default: {','.join(DTYPES)})")
     run.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
@@ -78,9 +81,50 @@ def _describe_option(option: Option) -> str:
         lo, hi = option.interval
         left, right = ("[" if option.closed[0] else "("), ("]" if option.closed[1] else ")")
         return f"{option.name}={option.default!r} in {left}{lo}, {hi}{right}"
+    if option.callable_with is not None:
+        return f"{option.name}={option.default!r} or MODULE:ATTR with .{', .'.join(option.callable_with)}"
     if option.choices is not None:
         return f"{option.name}={option.default!r} of {'|'.join(map(str, option.choices))}"
     return f"{option.name}={option.default!r}"
+
+
+def _option_value(option: Option, text: str) -> object:
+    """``text`` as a value of ``option``: None, MODULE:ATTR, one of its choices, or a number."""
+    if text == "None" and (option.callable_with is not None or None in (option.choices or ())):
+        return None
+    if option.callable_with is not None:
+        return text
+    if option.choices is not None:
+        for choice in option.choices:
+            if str(choice) == text:
+                return choice
+        raise UsageError(f"--option {option.name}={text} is not one of {list(option.choices)}")
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"--option {option.name}={text} is not a number") from None
+
+
+def _fixed_options(texts: Sequence[str], losses: Sequence[str]) -> dict[str, dict[str, object]]:
+    """Per loss, the options ``--option NAME=VALUE`` fixes; each NAME must belong to some loss run."""
+    fixed: dict[str, dict[str, object]] = {name: {} for name in losses}
+    specs = all_specs()
+    for text in texts:
+        name, equals, value = text.partition("=")
+        if not equals or not name:
+            raise UsageError(f"malformed --option {text!r}: expected NAME=VALUE, e.g. margin=0.5")
+        owners = [loss for loss in losses if name in {o.name for o in specs[loss].options}]
+        if not owners:
+            raise UsageError(f"--option {name}: no loss being run has an option {name!r}")
+        for loss in owners:
+            option = specs[loss].option(name)
+            parsed = _option_value(option, value)
+            try:
+                option.validate(parsed)
+            except ValueError as error:
+                raise UsageError(str(error)) from None
+            fixed[loss][name] = parsed
+    return fixed
 
 
 def _command_list(console: Console) -> int:
@@ -112,6 +156,7 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     for name in impls:
         if name not in losses:
             raise UsageError(f"--impl {name} is not among the --loss names being run")
+    fixed = _fixed_options(args.option, losses)
     dtypes = [d.strip() for text in args.dtype for d in text.split(",") if d.strip()] or list(DTYPES)
     for dtype in dtypes:
         if dtype not in DTYPES:
@@ -130,15 +175,15 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
         warnings.simplefilter("ignore")  # PyTorch's deprecation chatter is not a finding
         for name in losses:
             combined.merge(check(name, impls.get(name), dtypes=dtypes, device=args.device, seed=seed,
-                                 timeout=timeout))
+                                 timeout=timeout, options=fixed[name]))
     elapsed = time.perf_counter() - started
     impl_names = {name: text.split("=", 1)[1] for text in args.impl for name in [text.split("=", 1)[0]]}
     saved = _save_failures(combined, Path(args.save_failures), args.device, impl_names)
     print_result(combined, console, saved)
     console.print(f"checked {len(losses)} losses in {elapsed:.1f} s", highlight=False)
     if args.report:
-        settings = {"losses": losses, "impls": args.impl, "dtypes": dtypes, "device": args.device,
-                    "seed": seed, "timeout": timeout, "seconds": round(elapsed, 2)}
+        settings = {"losses": losses, "impls": args.impl, "options": args.option, "dtypes": dtypes,
+                    "device": args.device, "seed": seed, "timeout": timeout, "seconds": round(elapsed, 2)}
         with open(args.report, "w", encoding="utf-8") as report:
             report.write(report_json(combined, settings))
     return 0 if combined.ok else 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ import torch
 
 from ..derivations.units import split_units
 from ..spec.core import ClassIndex, LossSpec, Sequences, ShapeCase, Slices
+from .implementations import resolve_option
 
 
 @dataclass(frozen=True)
@@ -151,18 +152,29 @@ def _optional_sets(spec: LossSpec) -> Iterator[tuple[str, ...]]:
         yield tuple(name for name, on in zip(optional, mask) if on)
 
 
-def generate_cases(spec: LossSpec, seed: int = 0) -> list[Case]:
-    """Every shape case × optional-tensor subset × option grid point × value regime."""
+def option_grid(spec: LossSpec, shape_case: ShapeCase, fixed: Mapping[str, Any] | None = None) -> list[dict]:
+    """The option points swept for ``shape_case`` (defaults first), ``fixed`` options held at their value."""
+    fixed = fixed or {}
+    swept = [o for o in spec.options if o.name not in shape_case.skip_options]
+    grids = [(fixed[o.name],) if o.name in fixed else shape_case.grids.get(o.name, o.grid) for o in swept]
+    return [{o.name: resolve_option(o, v) for o, v in zip(swept, values)} for values in itertools.product(*grids)]
+
+
+def generate_cases(spec: LossSpec, seed: int = 0, fixed: Mapping[str, Any] | None = None) -> list[Case]:
+    """Every shape case × optional-tensor subset × option grid point × value regime.
+
+    ``fixed`` maps option names to the one value they take instead of their grid;
+    a function-valued option's ``MODULE:ATTR`` is imported (see ``resolve_option``).
+    """
+    fixed = fixed or {}
     for option in spec.options:  # a spec whose own grid leaves its domain is a spec bug
-        for value in option.grid:
+        for value in (*option.grid, *(v for c in spec.shape_cases for v in c.grids.get(option.name, ()))):
             option.validate(value)
     cases: list[Case] = []
     for shape_case in spec.shape_cases:
-        swept = [o for o in spec.options if o.name not in shape_case.skip_options]
         for extras in _optional_sets(spec):
             present = tuple(t.name for t in spec.tensors if not t.optional or t.name in extras)
-            for values in itertools.product(*(o.grid for o in swept)):
-                options = dict(zip((o.name for o in swept), values))
+            for options in option_grid(spec, shape_case, fixed):
                 regimes = {"typical"}
                 for name in present:
                     domain = shape_case.domains.get(name, spec.tensor(name).domain_for(options))

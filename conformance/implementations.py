@@ -20,6 +20,7 @@ from typing import Any
 
 import torch.nn.functional as F
 
+from ..spec.core import CALLABLE_NAME, Option
 from .compositions import COMPOSITIONS
 
 Implementation = Callable[..., Any]
@@ -99,3 +100,41 @@ def time_limit(seconds: float) -> Iterator[None]:
 def is_unsupported(error: BaseException) -> bool:
     """PyTorch's way of saying a dtype/device has no kernel."""
     return isinstance(error, (RuntimeError, NotImplementedError)) and "not implemented for" in str(error)
+
+
+class NamedCallable:
+    """A callable imported from ``MODULE:ATTR``, shown by that name in case names and reproducers."""
+
+    def __init__(self, name: str, target: Callable[..., Any]):
+        self.name, self.target = name, target
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.target(*args, **kwargs)
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.__dict__["target"], attr)
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NamedCallable) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+
+def resolve_option(option: Option, value: Any) -> Any:
+    """A function-valued option's ``MODULE:ATTR`` as its NamedCallable; any other value as it is."""
+    if option.callable_with is None or value is None:
+        return value
+    try:
+        option.validate(value)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    match = CALLABLE_NAME.match(value)
+    target = load_object(match["module"], match["attr"])
+    missing = [a for a in option.callable_with if not hasattr(target, a)]
+    if missing:
+        raise UsageError(f"{value} (option {option.name}) has no attribute {', '.join(missing)}")
+    return NamedCallable(value, target)

@@ -20,22 +20,20 @@ with no per-loss code:
 
 from __future__ import annotations
 
-import itertools
 import zlib
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from ..derivations.units import split_units
 from ..spec.core import PROBE_REGIMES, LossSpec, ShapeCase
-from .cases import Case, batch_tensors, expandable
+from .cases import Case, batch_tensors, expandable, option_grid
 from .extra_checks import EXTRA_CHECKS
 
 LARGE_REDUCTION = 4096
 
 
-def _grid(spec: LossSpec, shape_case: ShapeCase) -> list[dict]:
-    swept = [o for o in spec.options if o.name not in shape_case.skip_options]
-    return [dict(zip((o.name for o in swept), values)) for values in itertools.product(*(o.grid for o in swept))]
 
 
 def _with(options: dict, **changes: object) -> dict:
@@ -47,8 +45,9 @@ def _supports(spec: LossSpec, shape_case: ShapeCase, present: tuple[str, ...], o
     return any(shape_case.domains.get(n, spec.tensor(n).domain_for(options)).supports(regime) for n in present)
 
 
-def probe_cases(spec: LossSpec, seed: int, first_number: int) -> list[Case]:
-    """The probes of ``spec`` (see the module docstring), numbered from ``first_number``."""
+def probe_cases(spec: LossSpec, seed: int, first_number: int, fixed: Mapping[str, Any] | None = None) -> list[Case]:
+    """The probes of ``spec`` (see the module docstring), numbered from ``first_number``; ``fixed`` options
+    are held at one value, as in ``generate_cases``."""
     rng = np.random.default_rng([seed, zlib.crc32(f"probes/{spec.name}".encode())])
     every = tuple(t.name for t in spec.tensors)
     required = tuple(t.name for t in spec.required_tensors)
@@ -59,7 +58,7 @@ def probe_cases(spec: LossSpec, seed: int, first_number: int) -> list[Case]:
         cases.append(Case(spec, shape_case, present, options, regime, seed, first_number + len(cases), **variant))
 
     for shape_case in spec.shape_cases:
-        grid = _grid(spec, shape_case)
+        grid = option_grid(spec, shape_case, fixed)
         defaults = grid[0]
         for regime in PROBE_REGIMES:
             options = grid[int(rng.integers(len(grid)))]
@@ -70,7 +69,7 @@ def probe_cases(spec: LossSpec, seed: int, first_number: int) -> list[Case]:
 
     batched = next((sc for sc in spec.shape_cases if batch_tensors(spec, sc)), None)
     if batched is not None:
-        defaults = _grid(spec, batched)[0]
+        defaults = option_grid(spec, batched, fixed)[0]
         units = max(len(split_units(spec, Case(spec, batched, every, defaults, "typical", seed, 0).raw_tensors(),
                                     defaults).kept), 1)
         rows = batched.shapes[batch_tensors(spec, batched)[0]][0]
@@ -81,9 +80,9 @@ def probe_cases(spec: LossSpec, seed: int, first_number: int) -> list[Case]:
             add(batched, every, _with(defaults, reduction=reduction), batch=large)
     layout_case = next((sc for sc in spec.shape_cases if any(len(s) for s in sc.shapes.values())), None)
     if layout_case is not None:
-        defaults = _grid(spec, layout_case)[0]
+        defaults = option_grid(spec, layout_case, fixed)[0]
         for layout in ("transposed", "sliced"):
             add(layout_case, every, defaults, layout=layout)
         if batched is not None and expandable(spec, batched, every):
-            add(batched, every, _with(_grid(spec, batched)[0], reduction="none"), layout="expanded")
+            add(batched, every, _with(option_grid(spec, batched, fixed)[0], reduction="none"), layout="expanded")
     return cases

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..spec.core import LossSpec
 from .cases import COMPLEX_DTYPES, Case
+from .implementations import NamedCallable
 
 
 def _tensor_literal(values: np.ndarray, dtype: str) -> str:
@@ -15,6 +16,11 @@ def _tensor_literal(values: np.ndarray, dtype: str) -> str:
     kind = kinds.get(values.dtype.kind, f"torch.{dtype}")
     body = repr(values.tolist())
     return f"torch.tensor({body}, dtype={kind})"
+
+
+def _source(value: object) -> str:
+    """An option value as Python source: MODULE.ATTR for an imported callable."""
+    return value.name.replace(":", ".") if isinstance(value, NamedCallable) else repr(value)
 
 
 def reproducer(spec: LossSpec, case: Case, dtype: str, tensors: Mapping[str, np.ndarray],
@@ -30,7 +36,10 @@ def reproducer(spec: LossSpec, case: Case, dtype: str, tensors: Mapping[str, np.
             differentiable.append(name)
     call = [t.name for t in spec.required_tensors]
     call += [f"{t}={t}" for t in tensors if spec.tensor(t).optional]
-    call += [f"{k}={v!r}" for k, v in case.options.items()]
+    for value in case.options.values():
+        if isinstance(value, NamedCallable):  # a function-valued option: import its module
+            lines.append(f"import {value.name.partition(':')[0]}")
+    call += [f"{k}={_source(v)}" for k, v in case.options.items()]
     lines.append(f"out = F.{spec.name}({', '.join(call)})")
     if differentiable:
         lines.append(f"upstream = {_tensor_literal(np.asarray(upstream), dtype)}")

@@ -10,7 +10,7 @@ crashes or hangs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -423,22 +423,23 @@ def _one_line(error: BaseException) -> str:
 
 
 def check_loss(spec: LossSpec, impl: Implementation, dtypes: Sequence[str], device: str, seed: int,
-               timeout: float, shrink_failures: bool = True) -> Result:
+               timeout: float, options: Mapping[str, Any] | None = None, shrink_failures: bool = True) -> Result:
     """Run the option grid and the probes of ``spec`` in every dtype, then shrink each failure.
 
-    The symbolic gradients are verified once per variant of the grid.
+    The symbolic gradients are verified once per variant of the grid. ``options`` fixes options
+    to one value each instead of sweeping their grids.
     """
     result = Result()
     runner = CaseRunner(spec, impl, device, timeout)
     verified: set = set()
-    grid = generate_cases(spec, seed)
+    grid = generate_cases(spec, seed, options)
     for case in grid:
         tensors = case.tensors("float64")
         key = variant_key(spec, case.present, split_units(spec, tensors, case.options), case.options)
         if key not in verified:
             verified.add(key)
             result.spec_problems.extend(verify_gradients(spec, case, tensors))
-    for case in grid + probe_cases(spec, seed, first_number=len(grid)):
+    for case in grid + probe_cases(spec, seed, first_number=len(grid), fixed=options):
         result.cases[(spec.name, case.name)] = case
         for dtype in dtypes:
             result.results.extend(runner.run(case, dtype))
@@ -485,15 +486,24 @@ def _validate(loss: str, dtypes: Sequence[str], device: str) -> LossSpec:
 
 
 def check(loss: str, impl: Implementation | None = None, dtypes: Sequence[str] = DTYPES,
-          device: str = "cpu", seed: int = 0, timeout: float = 20.0) -> Result:
+          device: str = "cpu", seed: int = 0, timeout: float = 20.0,
+          options: Mapping[str, Any] | None = None) -> Result:
     """Check ``impl`` (default: PyTorch's own function) for the loss named ``loss``.
 
-    Raises UsageError for an unknown loss, dtype or device. Returns a Result
-    whose ``.ok`` says whether every case conformed.
+    ``options`` fixes some of the loss's options (``{"distance_function": "mymod:dist"}``)
+    instead of sweeping their grids. Raises UsageError for an unknown loss, dtype,
+    device or option. Returns a Result whose ``.ok`` says whether every case conformed.
     """
     spec = _validate(loss, list(dtypes), device)
+    for name, value in (options or {}).items():
+        if name not in {o.name for o in spec.options}:
+            raise UsageError(f"{loss} has no option {name!r}")
+        try:
+            spec.option(name).validate(value)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     implementation = impl if impl is not None else pytorch_implementation(loss)
-    return check_loss(spec, implementation, list(dtypes), device, seed, timeout)
+    return check_loss(spec, implementation, list(dtypes), device, seed, timeout, options)
 
 
 def replay(recorded: Reproducer, impl: Implementation | None = None, timeout: float = 20.0) -> list[QuantityResult]:

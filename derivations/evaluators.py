@@ -3,7 +3,7 @@
 Two backends: ``mpmath`` for the oracle (runs at whatever ``mpmath.mp``
 precision is current, so one evaluator serves every working precision) and
 ``numpy`` for the fast float64 evaluator. Functions the specs define
-(``xlogy``, ``complex_abs``, ``clamp_min``) and the derivations' ``largest`` get an
+(``xlogy``, ``complex_abs``, ``clamp_min``, ``pnorm``) and the derivations' ``largest`` get an
 implementation per backend here.
 """
 
@@ -37,9 +37,18 @@ def _numpy_largest(*values):
     return np.maximum.reduce(np.broadcast_arrays(*values))
 
 
+def _mpmath_pnorm(p, *xs):
+    return mpmath.fsum(abs(x) ** p for x in xs) ** (1 / mpmath.mpf(p))
+
+
+def _numpy_pnorm(p, *xs):
+    return sum(np.abs(x) ** p for x in xs) ** (1 / p)
+
+
 _MPMATH = {"xlogy": _mpmath_xlogy, "complex_abs": mpmath.hypot, "clamp_min": _mpmath_clamp_min,
-           "largest": _mpmath_largest}
-_NUMPY = {"xlogy": _numpy_xlogy, "complex_abs": np.hypot, "clamp_min": np.maximum, "largest": _numpy_largest}
+           "largest": _mpmath_largest, "pnorm": _mpmath_pnorm}
+_NUMPY = {"xlogy": _numpy_xlogy, "complex_abs": np.hypot, "clamp_min": np.maximum, "largest": _numpy_largest,
+          "pnorm": _numpy_pnorm}
 
 
 def cse_outside_piecewise(exprs: Sequence[sp.Expr]) -> tuple[list, Sequence[sp.Expr]]:

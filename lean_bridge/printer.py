@@ -10,6 +10,7 @@ Every Mathlib name appears once, in ``known_functions``. Conventions of the outp
 * ``xlogy(y, x)`` prints as ``y * Real.log x``: Mathlib's ``Real.log 0 = 0`` gives the same
   value 0 at y = 0 that PyTorch's convention does; ``log1p(x)`` as ``Real.log (1 + x)``;
   ``clamp_min(x, lo)`` as ``max x lo``; ``complex_abs(a, b)`` as ``Real.sqrt (a ^ 2 + b ^ 2)``;
+  ``pnorm(p, x…)`` as ``(|x_1| ^ p + …) ^ (1/p)``;
 * a symbol name that is not a Lean identifier (``x[0, 1]``) is rewritten (``x_0_1``).
 
 What has no real Mathlib counterpart (∞, NaN, ``DiracDelta``) is not supported: with
@@ -145,6 +146,11 @@ class LeanPrinter(CodePrinter):
         """complex_abs(a, b) = |a + ib| = sqrt(a² + b²) (a spec function of the branch adding l1_loss)."""
         a, b = (self.parenthesize(arg, PRECEDENCE["Pow"] + 1) for arg in expr.args)
         return f"{self.known_functions['sqrt']} ({a} ^ 2 + {b} ^ 2)"
+
+    def _print_pnorm(self, expr: sp.Expr) -> str:
+        """pnorm(p, x…) = (Σ |x_i|^p)^(1/p) (a spec function of the branch adding triplet_margin_loss)."""
+        p, *xs = expr.args
+        return self._print(expr.expanded(p, tuple(xs)))
 
     def parenthesize(self, item: Any, level: int, strict: bool = False) -> str:
         """SymPy's rule, without doubling parentheses a term already carries."""

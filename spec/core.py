@@ -10,6 +10,7 @@ Nothing here imports torch or mpmath or does I/O.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -267,6 +268,9 @@ LOG_PROBABILITY_ROWS = LogProbabilityRows("normalised log-probability rows")
 
 # ------------------------------------------------------- tensors, options ---
 
+CALLABLE_NAME = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_][\w.]*)$")
+"""``MODULE:ATTR``, how a function-valued option names its callable."""
+
 
 @dataclass(frozen=True)
 class TensorArg:
@@ -302,6 +306,10 @@ class Option:
     option gives ``interval`` = (lo, hi) with ``closed`` ends, and becomes a
     SymPy symbol in the derivation so symbolic work is shared across values.
     ``grid`` is the values the conformance run sweeps (default first).
+    ``callable_with`` makes it a function-valued option: its values are None
+    or ``MODULE:ATTR`` names of callables having these attributes; the harness
+    imports each, and both the implementation and the spec's ``loss`` receive
+    the callable itself.
     """
 
     name: str
@@ -312,6 +320,7 @@ class Option:
     closed: tuple[bool, bool] = (True, True)
     in_formula: bool = True
     doc: str = ""
+    callable_with: tuple[str, ...] | None = None
 
     @property
     def continuous(self) -> bool:
@@ -319,6 +328,10 @@ class Option:
 
     def validate(self, value: Any) -> None:
         """Raise ValueError naming the option when ``value`` is out of its domain."""
+        if self.callable_with is not None:
+            if value is not None and not (isinstance(value, str) and CALLABLE_NAME.match(value)):
+                raise ValueError(f"option {self.name}={value!r} is not None or MODULE:ATTR")
+            return
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"option {self.name}={value!r} is not one of {list(self.choices)}")
         if self.interval is not None:
@@ -484,7 +497,8 @@ class ShapeCase:
 
     ``domains`` overrides a tensor's domain for this pattern (class-index
     targets versus probability targets); ``skip_options`` names options that
-    do not apply to it, so the grid does not sweep them. ``complex_`` names
+    do not apply to it, so the grid does not sweep them; ``grids`` gives the
+    values an option sweeps in this pattern instead of its own grid. ``complex_`` names
     tensors fed as complex numbers in this pattern (real and imaginary parts
     drawn from the domain; complex128/complex64/complex32 for float64/32/16,
     unsupported in bfloat16). A unit reads such a tensor as re + i·im of two
@@ -497,6 +511,7 @@ class ShapeCase:
     domains: Mapping[str, Domain] = field(default_factory=dict)
     skip_options: tuple[str, ...] = ()
     complex_: tuple[str, ...] = ()
+    grids: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ units ---

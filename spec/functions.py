@@ -15,6 +15,11 @@ function, not ``Max``, so a derivation can remove every clamp (``unclamped``)
 and check a spec's gradient conventions against the derivative of the
 unclamped loss. Its derivative w.r.t. x is 1 where x ≥ lo and 0 below; on
 numbers it evaluates to ``Max``.
+
+``pnorm(p, x_1, …, x_D) = (Σ |x_i|^p)^(1/p)``, the p-norm of a vector (p ≥ 1 a
+fixed number, never differentiated). Its partial derivatives are
+sign(x_i)·|x_i|^(p−1)/‖x‖^(p−1), taken as 0 at the zero vector (PyTorch's norm
+backward), so no 0/0 appears where a difference vanishes.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
-__all__ = ["clamp_min", "complex_abs", "log1p", "log_sigmoid", "modulus", "unclamped", "xlogy"]
+__all__ = ["clamp_min", "complex_abs", "log1p", "log_sigmoid", "modulus", "pnorm", "unclamped", "xlogy"]
 
 
 class xlogy(sp.Function):
@@ -107,3 +112,30 @@ class clamp_min(sp.Function):
 def unclamped(expr: sp.Expr) -> sp.Expr:
     """``expr`` with every ``clamp_min(x, lo)`` replaced by ``x``: the math the clamps guard."""
     return expr.replace(clamp_min, lambda x, lo: x)
+
+
+class pnorm(sp.Function):
+    """(Σ_i |x_i|^p)^(1/p) of pnorm(p, x_1, …, x_D); its gradient is 0 at the zero vector."""
+
+    @classmethod
+    def eval(cls, p: sp.Expr, *xs: sp.Expr) -> sp.Expr | None:
+        if all(x.is_number for x in xs):
+            return cls.expanded(p, xs)
+        return None
+
+    @staticmethod
+    def expanded(p: sp.Expr, xs: tuple[sp.Expr, ...]) -> sp.Expr:
+        """The norm as a plain SymPy expression."""
+        return sp.Add(*[sp.Abs(x) ** p for x in xs]) ** (1 / p)
+
+    def fdiff(self, argindex: int = 2) -> sp.Expr:
+        if argindex == 1:  # the degree p is a fixed number
+            raise sp.ArgumentIndexError(self, argindex)
+        p, *xs = self.args
+        x = xs[argindex - 2]
+        slope = sp.sign(x) * sp.Abs(x) ** (p - 1) / self ** (p - 1)
+        return sp.Piecewise((0, sp.And(*[sp.Eq(e, 0) for e in xs])), (slope, True))
+
+    def propagated_error(self, bound) -> sp.Expr:
+        """Σ_i |∂‖x‖/∂x_i|·B(x_i); the degree p is exact."""
+        return sp.Add(*[sp.Abs(self.fdiff(i + 2)) * bound(x) for i, x in enumerate(self.args[1:])])
