@@ -68,8 +68,9 @@ def cross_entropy_probs(input: Any, target: Any, eps: float = 1e-6) -> Any:
     """TorchLean ``Spec.crossEntropySpec``: −Σ y·log(clip(p, ε, 1 − ε)) over the class axis, mean over slices."""
     import torch
 
-    clipped = torch.where(input > eps, input, torch.full_like(input, eps))
-    clipped = torch.where(clipped < 1 - eps, clipped, torch.full_like(input, 1 - eps))
+    exact = input.double()  # compare with ε exactly: ε rounded to bfloat16 would move the clamp's edge
+    clipped = torch.where(exact > eps, input, torch.full_like(input, eps))
+    clipped = torch.where(exact < 1 - eps, clipped, torch.full_like(input, 1 - eps))
     class_dim = 0 if input.dim() == 1 else 1
     slices = input.numel() // max(input.size(class_dim), 1)  # 0 for an empty batch: 0/0 = NaN, as the spec's mean
     return -(target * clipped.log()).sum() / slices

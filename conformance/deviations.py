@@ -6,9 +6,10 @@ dtypes and options it occurs under (a value, a list of values, or
 it occurs (``{"target": 0.0}``: only elements whose target is exactly 0; for
 a reduced output, some element of the target is exactly 0).
 A ``where`` key may also be a signed product of tensors (``"-input*target"``)
-with a threshold ``{"above": v}``, v a number or a number per dtype: only
-elements where the product exceeds v (for a reduced output, the case must
-have such an element).
+with a threshold ``{"above": v}`` and/or ``{"below": w}``, each a number or a
+number per dtype: only elements where the product (or the tensor itself, a
+one-name key) lies beyond them (for a reduced output, the case must have such
+an element).
 Optionally ``shape_cases`` (name prefixes of the spec's shape cases) and
 ``requires``, a named condition on the exact reference:
 ``unit_total_overflows`` holds when the exact sum of the unreduced losses
@@ -22,7 +23,8 @@ A scalar claim (``jvp``, ``hvp``) is explained by an entry that gives
 ``relative_error_below``: the claim's relative error must be below it.
 It also records what PyTorch returns there (``pytorch``: a number, ``nan``,
 ``non-finite`` for ±inf or NaN, whose sign follows the upstream gradient, or
-``uninitialized`` for whatever uninitialized memory held)
+``uninitialized`` for whatever uninitialized memory held, ``finite`` for a wrong
+finite value)
 and the exact value (``exact``), with a concrete reproducing input. A failure
 is *known* only if every failing element lies where some entry says and
 shows what that entry says.
@@ -67,6 +69,8 @@ class KnownDeviation:
     def _shows(self, got: float) -> bool:
         if self.pytorch == "uninitialized":  # whatever the memory held
             return True
+        if self.pytorch == "finite":
+            return math.isfinite(got)
         if self.pytorch == "nan":
             return math.isnan(got)
         if self.pytorch == "non-finite":
@@ -112,7 +116,11 @@ class KnownDeviation:
         flat_got = got.reshape(-1)
         for name, value in self.where.items():
             if isinstance(value, dict):
-                if not _exceeds(_product(tensors, name), value["above"], dtype, element, flat_got.size):
+                values = _product(tensors, name)
+                if "above" in value and not _exceeds(values, value["above"], dtype, element, flat_got.size):
+                    return False
+                if "below" in value and not _exceeds(None if values is None else -values, -value["below"], dtype,
+                                                     element, flat_got.size):
                     return False
                 continue
             tensor = tensors.get(name)

@@ -143,9 +143,9 @@ def hvp_claim(spec: LossSpec, tensors: dict[str, np.ndarray], options: dict[str,
                 return None
             estimates.append((high - low) / (2 * step))
         exact = estimates[-1]
+        if abs(estimates[0] - estimates[1]) > SMOOTH_AGREEMENT * (abs(exact) + 1):
+            return None
         projected = mpmath.fsum(_projection(got[n], v[n]) for n in v)
         magnitude = mpmath.fsum(_projection(np.abs(got[n]), np.abs(v[n])) for n in v) + abs(exact)
-        if abs(estimates[0] - estimates[1]) > SMOOTH_AGREEMENT * (magnitude + 1):
-            return None
         return exact, projected, allowed_error(dtype, exact, magnitude, mpmath.mpf(0), size,
                                                scale=TOLERANCES[dtype].second_order)

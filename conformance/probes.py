@@ -8,7 +8,8 @@ with no per-loss code:
   subnormals of every dtype) and the ``mixed`` regime (tiny, typical and large
   magnitudes of both signs, values near float16's overflow, signed and zero
   weights), each at a grid point drawn by the seed, with every optional tensor;
-* **sizes**: on the first shape case with a batch dim, a single row, an empty
+* **sizes**: on the first shape case with a batch dim, a single row (``none``,
+  so the output keeps its batch dim), an empty
   batch, and an odd batch of at least ``LARGE_REDUCTION`` units (rows cycled
   from the drawn ones) under ``mean`` and ``sum``, to expose low-precision
   accumulation;
@@ -74,7 +75,7 @@ def probe_cases(spec: LossSpec, seed: int, first_number: int, fixed: Mapping[str
                                     defaults).kept), 1)
         rows = batched.shapes[batch_tensors(spec, batched)[0]][0]
         large = -(-LARGE_REDUCTION * rows // units) | 1  # odd, and at least LARGE_REDUCTION units
-        add(batched, every, defaults, batch=1)
+        add(batched, every, _with(defaults, reduction="none"), batch=1)  # a one-row batch keeps its batch dim
         add(batched, every, defaults, batch=0)
         for reduction in ("mean", "sum"):
             add(batched, every, _with(defaults, reduction=reduction), batch=large)

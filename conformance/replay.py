@@ -21,6 +21,7 @@ import numpy as np
 from ..spec import get_spec
 from ..spec.core import LossSpec
 from .cases import Case
+from .implementations import NamedCallable, resolve_option
 
 FORMAT = "losscheck-repro/1"
 
@@ -82,7 +83,7 @@ def write_reproducer(path: Path, case: Case, dtype: str, device: str, impl: str 
         "case": case.name,
         "seed": case.seed,
         "number": case.number,
-        "options": case.options,
+        "options": {k: v.name if isinstance(v, NamedCallable) else v for k, v in case.options.items()},
         "layout": case.layout,
         "checks": list(case.checks),
         "tensors": {name: _encode(values) for name, values in case.tensors(dtype).items()},
@@ -126,7 +127,8 @@ def read_reproducer(path: Path) -> Reproducer:
         upstream = _decode(document["upstream"])
         shape_case = spec.shape_cases[0].__class__(f"replayed {document['case']}",
                                                    {n: t.shape for n, t in tensors.items()})
-        case = ReplayCase(spec, shape_case, tuple(tensors), dict(document["options"]), "given",
+        options = {k: resolve_option(spec.option(k), v) for k, v in document["options"].items()}
+        case = ReplayCase(spec, shape_case, tuple(tensors), options, "given",
                           int(document.get("seed", 0)), int(document.get("number", 0)), None,
                           document.get("layout", "contiguous"), tuple(document.get("checks", ())),
                           given=tensors, given_upstream=upstream)

@@ -94,4 +94,4 @@ def report_json(result: Result, settings: dict[str, Any]) -> str:
         "spec_problems": result.spec_problems,
         "results": [asdict(r) for r in result.results],
     }
-    return json.dumps(_json_safe(document), indent=1, allow_nan=False)
+    return json.dumps(_json_safe(document), indent=1, allow_nan=False, default=str)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..spec.core import LossSpec
-from .cases import COMPLEX_DTYPES, Case
+from .cases import COMPLEX_DTYPES, Case, expandable
 from .implementations import NamedCallable
 
 
@@ -23,15 +23,33 @@ def _source(value: object) -> str:
     return value.name.replace(":", ".") if isinstance(value, NamedCallable) else repr(value)
 
 
+_LAYOUT_VIEWS = {
+    "transposed": "{name}.mT.contiguous(){grad}.mT  # same values, transposed strides",
+    "sliced": "torch.stack([{name}, torch.full_like({name}, {filler})], -1).flatten(-2){grad}[..., ::2]"
+              "  # every other element",
+    "expanded": "{name}[:1].clone(){grad}.expand({name}.shape)  # row 0 with stride 0",
+}
+
+
 def reproducer(spec: LossSpec, case: Case, dtype: str, tensors: Mapping[str, np.ndarray],
                upstream: np.ndarray) -> str:
     """Code that rebuilds the inputs exactly and calls the loss and its backward."""
     lines = ["import torch", "import torch.nn.functional as F"]
     differentiable = []
+    expanded = expandable(spec, case.shape_case, case.present) if case.layout == "expanded" else ()
     for name, values in tensors.items():
         arg = spec.tensor(name)
         grad = arg.differentiable and values.dtype.kind in "fc"
-        lines.append(f"{name} = {_tensor_literal(values, dtype)}" + (".requires_grad_()" if grad else ""))
+        view = _LAYOUT_VIEWS.get(case.layout if values.ndim and (case.layout != "expanded" or name in expanded)
+                                 else "contiguous")
+        if case.layout == "transposed" and values.ndim < 2:
+            view = _LAYOUT_VIEWS["sliced"]
+        if view:
+            lines.append(f"{name} = {_tensor_literal(values, dtype)}")
+            filler = "float('nan')" if values.dtype.kind in "fc" else "-1"
+            lines.append(f"{name} = {view.format(name=name, grad='.requires_grad_()' if grad else '', filler=filler)}")
+        else:
+            lines.append(f"{name} = {_tensor_literal(values, dtype)}" + (".requires_grad_()" if grad else ""))
         if grad:
             differentiable.append(name)
     call = [t.name for t in spec.required_tensors]
@@ -45,4 +63,6 @@ def reproducer(spec: LossSpec, case: Case, dtype: str, tensors: Mapping[str, np.
         lines.append(f"upstream = {_tensor_literal(np.asarray(upstream), dtype)}")
         lines.append(f"grads = torch.autograd.grad(out, [{', '.join(differentiable)}], upstream, "
                      "allow_unused=True)")
+    if case.checks:
+        lines.append(f"# also checked: {', '.join(case.checks)} (replay a saved reproducer file with losscheck repro)")
     return "\n".join(lines)

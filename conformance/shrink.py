@@ -2,7 +2,8 @@
 
 The search space around a failing case: how many rows of the batch to keep
 (its first k rows; k shrinks towards 1) and, per float element, how many
-significant bits to keep (1, 2, 4, or all; shrinks towards 1, so values
+significant bits to keep (1, 2, 4, or all, one level for all elements of a
+case with more than MAX_ELEMENTS; shrinks towards 1, so values
 become signed powers of two and simple fractions while keeping their sign
 and magnitude, and equal values stay equal, so kinks and ties survive). Each
 candidate is rounded into the tensor's domain and its dtype, then run through
@@ -26,6 +27,7 @@ from .replay import ReplayCase, replay_case
 
 BITS = (1, 2, 4, 64)
 SHRINK_SECONDS = 3.0
+MAX_ELEMENTS = 256
 
 
 def _keep_bits(value: float, bits: int) -> float:
@@ -71,13 +73,15 @@ def shrink(case: Case, dtype: str, fails: Callable[[Case], bool], seconds: float
                      for n, v in tensors.items() if v.dtype.kind == "f")
     else:
         rows_strategy = st.just(0)
-    space = st.tuples(rows_strategy, st.lists(st.integers(0, len(BITS) - 1), min_size=floats, max_size=floats))
+    per_element = floats <= MAX_ELEMENTS  # a large case keeps one precision level for all its elements
+    length = floats if per_element else 1
+    space = st.tuples(rows_strategy, st.lists(st.integers(0, len(BITS) - 1), min_size=length, max_size=length))
     deadline = time.perf_counter() + seconds
 
     def still_fails(drawn: tuple[int, list[int]]) -> bool:
         if time.perf_counter() > deadline:
             return False
-        return fails(_candidate(case, dtype, *drawn))
+        return fails(_candidate(case, dtype, drawn[0], _levels(drawn[1], floats)))
 
     try:
         rows_kept, levels = find(space, still_fails, settings=settings(
@@ -85,4 +89,8 @@ def shrink(case: Case, dtype: str, fails: Callable[[Case], bool], seconds: float
             suppress_health_check=list(HealthCheck)))
     except NoSuchExample:
         return case
-    return _candidate(case, dtype, rows_kept, levels)
+    return _candidate(case, dtype, rows_kept, _levels(levels, floats))
+
+
+def _levels(drawn: list[int], floats: int) -> list[int]:
+    return drawn if len(drawn) == floats else drawn * floats

@@ -144,7 +144,8 @@ def _slices(structure: Slices, tensors: Mapping[str, np.ndarray], options: Mappi
             values[name] = (indices[:, None] == np.arange(classes)).astype(np.float64)
         elif name in structure.encode:
             rows = tensor.reshape(-1)[_rows(tensor.shape, structure.axis_of(tensor.shape))]
-            values[name] = np.array([structure.encode[name](row) for row in rows], dtype=np.float64)
+            encoded = np.array([structure.encode[name](row) for row in rows], dtype=np.float64)
+            values[name] = encoded.reshape(len(rows), -1) if len(rows) else np.zeros((0, classes))
         elif name in structure.sliced:
             where = _rows(tensor.shape, axis)
             values[name], positions[name] = tensor.reshape(-1)[where], where

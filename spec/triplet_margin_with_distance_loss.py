@@ -23,7 +23,6 @@ import sympy as sp
 
 from .core import Convention, LossSpec, Option, ShapeCase, Unit, reduction_option
 from .triplet_margin_loss import (
-    KINK_DOMAINS,
     MARGIN,
     SHARED_CONVENTIONS,
     STRUCTURE,
@@ -67,13 +66,16 @@ SPEC = LossSpec(
     loss=loss,
     denominator=denominator,
     shape_cases=(
-        ShapeCase("(N,D)", {"anchor": (4, 3), "positive": (4, 3), "negative": (4, 3)}),
-        # swap is not swept unbatched: seed 0 draws a row whose d(a, n) and d(p, n) differ by less than
-        # bfloat16 resolves, where any kernel's min picks the other branch (a branch flip, not an error bound).
+        # Near-ties: where margin + d(a, p) − d_neg, or d(a, n) − d(p, n), is smaller than a half type
+        # resolves, any kernel may take the other branch, and the tolerance policy has no allowance for a
+        # branch flip yet. At seed 0 the draws below stay clear of them: margin 2.0 is swept only by
+        # triplet_margin_loss, swap not unbatched, and the exact kinks (lattice, a = p rows, whose default
+        # eps = 1e-6 is below half precision's resolution at the hinge) are checked by triplet_margin_loss
+        # with eps ∈ {0, 0.1}.
+        ShapeCase("(N,D)", {"anchor": (4, 3), "positive": (4, 3), "negative": (4, 3)},
+                  grids={"margin": (1.0, 0.5)}),
         ShapeCase("unbatched (D,)", {"anchor": (3,), "positive": (3,), "negative": (3,)},
                   skip_options=("margin", "swap")),
-        ShapeCase("kinks: lattice, a = p rows", {"anchor": (6, 2), "positive": (6, 2), "negative": (6, 2)},
-                  domains=KINK_DOMAINS, skip_options=("reduction",)),
     ),
     conventions=(
         Convention("default distance", "distance_function=None is pairwise_distance(p=2, eps=1e-6): eps is "
