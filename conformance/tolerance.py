@@ -123,5 +123,5 @@ def policy_line() -> str:
     constants = "; ".join(f"{dtype} {t.rounding_ulps:g}/{t.condition:g}/{t.accumulation:g}/{t.growth}/"
                           f"{t.second_order:g}" for dtype, t in TOLERANCES.items())
     return (f"{describe_policy()['formula']}, rounding_ulps/condition/accumulation/g/second_order = {constants}; "
-            "non-finite accepted only where the exact value is, or where an intermediate of the per-unit "
-            "formula overflows the dtype")
+            "no claim where an intermediate of the per-unit formula overflows the dtype; elsewhere "
+            "non-finite values must match the exact value's")

@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from ..spec.functions import clamp_min
+from ..spec.functions import clamp_min, complex_abs
 
 
 def _error_bound(expr: sp.Expr, leaf: Callable[[sp.Expr], sp.Expr], cost: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
@@ -102,6 +102,8 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
         if not isinstance(node, sp.Expr) or node.is_Number:
             continue
         terms.append(sp.Abs(node))
+        if isinstance(node, complex_abs):  # kernels form |a + ib| as sqrt(a² + b²) in the dtype
+            terms.append(node.args[0] ** 2 + node.args[1] ** 2)
         pending.extend(node.args)
     return largest(*dict.fromkeys(terms)) if len(terms) > 1 else (terms or [sp.Integer(0)])[0]
 
