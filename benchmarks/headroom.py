@@ -1,10 +1,13 @@
 """PyTorch's headroom under the tolerance policy: err/allowed over many seeds of the default run.
 
     python benchmarks/headroom.py [--seeds 24]
+    python benchmarks/headroom.py --report REPORT.json    (one run's report, e.g. `losscheck run --report`)
 
 Runs `losscheck run --seed S` for S = 1..N and prints, per dtype and direction,
 the median, 99th percentile and maximum of each passing check's worst
 err/allowed ratio (1 would be a failure), and which seeds failed, if any.
+Kinds: forward (value), backward (gradients), jvp, hvp (its allowance includes
+the dtype's second_order factor).
 """
 
 from __future__ import annotations
@@ -16,13 +19,29 @@ import sys
 import tempfile
 from pathlib import Path
 
+KINDS = {"jvp": "jvp", "hvp": "hvp", "twice": "twice"}
+
+
+def collect(results: list[dict], ratios: dict[tuple[str, str], list[float]]) -> None:
+    """Each passing check's worst err/allowed, by (dtype, kind): forward, backward, jvp, hvp."""
+    for result in results:
+        if result["status"] == "pass" and result["quantity"] != "twice":
+            kind = KINDS.get(result["quantity"], "backward" if result["quantity"].startswith("grad") else "forward")
+            ratios.setdefault((result["dtype"], kind), []).append(float(result["worst_ratio"]))
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=24)
-    seeds = range(1, parser.parse_args().seeds + 1)
+    parser.add_argument("--report", help="summarise this JSON report of one run instead of running seeds")
+    arguments = parser.parse_args()
     ratios: dict[tuple[str, str], list[float]] = {}
     failed = []
+    if arguments.report:
+        collect(json.loads(Path(arguments.report).read_text())["results"], ratios)
+        seeds = range(0)
+    else:
+        seeds = range(1, arguments.seeds + 1)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             report = Path(tmp) / f"seed{seed}.json"
@@ -30,10 +49,7 @@ def main() -> None:
                                    "--report", str(report)], capture_output=True, text=True)
             if done.returncode != 0:
                 failed.append(seed)
-            for result in json.loads(report.read_text())["results"]:
-                if result["status"] == "pass":
-                    direction = "backward" if result["quantity"].startswith("grad") else "forward"
-                    ratios.setdefault((result["dtype"], direction), []).append(float(result["worst_ratio"]))
+            collect(json.loads(report.read_text())["results"], ratios)
     print(f"{len(seeds)} seeds; failing seeds: {failed or 'none'}")
     print(f"{'dtype':9s} {'direction':9s} {'checks':>7s} {'median':>7s} {'p99':>7s} {'max':>7s}")
     for (dtype, direction), values in sorted(ratios.items()):
