@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pytest
+from losscheck.conformance.cases import generate_cases
+from losscheck.conformance.probes import probe_cases
 from losscheck.spec import all_specs
 
 TESTS = os.path.dirname(__file__)
@@ -74,7 +76,10 @@ def test_hanging_implementation_is_interrupted_and_reported(run_cli, tmp_path):
     assert status == 1
     results = json.loads(report.read_text())["results"]
     assert "did not return within 1 s" in results[0]["message"]
-    assert len(results) == 18  # every case is still reported, none silently dropped
+    spec = all_specs()["mse_loss"]
+    grid = generate_cases(spec, 0)
+    cases = len(grid) + len(probe_cases(spec, 0, len(grid)))
+    assert len(results) == cases  # every case (grid and probes) is still reported, none silently dropped
     assert all(r["status"] == "error" for r in results)
 
 

@@ -129,3 +129,24 @@ def test_pytorch_passes_the_probes_of_a_loss_with_every_mode():
     quantities = {r.quantity for r in results if r.status == "pass"}
     assert {"value", "grad input", "twice", "jvp", "hvp"} <= quantities
     assert not [r for r in results if r.status in FAILING]
+
+
+def test_a_user_distance_given_as_module_attr_is_held_to_its_own_math(run_cli):
+    args = ("run", "--loss", "triplet_margin_with_distance_loss", "--dtype", "float64,float32")
+    status, out, _ = run_cli(*args, "--option", "distance_function=wrong_impls_triplet:chebyshev")
+    assert status == 0, out
+    status, out, _ = run_cli(*args, "--option", "distance_function=wrong_impls_triplet:chebyshev_wrong")
+    assert status == 1 and "FAIL" in out, out
+
+
+@pytest.mark.parametrize("option, problem", [
+    ("distance_function=no_such_module:f", "cannot import module"),
+    ("distance_function=wrong_impls_triplet:triplet_ignores_swap", "symbolic"),
+    ("margin", "malformed --option"),
+    ("no_such_option=1", "no loss being run has an option"),
+    ("margin=-1", "margin"),
+])
+def test_bad_options_get_one_line_and_exit_2(run_cli, option, problem):
+    status, out, err = run_cli("run", "--loss", "triplet_margin_with_distance_loss", "--option", option)
+    assert status == 2 and out == ""
+    assert problem in err and len(err.strip().splitlines()) == 1, err
