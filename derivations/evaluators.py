@@ -3,7 +3,7 @@
 Two backends: ``mpmath`` for the oracle (runs at whatever ``mpmath.mp``
 precision is current, so one evaluator serves every working precision) and
 ``numpy`` for the fast float64 evaluator. Functions the specs define
-(``xlogy``, ``complex_abs``, ``clamp_min``, ``pnorm``) and the derivations' ``largest`` get an
+(``xlogy``, ``complex_abs``, ``clamp_min``, ``pnorm``) and the derivations' ``largest`` and ``least`` get an
 implementation per backend here.
 """
 
@@ -33,6 +33,14 @@ def _mpmath_largest(*values):
     return max(values)
 
 
+def _mpmath_least(*values):
+    return min(values)
+
+
+def _numpy_least(*values):
+    return np.minimum.reduce(np.broadcast_arrays(*values))
+
+
 def _numpy_largest(*values):
     return np.maximum.reduce(np.broadcast_arrays(*values))
 
@@ -46,9 +54,9 @@ def _numpy_pnorm(p, *xs):
 
 
 _MPMATH = {"xlogy": _mpmath_xlogy, "complex_abs": mpmath.hypot, "clamp_min": _mpmath_clamp_min,
-           "largest": _mpmath_largest, "pnorm": _mpmath_pnorm}
+           "largest": _mpmath_largest, "least": _mpmath_least, "pnorm": _mpmath_pnorm}
 _NUMPY = {"xlogy": _numpy_xlogy, "complex_abs": np.hypot, "clamp_min": np.maximum, "largest": _numpy_largest,
-          "pnorm": _numpy_pnorm}
+          "least": _numpy_least, "pnorm": _numpy_pnorm}
 
 
 def cse_outside_piecewise(exprs: Sequence[sp.Expr]) -> tuple[list, Sequence[sp.Expr]]:

@@ -124,3 +124,7 @@ def _compared(piecewise: sp.Piecewise) -> list[sp.Expr]:
 class largest(sp.Function):
     """max(a, b, …) that SymPy never simplifies (Max compares its arguments on every rebuild, which is
     slow for the hundreds of intermediates a peak holds); the evaluators implement it."""
+
+
+class least(sp.Function):
+    """min(a, b, …), never simplified by SymPy (see ``largest``); the evaluators implement it."""

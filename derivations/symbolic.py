@@ -28,7 +28,7 @@ import sympy as sp
 from ..spec.core import LossSpec, Slices, Unit
 from ..spec.functions import unclamped
 from .evaluators import make_mpmath, make_numpy
-from .magnitude import largest, peak_magnitude, rounding_magnitude, underflow_magnitude
+from .magnitude import least, peak_magnitude, rounding_magnitude, underflow_magnitude
 from .units import UnitTable
 
 
@@ -176,9 +176,11 @@ class Derivation:
 
     @cached_property
     def peak(self) -> sp.Expr:
-        """P (largest intermediate) of the loss and its forms; a unit's gradients share it (a backward
+        """P (largest intermediate) of the loss, or of its least overflowing form: a kernel may overflow
+        only where every known way of evaluating the loss does. A unit's gradients share it (a backward
         reuses the forward's intermediates), which keeps the expression small."""
-        return largest(*[peak_magnitude(f) for f in [self.loss, *self.forms]])
+        peaks = [peak_magnitude(f) for f in [self.loss, *self.forms]]
+        return least(*peaks) if len(peaks) > 1 else peaks[0]
 
     def _outputs(self, kind: str) -> list[sp.Expr]:
         if kind == "forward":

@@ -150,7 +150,7 @@ class LeanPrinter(CodePrinter):
     def _print_pnorm(self, expr: sp.Expr) -> str:
         """pnorm(p, x…) = (Σ |x_i|^p)^(1/p) (a spec function of the branch adding triplet_margin_loss)."""
         p, *xs = expr.args
-        return self._print(expr.expanded(p, tuple(xs)))
+        return f"({self._print(expr.expanded(p, tuple(xs)))})"  # a sum: parenthesised inside − and ·
 
     def parenthesize(self, item: Any, level: int, strict: bool = False) -> str:
         """SymPy's rule, without doubling parentheses a term already carries."""

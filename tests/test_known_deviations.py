@@ -240,7 +240,16 @@ def test_every_entry_has_a_reproducer_and_a_test_here():
               "cosine_embedding_loss-float16-zero-vector-nan-value",
               "cosine_embedding_loss-float16-zero-vector-nan-grad-input1",
               "cosine_embedding_loss-float16-zero-vector-nan-grad-input2",
-              "ctc_loss-grad-log_probs-unnormalised"}
+              "ctc_loss-grad-log_probs-unnormalised",
+              "binary_cross_entropy-double-backward-eps-shift",
+              "multi_margin_loss-empty-batch-uninitialized", "multilabel_margin_loss-empty-batch-uninitialized",
+              *(f"{loss}-float16-weighted-mean-total-overflows-{q}" for loss in ("mse_loss", "l1_loss")
+                for q in ("value", "grad-weight")),
+              "kl_div-float16-mean-target-grad-at-subnormal-target",
+              *(f"triplet_margin_loss-float16-p3-norm-underflow-nan-grad-{n}"
+                for n in ("anchor", "positive", "negative")),
+              *(f"fused_linear_cross_entropy-float16-ignored-row-overflowing-logits-nan-grad-{n}"
+                for n in ("input", "weight", "bias"))}
     for entry in known_deviations():
         assert entry.id in tested
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]
@@ -274,3 +283,80 @@ def _nan_impls(tmp_path, monkeypatch):
         "    return out + float('nan') if input1.dtype == torch.float16 else out\n"
     )
     monkeypatch.chdir(tmp_path)
+
+
+def test_bce_double_backward_shifts_by_eps():
+    """PyTorch's HVP of BCE is (p² − 2py + y)/((p + ε)²(1 − p + ε)²), ε = 1e-12; the exact one has no ε."""
+    p = torch.tensor([0.3], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0.8], dtype=torch.float64)
+    g, = torch.autograd.grad(F.binary_cross_entropy(p, y, reduction="sum"), p, create_graph=True)
+    h, = torch.autograd.grad(g.sum(), p)
+    P, Y = mpmath.mpf(0.3), mpmath.mpf(0.8)
+    exact = (P * P - 2 * P * Y + Y) / (P**2 * (1 - P) ** 2)
+    shifted = (P * P - 2 * P * Y + Y) / ((P + mpmath.mpf(1e-12)) ** 2 * (1 - P + mpmath.mpf(1e-12)) ** 2)
+    assert abs(h.item() - shifted) < 1e-14 * shifted
+    assert 1e-12 < abs((h.item() - exact) / exact) < 1e-6
+
+
+@pytest.mark.parametrize("loss, target", [("multi_margin_loss", torch.empty(0, dtype=torch.long)),
+                                          ("multilabel_margin_loss", torch.empty(0, 3, dtype=torch.long))])
+def test_empty_batch_mean_is_not_nan(loss, target):
+    """The exact mean over no rows is NaN (0/0); PyTorch returns whatever its output held, never NaN."""
+    out = getattr(F, loss)(torch.empty(0, 3, dtype=torch.float64), target)
+    assert not math.isnan(out.item())
+    reference = exact_reference(get_spec(loss), {"input": np.empty((0, 3)), "target": target.numpy()},
+                                {"reduction": "mean"}, np.array(1.0))
+    assert mpmath.isnan(reference.value[0])
+
+
+@pytest.mark.parametrize("loss, scale", [("mse_loss", 1.0), ("l1_loss", 5.0)])
+def test_float16_weighted_mean_total_overflows(loss, scale):
+    """With weight=, the float16 total Σw·l overflows: PyTorch inf, the exact mean is 25."""
+    x = torch.full((4100,), 5.0 * scale, dtype=torch.float16, requires_grad=True)
+    w = torch.ones(4100, dtype=torch.float16, requires_grad=True)
+    t = torch.zeros(4100, dtype=torch.float16)
+    out = getattr(F, loss)(x, t, weight=w)
+    assert torch.isinf(out)
+    assert torch.isinf(torch.autograd.grad(out, w)[0]).all()
+    reference = exact_reference(get_spec(loss), {"input": x.detach().double().numpy(), "target": t.double().numpy(),
+                                                 "weight": w.detach().double().numpy()},
+                                {"reduction": "mean"}, np.array(1.0))
+    assert reference.value[0] == 25
+    assert reference.unit_total > torch.finfo(torch.float16).max
+
+
+def test_kl_div_float16_subnormal_target_is_right_alone():
+    """The subnormal-target entry is narrow: a single element under sum is right in float16."""
+    x = torch.tensor([0.0], dtype=torch.float16)
+    y = torch.tensor([2.0**-22], dtype=torch.float16, requires_grad=True)
+    F.kl_div(x, y, reduction="sum").backward()
+    assert math.isclose(y.grad.item(), math.log(2.0**-22) + 1, rel_tol=1e-3)
+    entry = next(e for e in known_deviations() if e.id == "kl_div-float16-mean-target-grad-at-subnormal-target")
+    assert entry.options["reduction"] == ["mean", "batchmean"] and entry.pytorch == "finite"
+
+
+def test_triplet_p3_norm_underflows_in_float16():
+    """vector_norm(v, 3) of a tiny float16 v: gradient NaN; the exact gradient is 2^(−2/3) per element."""
+    v = torch.tensor([1e-6, 1e-6], dtype=torch.float16, requires_grad=True)
+    torch.linalg.vector_norm(v, 3).backward()
+    assert torch.isnan(v.grad).all()
+    w = torch.tensor([1e-6, 1e-6], dtype=torch.float64, requires_grad=True)
+    torch.linalg.vector_norm(w, 3).backward()
+    assert torch.allclose(w.grad, torch.full((2,), 2.0 ** (-2 / 3), dtype=torch.float64))
+
+
+def test_fused_linear_cross_entropy_ignored_row_with_overflowing_logits():
+    """One ignored row whose float16 logits overflow: PyTorch's gradients are NaN, the exact ones 0."""
+    h = torch.float16
+    x = torch.tensor([[-32768.0, 0.0, 2**-22]], dtype=h, requires_grad=True)
+    w = torch.tensor([[-2.0, 128, -1024], [8192, -128, 1], [512, -512, -2**-15], [32768, -2**-19, 1024]], dtype=h,
+                     requires_grad=True)
+    b = torch.tensor([8192.0, 1, -2048, 32768], dtype=h, requires_grad=True)
+    out = F.cross_entropy(F.linear(x, w, b), torch.tensor([1]), ignore_index=1)
+    grads = torch.autograd.grad(out, [x, w, b])
+    assert all(torch.isnan(g).all() for g in grads)
+    tensors = {"input": x.detach().double().numpy(), "weight": w.detach().double().numpy(), "target": np.array([1]),
+               "bias": b.detach().double().numpy()}
+    reference = exact_reference(get_spec("fused_linear_cross_entropy"), tensors,
+                                {"reduction": "mean", "ignore_index": 1, "label_smoothing": 0.0}, np.array(1.0))
+    assert all(v == 0 for name in ("input", "weight", "bias") for v in reference.grads[name])
