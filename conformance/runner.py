@@ -426,7 +426,7 @@ def _one_line(error: BaseException) -> str:
 
 
 def check_loss(spec: LossSpec, impl: Implementation, dtypes: Sequence[str], device: str, seed: int,
-               timeout: float, options: Mapping[str, Any] | None = None, shrink_failures: bool = True) -> Result:
+               timeout: float, options: Mapping[str, Any] | None = None) -> Result:
     """Run the option grid and the probes of ``spec`` in every dtype, then shrink each failure.
 
     The symbolic gradients are verified once per variant of the grid. ``options`` fixes options
@@ -446,8 +446,7 @@ def check_loss(spec: LossSpec, impl: Implementation, dtypes: Sequence[str], devi
         result.cases[(spec.name, case.name)] = case
         for dtype in dtypes:
             result.results.extend(runner.run(case, dtype))
-    if shrink_failures:
-        _shrink_failures(result, runner)
+    _shrink_failures(result, runner)
     return result
 
 

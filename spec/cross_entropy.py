@@ -57,6 +57,11 @@ def denominator(u: Unit):
 _PROBS = {"target": OPEN_PROBABILITY}
 _NO_IGNORE = ("ignore_index",)
 
+IGNORE_INDEX = Option("ignore_index", -100, grid=(-100, 1), in_formula=False,
+                      doc="class index whose rows count as 0")
+LABEL_SMOOTHING = Option("label_smoothing", 0.0, grid=(0.0, 0.25), interval=(0.0, 1.0),
+                         doc="ε mixes the target with the uniform distribution")
+
 SPEC = LossSpec(
     name="cross_entropy",
     formula="l_n = −Σ_c w_c·y'_c·log_softmax(x_n)_c;  y' = keep·((1−ε)·y + ε/C)",
@@ -68,11 +73,9 @@ SPEC = LossSpec(
                   doc="per-class weight (C,)"),
     ),
     options=(
-        Option("ignore_index", -100, grid=(-100, 1), in_formula=False,
-               doc="class index whose rows count as 0"),
+        IGNORE_INDEX,
         reduction_option(),
-        Option("label_smoothing", 0.0, grid=(0.0, 0.25), interval=(0.0, 1.0),
-               doc="ε mixes the target with the uniform distribution"),
+        LABEL_SMOOTHING,
     ),
     structure=ClassAxis(),
     loss=loss,

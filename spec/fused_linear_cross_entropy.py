@@ -26,14 +26,13 @@ from .core import (
     Convention,
     Domain,
     LossSpec,
-    Option,
     ShapeCase,
     Slices,
     TensorArg,
     Unit,
     reduction_option,
 )
-from .cross_entropy import log_softmax_cross_entropy, smoothed_target
+from .cross_entropy import IGNORE_INDEX, LABEL_SMOOTHING, log_softmax_cross_entropy, smoothed_target
 
 # Features of ±100 make logits of several hundred: past exp's overflow in float32 (88) and float16 (11),
 # so a kernel without a stable log-sum-exp is caught, while per-row losses stay far below float16's max.
@@ -67,11 +66,9 @@ SPEC = LossSpec(
         TensorArg("bias", REAL, differentiable=True, optional=True, absent=0, doc="linear bias (V,)"),
     ),
     options=(
-        Option("ignore_index", -100, grid=(-100, 1), in_formula=False,
-               doc="class index whose rows count as 0"),
+        IGNORE_INDEX,
         reduction_option(),
-        Option("label_smoothing", 0.0, grid=(0.0, 0.25), interval=(0.0, 1.0),
-               doc="ε mixes the target with the uniform distribution"),
+        LABEL_SMOOTHING,
     ),
     structure=Slices(sliced=("input",), axis=1, index_target="target", per_class=("bias",),
                      shared=("weight",), classes=("weight", 0)),
