@@ -10,7 +10,7 @@ import mpmath
 import numpy as np
 
 from .oracle import Bound
-from .tolerance import allowed_error, overflows, ulp
+from .tolerance import allowed_error, branch_ambiguous, overflows, ulp
 
 
 @dataclass
@@ -21,6 +21,8 @@ class Comparison:
     elements whose exact value is not 0 (at 0 the ULP is the subnormal
     spacing, and the count says nothing); ``worst_relative`` likewise is
     |got − exact|/|exact| over those elements. The verdict uses the ratio.
+    ``at_kink`` lists the failing elements that read a unit sitting exactly on a kink, where
+    the spec states PyTorch's convention: a failure there is a convention mismatch.
     """
 
     worst_ratio: float = 0.0
@@ -30,6 +32,7 @@ class Comparison:
     worst_ulps: float = 0.0
     worst_relative: float = 0.0
     failing: list[int] = field(default_factory=list)
+    at_kink: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -49,10 +52,13 @@ def _special_ok(exact: mpmath.mpf, got: float, dtype: str) -> bool | None:
     return None
 
 
-def _element(e: mpmath.mpf, bound: Bound, g: float, dtype: str, reduction_size: int) -> tuple[float, float, float]:
+def _element(e: mpmath.mpf, bound: Bound, g: float, dtype: str, reduction_size: int,
+             derivative: bool) -> tuple[float, float, float]:
     """(error/allowed, ULPs at e, relative error) of one element."""
     if mpmath.isfinite(bound.peak) and overflows(bound.peak, dtype) and mpmath.isfinite(e):
         return 0.0, 0.0, 0.0  # an intermediate of the unit's formula overflows the dtype: no claim on this element
+    if derivative and branch_ambiguous(dtype, bound.slack):
+        return 0.0, 0.0, 0.0  # within rounding of a kink: a correct kernel may take either branch
     special = _special_ok(e, g, dtype)
     if special is not None:
         return (0.0, 0.0, 0.0) if special else (math.inf, math.inf, math.inf)
@@ -64,24 +70,27 @@ def _element(e: mpmath.mpf, bound: Bound, g: float, dtype: str, reduction_size: 
 
 
 def compare(exact: Sequence[mpmath.mpf], bounds: Sequence[Bound], got: np.ndarray, dtype: str,
-            reduction_size: int, skip: Set[int] = frozenset()) -> Comparison:
+            reduction_size: int, skip: Set[int] = frozenset(), derivative: bool = False) -> Comparison:
     """Compare flat ``got`` (float64 holding dtype values) against ``exact`` element by element.
 
-    Elements whose index is in ``skip`` are left out.
+    Elements whose index is in ``skip`` are left out. A ``derivative`` (a gradient) makes no
+    claim on elements within rounding of a kink (``tolerance.branch_ambiguous``).
     """
     result = Comparison()
     seen: dict[tuple, tuple[float, float, float]] = {}  # a large reduction repeats its elements
     for i, (e, bound, g) in enumerate(zip(exact, bounds, got.reshape(-1).tolist())):
         if i in skip:
             continue
-        key = (e, bound.magnitude, bound.underflow, g)
+        key = (e, bound.magnitude, bound.underflow, bound.slack, g)
         if key not in seen:
-            seen[key] = _element(e, bound, g, dtype, reduction_size)
+            seen[key] = _element(e, bound, g, dtype, reduction_size, derivative)
         ratio, ulps, relative = seen[key]
         result.worst_ulps = max(result.worst_ulps, ulps)
         result.worst_relative = max(result.worst_relative, relative)
         if not ratio <= 1.0:  # a NaN ratio fails too
             result.failing.append(i)
+            if bound.at_kink:
+                result.at_kink.append(i)
         if ratio > result.worst_ratio or result.worst_index < 0:
             result.worst_ratio, result.worst_index = ratio, i
             result.worst_exact, result.worst_got = e, g

@@ -53,16 +53,20 @@ def divide(numerator: mpmath.mpf, denominator: mpmath.mpf) -> mpmath.mpf:
 
 @dataclass(frozen=True)
 class Bound:
-    """The error scales of one quantity: M (rounding magnitude), A (underflow magnitude), P (peak).
+    """The error scales of one quantity: M (rounding magnitude), A (underflow magnitude), P (peak),
+    and how close its units are to a kink.
 
     The tolerance policy allows about u·M + η·A (see ``losscheck.derivations.magnitude``); P is
     the largest intermediate of the per-unit formula (no reduction sum), past which a dtype
-    may overflow.
+    may overflow. ``slack`` is the least |z|/M(z) over the branch arguments z ≠ 0 of the units
+    it reads, and ``at_kink`` says whether one of them is exactly 0 (``derivations.kinks``).
     """
 
     magnitude: mpmath.mpf
     underflow: mpmath.mpf
     peak: mpmath.mpf = field(default_factory=lambda: mpmath.mpf(0))
+    slack: mpmath.mpf = field(default_factory=lambda: mpmath.inf)
+    at_kink: bool = False
 
     @staticmethod
     def zero() -> Bound:
@@ -71,7 +75,8 @@ class Bound:
     @staticmethod
     def sum(bounds: Sequence[Bound]) -> Bound:
         return Bound(mpmath.fsum(b.magnitude for b in bounds), mpmath.fsum(b.underflow for b in bounds),
-                     max((b.peak for b in bounds), default=mpmath.mpf(0)))
+                     max((b.peak for b in bounds), default=mpmath.mpf(0)),
+                     min((b.slack for b in bounds), default=mpmath.inf), any(b.at_kink for b in bounds))
 
 
 @dataclass
@@ -153,15 +158,15 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
     share_grad = row[2 + n_grad:first_bound]
     magnitudes = row[first_bound + 1:first_bound + 1 + n_grad]
     underflows = row[first_bound + 2 + n_grad:first_bound + 2 + 2 * n_grad]
-    peak = row[-1]  # the unit's largest intermediate, shared by its gradients
+    peak, slack, distance = row[-3:]  # the unit's largest intermediate and kinks, shared by its gradients
     terms = []
     for i in range(n_grad):
         contribution = c * loss_grad[i]
-        bound = Bound(abs(c) * magnitudes[i], abs(c) * underflows[i] + 1, peak)
+        bound = Bound(abs(c) * magnitudes[i], abs(c) * underflows[i] + 1, peak, slack, distance == 0)
         if share_grad[i] != 0:
             contribution += denominator_term * share_grad[i]
             bound = Bound(bound.magnitude + abs(denominator_term * share_grad[i]), bound.underflow + 1,
-                          max(peak, all_peak))
+                          max(peak, all_peak), slack, distance == 0)
         terms.append((contribution, bound))
     return terms
 
@@ -181,7 +186,7 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
     shares = [r[1] for r in rows]
     # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l/∂s) (n), A(l), A(∂l/∂s) (n)
     first_bound = 2 + 2 * n_grad
-    loss_bounds = [Bound(r[first_bound], r[first_bound + 1 + n_grad], r[-1])
+    loss_bounds = [Bound(r[first_bound], r[first_bound + 1 + n_grad], r[-3], r[-2], r[-1] == 0)
                    if with_grads else Bound.zero()
                    for r in rows]
     delta = _upstream(upstream)
@@ -209,7 +214,7 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         value = [loss]
         summed = Bound.sum(loss_bounds)
         value_bounds = [Bound(divide(summed.magnitude, abs(divisor)) + abs(loss),
-                              divide(summed.underflow, abs(divisor)) + 1, summed.peak)]
+                              divide(summed.underflow, abs(divisor)) + 1, summed.peak, summed.slack, summed.at_kink)]
         coefficients = [divide(delta[0], divisor)] * len(kept)
         if reduction == "mean":
             denominator_term = -delta[0] * divide(loss, divisor) if len(kept) else mpmath.mpf(0)

@@ -107,11 +107,21 @@ def allowed_error(dtype: str, exact: mpmath.mpf, magnitude: mpmath.mpf, underflo
                                                                       + fmt.underflow_unit * underflow))
 
 
+def branch_ambiguous(dtype: str, slack: mpmath.mpf) -> bool:
+    """Could a correct kernel take the other branch of a kink? True when a branch argument z ≠ 0 lies
+    within the policy's error of evaluating it, |z| ≤ (2·rounding_ulps + condition)·u·M(z) (the policy
+    with ulp(z) ≤ 2u·|z| ≤ 2u·M(z)); ``slack`` is |z|/M(z). A derivative there carries no claim."""
+    tol = TOLERANCES[dtype]
+    return slack <= (2 * tol.rounding_ulps + tol.condition) * FORMATS[dtype].unit_roundoff
+
+
 def describe_policy() -> dict:
     """The policy as data, for reports."""
     return {
         "formula": "|got - exact| <= rounding_ulps*ulp(exact) + (condition + accumulation*g(n))*(u*M + eta*A), "
                    "g(n) = sqrt(n) or log2(n) per dtype; HVP claims: the same times second_order",
+        "branch_ambiguity": "derivatives carry no claim where a branch argument z != 0 of a unit has "
+                            "|z| <= (2*rounding_ulps + condition)*u*M(z): a correct kernel may take the other branch",
         "tolerances": {dtype: asdict(t) for dtype, t in TOLERANCES.items()},
         "unit_roundoff": {dtype: f"2^-{f.precision}" for dtype, f in FORMATS.items()},
         "underflow_unit": {dtype: f"2^{f.min_exponent - f.precision}" for dtype, f in FORMATS.items()},
@@ -123,5 +133,6 @@ def policy_line() -> str:
     constants = "; ".join(f"{dtype} {t.rounding_ulps:g}/{t.condition:g}/{t.accumulation:g}/{t.growth}/"
                           f"{t.second_order:g}" for dtype, t in TOLERANCES.items())
     return (f"{describe_policy()['formula']}, rounding_ulps/condition/accumulation/g/second_order = {constants}; "
-            "no claim where an intermediate of the per-unit formula overflows the dtype; elsewhere "
+            "no claim where an intermediate of the per-unit formula overflows the dtype, nor on a derivative "
+            "where a branch argument z != 0 has |z| <= (2*rounding_ulps + condition)*u*M(z); elsewhere "
             "non-finite values must match the exact value's")

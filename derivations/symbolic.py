@@ -28,6 +28,7 @@ import sympy as sp
 from ..spec.core import LossSpec, Slices, Unit
 from ..spec.functions import unclamped
 from .evaluators import make_mpmath, make_numpy
+from .kinks import kink_outputs
 from .magnitude import least, peak_magnitude, rounding_magnitude, underflow_magnitude
 from .units import UnitTable
 
@@ -182,13 +183,18 @@ class Derivation:
         peaks = [peak_magnitude(f) for f in [self.loss, *self.forms]]
         return least(*peaks) if len(peaks) > 1 else peaks[0]
 
+    @cached_property
+    def kinks(self) -> tuple[sp.Expr, sp.Expr]:
+        """(slack, distance) of the unit to its nearest kink w.r.t. the differentiable inputs (see ``kinks``)."""
+        return kink_outputs(self.loss, {self.wrt_symbol(i) for i in range(len(self.wrt))})
+
     def _outputs(self, kind: str) -> list[sp.Expr]:
         if kind == "forward":
             return [self.loss, self.denominator]
         if kind in ("full", "full/math"):
             grads = self.backward_grad if kind == "full" else self.loss_grad
             return [self.loss, self.denominator, *grads, *self.denominator_grad,
-                    *self.magnitudes, *self.underflows, self.peak]
+                    *self.magnitudes, *self.underflows, self.peak, *self.kinks]
         if kind == "conventions":
             return [e for pair in self.convention_checks for e in pair]
         if kind == "jvp":
@@ -201,7 +207,8 @@ class Derivation:
         """A generated function of ``arguments`` (+ tangents for ``jvp``) returning a tuple.
 
         kinds: ``forward`` (l, d); ``grad`` (l, d, ∂l/∂s..., ∂d/∂s...); ``full``
-        (``grad``'s outputs, then M(l), M(∂l/∂s)..., then A(l), A(∂l/∂s)..., then P(l));
+        (``grad``'s outputs, then M(l), M(∂l/∂s)..., then A(l), A(∂l/∂s)..., then P(l),
+        then the kink slack and distance);
         ``full/math`` (``full`` with ``loss_grad``, not the conventions, for ∂l/∂s); ``jvp`` (l̇, ḋ);
         ``conventions`` (the ``convention_checks`` pairs, flattened).
         backends: ``mpmath`` (the oracle) and ``numpy`` (fast float64).
