@@ -149,10 +149,15 @@ def _position(table: UnitTable, name: str, unit: int, slot: int) -> int:
 
 
 def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
-                denominator_term: mpmath.mpf, all_peak: mpmath.mpf) -> list[tuple[mpmath.mpf, Bound]]:
+                denominator_term: mpmath.mpf, all_peak: mpmath.mpf,
+                smallest_input: mpmath.mpf) -> list[tuple[mpmath.mpf, Bound]]:
     """One unit's contribution c·∂l/∂s (+ the mean's denominator term) to each gradient entry, with its Bound.
 
     A gradient entry with a denominator term reads the mean L, so its peak is every unit's (``all_peak``).
+    Backpropagation multiplies the upstream c into the unit's factors before the rest of the chain,
+    so c times a subnormal input s rounds with absolute error η and the chain carries it on: the
+    gradient's underflow magnitude includes |∂l/∂s_i|/s, with s the unit's smallest nonzero |input|
+    (relative error η/s, negligible unless s is near the dtype's underflow threshold).
     """
     loss_grad = row[2:2 + n_grad]
     share_grad = row[2 + n_grad:first_bound]
@@ -162,7 +167,8 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
     terms = []
     for i in range(n_grad):
         contribution = c * loss_grad[i]
-        bound = Bound(abs(c) * magnitudes[i], abs(c) * underflows[i] + 1, peak, slack, distance == 0)
+        bound = Bound(abs(c) * magnitudes[i], abs(c) * underflows[i] + 1 + abs(contribution) / smallest_input,
+                      peak, slack, distance == 0)
         if share_grad[i] != 0:
             contribution += denominator_term * share_grad[i]
             bound = Bound(bound.magnitude + abs(denominator_term * share_grad[i]), bound.underflow + 1,
@@ -182,6 +188,7 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
     memo: dict[int, Any] = {}  # repeated units share one argument list (see prepare): evaluate each once
     rows = [memo[key] if (key := id(a)) in memo else memo.setdefault(key, evaluate(*a, *prepared.option_args))
             for a in prepared.unit_args]
+    smallest = {id(a): min((abs(x) for x in a if x != 0), default=mpmath.inf) for a in prepared.unit_args}
     losses = [r[0] for r in rows]
     shares = [r[1] for r in rows]
     # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l/∂s) (n), A(l), A(∂l/∂s) (n)
@@ -228,10 +235,11 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
             grad_bounds[name] = [[] for _ in range(table.sizes[name])]
         scattered: dict[tuple, list[tuple[mpmath.mpf, Bound]]] = {}  # repeated units scatter the same terms
         all_peak = max((b.peak for b in loss_bounds), default=mpmath.mpf(0))
-        for u, row, c in zip(kept, rows, coefficients):
+        for u, row, c, args in zip(kept, rows, coefficients, prepared.unit_args):
             key = (id(row), c)
             if key not in scattered:
-                scattered[key] = _unit_terms(row, c, n_grad, first_bound, denominator_term, all_peak)
+                scattered[key] = _unit_terms(row, c, n_grad, first_bound, denominator_term, all_peak,
+                                             smallest[id(args)])
             for (name, slot), (contribution, bound) in zip(d.wrt, scattered[key]):
                 at = _position(table, name, u, slot)
                 grads[name][at].append(contribution)

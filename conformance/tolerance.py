@@ -5,7 +5,7 @@ An implementation's result q for an exact value v with rounding magnitude M
 
     |q − v| ≤ rounding_ulps·ulp(v) + (condition + accumulation·g(n))·(u·M + η·A)
 
-with g(n) = √n or log2(n) per dtype (see DtypeTolerance).
+with g(n) = n − 1 or log2(n) per dtype (see DtypeTolerance).
 
 u is the dtype's unit roundoff 2^-p, η half its smallest subnormal, ulp(v)
 its spacing at v (subnormal spacing below the smallest normal), and A the
@@ -58,10 +58,13 @@ FORMATS = {dtype: _format(dtype) for dtype in DTYPES}
 
 @dataclass(frozen=True)
 class DtypeTolerance:
-    """``growth`` is how summation error grows with the reduction size n: ``sqrt`` (√n, recursive
-    summation in the working precision, Higham §4.2: float32 and float64 kernels sum in their own
-    type) or ``log2`` (half types, which PyTorch accumulates in float32, so only a pairwise-like
-    log2(n) is allowed and a float16 accumulator stands out). ``second_order`` scales the
+    """``growth`` is how summation error grows with the reduction size n: ``linear`` (n − 1, the
+    deterministic bound γ_{n−1} of recursive summation in the working precision, Higham §4.2: float32
+    and float64 kernels sum in their own type, and the gate's large batches cycle a few rows, so their
+    rounding errors repeat rather than cancel as a √n rule assumes: PyTorch's float64 GEMM for
+    fused_linear_cross_entropy's weight gradient over 4097 rows errs by 1.1× a √n allowance at seed 1)
+    or ``log2`` (half types, which PyTorch accumulates in float32, so only a pairwise-like log2(n) is
+    allowed and a float16 accumulator stands out). ``second_order`` scales the
     allowance of double-backward (HVP) claims, whose rounding magnitude is not derived
     symbolically; 0 means such claims are not judged in this dtype."""
 
@@ -73,8 +76,8 @@ class DtypeTolerance:
 
 
 TOLERANCES = {
-    "float64": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1, growth="sqrt", second_order=1024),
-    "float32": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1, growth="sqrt", second_order=1024),
+    "float64": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1, growth="linear", second_order=1024),
+    "float32": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1, growth="linear", second_order=1024),
     "float16": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1, growth="log2", second_order=0),
     "bfloat16": DtypeTolerance(rounding_ulps=4, condition=4, accumulation=1, growth="log2", second_order=0),
 }
@@ -102,7 +105,7 @@ def allowed_error(dtype: str, exact: mpmath.mpf, magnitude: mpmath.mpf, underflo
     tol = TOLERANCES[dtype]
     fmt = FORMATS[dtype]
     n = max(reduction_size, 1)
-    factor = tol.condition + tol.accumulation * (math.sqrt(n) if tol.growth == "sqrt" else math.log2(n))
+    factor = tol.condition + tol.accumulation * ((n - 1) if tol.growth == "linear" else math.log2(n))
     return scale * (tol.rounding_ulps * ulp(exact, dtype) + factor * (fmt.unit_roundoff * magnitude
                                                                       + fmt.underflow_unit * underflow))
 
@@ -119,7 +122,7 @@ def describe_policy() -> dict:
     """The policy as data, for reports."""
     return {
         "formula": "|got - exact| <= rounding_ulps*ulp(exact) + (condition + accumulation*g(n))*(u*M + eta*A), "
-                   "g(n) = sqrt(n) or log2(n) per dtype; HVP claims: the same times second_order",
+                   "g(n) = n - 1 or log2(n) per dtype; HVP claims: the same times second_order",
         "branch_ambiguity": "derivatives carry no claim where a branch argument z != 0 of a unit has "
                             "|z| <= (2*rounding_ulps + condition)*u*M(z): a correct kernel may take the other branch",
         "tolerances": {dtype: asdict(t) for dtype, t in TOLERANCES.items()},

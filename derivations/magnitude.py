@@ -89,7 +89,8 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
 
     The standard model holds only while no intermediate overflows: where P exceeds a dtype's
     largest value, a kernel evaluating this formula in that dtype may return ±inf or NaN.
-    A Piecewise contributes the P of the branch taken, as in M, and of what its conditions compare.
+    A Piecewise contributes the P of the branch taken, as in M, and of what its conditions compare;
+    a sum of more than two terms, the largest of its partial sums in any order.
     """
     terms: list[sp.Expr] = []
     pending = [expr]
@@ -102,10 +103,18 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
         if not isinstance(node, sp.Expr) or node.is_Number:
             continue
         terms.append(sp.Abs(node))
+        if node.is_Add and len(node.args) > 2:  # SymPy flattens sums: Σ|a−p| − Σ|a−n| + m is one Add
+            terms.append(_largest_partial_sum(node.args))
         if isinstance(node, complex_abs):  # kernels form |a + ib| as sqrt(a² + b²) in the dtype
             terms.append(node.args[0] ** 2 + node.args[1] ** 2)
         pending.extend(node.args)
     return largest(*dict.fromkeys(terms)) if len(terms) > 1 else (terms or [sp.Integer(0)])[0]
+
+
+def _largest_partial_sum(terms: tuple[sp.Expr, ...]) -> sp.Expr:
+    """max(Σ positive terms, Σ |negative terms|) = (Σ|t| + |Σt|)/2: a bound on every partial sum of a
+    flattened Add, whatever order or grouping (d(a, p) summed before d(a, n) is subtracted) a kernel uses."""
+    return (sp.Add(*[sp.Abs(t) for t in terms]) + sp.Abs(sp.Add(*terms))) / 2
 
 
 def _compared(piecewise: sp.Piecewise) -> list[sp.Expr]:
