@@ -401,6 +401,30 @@ def projected_jvp(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Ma
     return delta[0] * (mpmath.fsum(loss_dots) - loss * mpmath.fsum(share_dots)) / denominator
 
 
+def second_order_magnitude(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+                           upstream: np.ndarray, w: Mapping[str, np.ndarray], v: Mapping[str, np.ndarray]
+                           ) -> mpmath.mpf:
+    """Σ_u |c_u|·M_u: the rounding magnitude of a double backward ⟨∂⟨vjp(δ), w⟩/∂x, v⟩, unit by unit, with
+    c_u the reduction's coefficient (δ_u, δ, δ/D or δ/B); M_u from ``Derivation.second_order_magnitude``."""
+    prepared = prepare(spec, tensors, options)
+    d, table = prepared.derivation, prepared.table
+    reduction = options.get("reduction", "mean")
+    delta = _upstream(upstream)
+    if reduction == "mean":
+        forward = d.evaluator("forward")
+        divisor = abs(mpmath.fsum(forward(*args, *prepared.option_args)[1] for args in prepared.unit_args))
+    else:
+        divisor = mpmath.mpf(table.batch_size if reduction == "batchmean" else 1)
+    evaluate = d.evaluator("second order")
+    total = []
+    for u, args in zip(table.kept_units, prepared.unit_args):
+        directions = [_as_mpf(real_view(t[name])[_position(table, name, u, slot)]) for t in (w, v)
+                      for name, slot in d.wrt]
+        c = abs(delta[u] if reduction == "none" else divide(delta[0], divisor))
+        total.append(c * evaluate(*args, *prepared.option_args, *directions)[0])
+    return mpmath.fsum(total)
+
+
 def gradient_at(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
                 upstream: np.ndarray) -> dict[str, list[mpmath.mpf]]:
     """vjp(δ) at the current mpmath precision, w.r.t. every differentiable tensor; tensors may hold mpf objects."""

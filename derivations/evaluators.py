@@ -10,6 +10,7 @@ implementation per backend here.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import mpmath
 import numpy as np
@@ -46,7 +47,15 @@ def _numpy_largest(*values):
 
 
 def _mpmath_pnorm(p, *xs):
-    return mpmath.fsum(abs(x) ** p for x in xs) ** (1 / mpmath.mpf(p))
+    return _pnorm_at(mpmath.mp.prec, p, *xs)
+
+
+@lru_cache(maxsize=4096)
+def _pnorm_at(precision, p, *xs):
+    """‖x‖_p at ``precision`` bits, memoised: a generated evaluator calls it once per Piecewise branch
+    and magnitude that reads the norm (``cse_outside_piecewise`` keeps Piecewise branches whole)."""
+    with mpmath.workprec(precision):
+        return mpmath.fsum(abs(x) ** p for x in xs) ** (1 / mpmath.mpf(p))
 
 
 def _numpy_pnorm(p, *xs):

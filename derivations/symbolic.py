@@ -184,6 +184,25 @@ class Derivation:
         return least(*peaks) if len(peaks) > 1 else peaks[0]
 
     @cached_property
+    def second_order_directions(self) -> tuple[list[sp.Symbol], list[sp.Symbol]]:
+        """(w, v): the symbols of a double backward's two directions, one per gradient component."""
+        return ([sp.Symbol(f"w_{self.wrt_symbol(i).name}", real=True) for i in range(len(self.wrt))],
+                [sp.Symbol(f"v_{self.wrt_symbol(i).name}", real=True) for i in range(len(self.wrt))])
+
+    @cached_property
+    def second_order_magnitude(self) -> sp.Expr:
+        """M of vᵀ∇(Σ_i w_i·∂f/∂s_i), the unit's share of a double backward ⟨h, v⟩, as the chain rule
+        expands it (no simplification: cancellations a kernel meets, such as 1 − tanh², stay), for the
+        loss and each computational form f; the largest of them."""
+        w, v = self.second_order_directions
+        pairs = list(zip([self.wrt_symbol(i) for i in range(len(self.wrt))], v))
+        magnitudes = []
+        for f in [self.loss, *self.forms]:
+            first = sp.Add(*[wi * sp.diff(f, self.wrt_symbol(i)) for i, wi in enumerate(w)])
+            magnitudes.append(rounding_magnitude(_directional_derivative(first, pairs)))
+        return sp.Max(*magnitudes)
+
+    @cached_property
     def kinks(self) -> tuple[sp.Expr, sp.Expr]:
         """(slack, distance) of the unit to its nearest kink w.r.t. the differentiable inputs (see ``kinks``)."""
         return kink_outputs(self.loss, {self.wrt_symbol(i) for i in range(len(self.wrt))})
@@ -199,6 +218,8 @@ class Derivation:
             return [e for pair in self.convention_checks for e in pair]
         if kind == "jvp":
             return [self.loss_jvp, self.denominator_jvp]
+        if kind == "second order":
+            return [self.second_order_magnitude]
         if kind == "grad":
             return [self.loss, self.denominator, *self.backward_grad, *self.denominator_grad]
         raise ValueError(kind)
@@ -210,12 +231,16 @@ class Derivation:
         (``grad``'s outputs, then M(l), M(∂l/∂s)..., then A(l), A(∂l/∂s)..., then P(l),
         then the kink slack and distance);
         ``full/math`` (``full`` with ``loss_grad``, not the conventions, for ∂l/∂s); ``jvp`` (l̇, ḋ);
-        ``conventions`` (the ``convention_checks`` pairs, flattened).
+        ``conventions`` (the ``convention_checks`` pairs, flattened); ``second order`` (M of a double
+        backward's share, with the directions w then v after ``arguments``).
         backends: ``mpmath`` (the oracle) and ``numpy`` (fast float64).
         """
+        if kind == "full/math" and not self.conventions:
+            kind = "full"  # the same expressions: compile them once
         cache_key = f"{kind}/{backend}"
         if cache_key not in self._evaluators:
-            arguments = self.arguments + (self.tangents if kind == "jvp" else [])
+            arguments = self.arguments + {"jvp": self.tangents,
+                                          "second order": sum(self.second_order_directions, [])}.get(kind, [])
             make = make_mpmath if backend == "mpmath" else make_numpy
             self._evaluators[cache_key] = make(arguments, self._outputs(kind))
         return self._evaluators[cache_key]
