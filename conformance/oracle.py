@@ -150,7 +150,7 @@ def _position(table: UnitTable, name: str, unit: int, slot: int) -> int:
 
 def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
                 denominator_term: mpmath.mpf, all_peak: mpmath.mpf,
-                smallest_input: mpmath.mpf) -> list[tuple[mpmath.mpf, Bound]]:
+                smallest_input: mpmath.mpf, denominator_condition: mpmath.mpf) -> list[tuple[mpmath.mpf, Bound]]:
     """One unit's contribution c·∂l/∂s (+ the mean's denominator term) to each gradient entry, with its Bound.
 
     A gradient entry with a denominator term reads the mean L, so its peak is every unit's (``all_peak``).
@@ -158,6 +158,8 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
     so c times a subnormal input s rounds with absolute error η and the chain carries it on: the
     gradient's underflow magnitude includes |∂l/∂s_i|/s, with s the unit's smallest nonzero |input|
     (relative error η/s, negligible unless s is near the dtype's underflow threshold).
+    ``denominator_condition`` is κ = Σ|d_u|/|D| for a mean (see ``_denominator_condition``), else 0:
+    a term divided by D once carries κ·|term| more, the denominator term (δ·L/D², D twice) 2κ·|term|.
     """
     loss_grad = row[2:2 + n_grad]
     share_grad = row[2 + n_grad:first_bound]
@@ -167,14 +169,27 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
     terms = []
     for i in range(n_grad):
         contribution = c * loss_grad[i]
-        bound = Bound(abs(c) * magnitudes[i], abs(c) * underflows[i] + 1 + abs(contribution) / smallest_input,
-                      peak, slack, distance == 0)
+        # a backward may form the unit's own ∂l/∂s before scaling it by c: it is an intermediate too
+        own_peak = max(peak, abs(loss_grad[i]))
+        bound = Bound(abs(c) * magnitudes[i] + abs(contribution) * denominator_condition,
+                      abs(c) * underflows[i] + 1 + abs(contribution) / smallest_input,
+                      own_peak, slack, distance == 0)
         if share_grad[i] != 0:
-            contribution += denominator_term * share_grad[i]
-            bound = Bound(bound.magnitude + abs(denominator_term * share_grad[i]), bound.underflow + 1,
-                          max(peak, all_peak), slack, distance == 0)
+            term = denominator_term * share_grad[i]
+            contribution += term
+            bound = Bound(bound.magnitude + abs(term) * (1 + 2 * denominator_condition), bound.underflow + 1,
+                          max(own_peak, all_peak), slack, distance == 0)
         terms.append((contribution, bound))
     return terms
+
+
+def _denominator_condition(shares: Sequence[mpmath.mpf]) -> mpmath.mpf:
+    """κ = Σ|d_u|/|Σ d_u|: a mean divides by D = Σ d_u, which a kernel sums with rounding error u·Σ|d_u|,
+    relative u·κ; every term divided by D carries it. Signed weights that nearly cancel make κ large
+    (l1_loss with weights summing to about 0); nonnegative ones make it 1. 0 where D is 0 (no claim
+    to scale: the mean is ±inf or NaN)."""
+    total = abs(mpmath.fsum(shares))
+    return divide(mpmath.fsum(abs(d) for d in shares), total) if total else mpmath.mpf(0)
 
 
 def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grads: bool,
@@ -220,7 +235,8 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         loss = divide(total, divisor)
         value = [loss]
         summed = Bound.sum(loss_bounds)
-        value_bounds = [Bound(divide(summed.magnitude, abs(divisor)) + abs(loss),
+        condition = _denominator_condition(shares) if reduction == "mean" else mpmath.mpf(0)
+        value_bounds = [Bound(divide(summed.magnitude, abs(divisor)) + abs(loss) * (1 + condition),
                               divide(summed.underflow, abs(divisor)) + 1, summed.peak, summed.slack, summed.at_kink)]
         coefficients = [divide(delta[0], divisor)] * len(kept)
         if reduction == "mean":
@@ -234,12 +250,13 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
             grads[name] = [[] for _ in range(table.sizes[name])]
             grad_bounds[name] = [[] for _ in range(table.sizes[name])]
         scattered: dict[tuple, list[tuple[mpmath.mpf, Bound]]] = {}  # repeated units scatter the same terms
+        condition = _denominator_condition(shares) if reduction == "mean" else mpmath.mpf(0)
         all_peak = max((b.peak for b in loss_bounds), default=mpmath.mpf(0))
         for u, row, c, args in zip(kept, rows, coefficients, prepared.unit_args):
             key = (id(row), c)
             if key not in scattered:
                 scattered[key] = _unit_terms(row, c, n_grad, first_bound, denominator_term, all_peak,
-                                             smallest[id(args)])
+                                             smallest[id(args)], condition)
             for (name, slot), (contribution, bound) in zip(d.wrt, scattered[key]):
                 at = _position(table, name, u, slot)
                 grads[name][at].append(contribution)

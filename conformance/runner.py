@@ -283,21 +283,42 @@ class CaseRunner:
         return trial.make("twice", "error" if problem else "pass", message=problem)
 
     def _tangents(self, trial: _Trial, salt: int) -> dict[str, np.ndarray]:
-        """Random directions, zero at a domain's ends (a one-sided or infinite derivative: KL at t = 0)."""
+        """Random directions, zero at a domain's ends (a one-sided or infinite derivative: KL at t = 0) and
+        where PyTorch's stated backward convention departs from the derivative (see ``_conventional``)."""
         rng = np.random.default_rng([trial.case.seed, trial.case.number, salt])
+        conventional = self._conventional(trial)
         tangents = {}
         for n in trial.wrt:
             values = trial.tensors[n]
             domain = trial.case.shape_case.domains.get(n, self.spec.tensor(n).domain_for(trial.case.options))
             ends = np.isin(values, [e for e in (domain.lo, domain.hi, *domain.edges) if np.isfinite(e)])
+            ends |= conventional.get(n, False)
             tangents[n] = np.where(ends, 0.0, round_to(random_like(rng, values), trial.dtype))
         return tangents
+
+    def _conventional(self, trial: _Trial) -> dict[str, np.ndarray]:
+        """Per differentiated tensor, where the backward convention differs from the derivative of the math
+        (an active clamp: gaussian_nll_loss's var below eps). There forward mode may follow either (PyTorch's
+        follows the math for gaussian_nll_loss and the convention for binary_cross_entropy) and double
+        backward differentiates the convention as if the clamp were the identity, so neither is pinned."""
+        if trial.reference.math_grads is not None:
+            math = trial.reference.math_grads
+        elif self.spec.gradient_conventions:
+            math = exact_reference(self.spec, trial.tensors, trial.case.options, trial.upstream,
+                                   conventions=False).grads
+        else:
+            return {}
+        return {n: np.array([not _agree(a, b) for a, b in zip(trial.reference.grads[n], math[n])],
+                            dtype=bool).reshape(trial.tensors[n].shape)
+                for n in trial.wrt if n in math}
 
     def _check_jvp(self, trial: _Trial, output: torch.Tensor, impl: Implementation) -> QuantityResult | None:
         if not trial.wrt or any(trial.tensors[n].dtype.kind == "c" for n in trial.wrt):
             return None
         if any(branch_ambiguous(trial.dtype, b.slack) for n in trial.wrt for b in trial.reference.grad_bounds[n]):
             return None  # within rounding of a kink: a correct kernel may take either branch
+        if any(mpmath.isnan(v) for v in trial.reference.value):
+            return None  # a NaN loss (an all-ignored mean, 0/0) has no derivative to hold a tangent to
         tangents = self._tangents(trial, 1)
         torch_tangents = {n: torch.tensor(t, dtype=output.dtype, device=self.device) for n, t in tangents.items()}
         got = forward_mode(self._caller(trial, impl), trial.inputs, torch_tangents)
@@ -432,6 +453,13 @@ def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
         a, b = torch.view_as_real(a), torch.view_as_real(b)
     bits = _BITS[a.element_size()]
     return bool(torch.equal(a.contiguous().view(bits), b.contiguous().view(bits)))
+
+
+def _agree(a: mpmath.mpf, b: mpmath.mpf) -> bool:
+    """Equal to 30 digits, or the same special value."""
+    if not (mpmath.isfinite(a) and mpmath.isfinite(b)):
+        return (mpmath.isnan(a) and mpmath.isnan(b)) or a == b
+    return abs(a - b) <= mpmath.mpf(10) ** -30 * max(abs(a), abs(b), 1)
 
 
 def _one_line(error: BaseException) -> str:

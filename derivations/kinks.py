@@ -44,16 +44,29 @@ def branch_arguments(expr: sp.Expr, variables: set[sp.Symbol]) -> list[sp.Expr]:
     return [z for z in dict.fromkeys(found) if z.free_symbols & variables]
 
 
-def kink_outputs(expr: sp.Expr, variables: set[sp.Symbol]) -> tuple[sp.Expr, sp.Expr]:
-    """(slack, distance): min over branch arguments z ≠ 0 of |z|/M(z), and min |z| (0 exactly at a kink).
+def computed_exactly_at_zero(z: sp.Expr) -> bool:
+    """Does a kernel compute z = 0 exactly where it is exactly 0? True for sums and products of inputs
+    and constants (x − t at x = t is exact, Sterbenz); not through a norm, root or other function,
+    whose rounding leaves an exact tie such as d(a, n) = d(p, n) a few ulps either side of 0."""
+    return not any(isinstance(node, sp.Function) or (node.is_Pow and not node.exp.is_Integer)
+                   for node in sp.preorder_traversal(z))
 
-    Both are +∞ for a smooth ``expr``.
-    """
+
+def kink_outputs(expr: sp.Expr, variables: set[sp.Symbol]) -> tuple[sp.Expr, sp.Expr]:
+    """(slack, distance): the least |z|/M(z) over branch arguments z that may be taken with either sign
+    (z ≠ 0, or z = 0 where a kernel cannot compute it exactly), and the least |z| over those it computes
+    exactly (0 exactly at a kink whose convention applies). Both are +∞ for a smooth ``expr``."""
     arguments = branch_arguments(expr, variables)
-    if not arguments:
-        return sp.oo, sp.oo
-    slacks = [sp.Piecewise((sp.Abs(z) / rounding_magnitude(z), sp.Ne(z, 0)), (sp.oo, True)) for z in arguments]
-    distances = [sp.Abs(z) for z in arguments]
-    if len(arguments) == 1:
-        return slacks[0], distances[0]
-    return least(*slacks), least(*distances)
+    slacks, distances = [], []
+    for z in arguments:
+        if computed_exactly_at_zero(z):
+            slacks.append(sp.Piecewise((sp.Abs(z) / rounding_magnitude(z), sp.Ne(z, 0)), (sp.oo, True)))
+            distances.append(sp.Abs(z))
+        else:
+            magnitude = rounding_magnitude(z)  # 0 only where every term of z is 0
+            slacks.append(sp.Piecewise((sp.Abs(z) / magnitude, sp.Ne(magnitude, 0)), (0, True)))
+    return _least(slacks), _least(distances)
+
+
+def _least(values: list[sp.Expr]) -> sp.Expr:
+    return sp.oo if not values else values[0] if len(values) == 1 else least(*values)

@@ -239,8 +239,8 @@ class Derivation:
             kind = "full"  # the same expressions: compile them once
         cache_key = f"{kind}/{backend}"
         if cache_key not in self._evaluators:
-            arguments = self.arguments + {"jvp": self.tangents,
-                                          "second order": sum(self.second_order_directions, [])}.get(kind, [])
+            w, v = self.second_order_directions
+            arguments = self.arguments + {"jvp": self.tangents, "second order": [*w, *v]}.get(kind, [])
             make = make_mpmath if backend == "mpmath" else make_numpy
             self._evaluators[cache_key] = make(arguments, self._outputs(kind))
         return self._evaluators[cache_key]

@@ -5,7 +5,6 @@ import json
 
 import mpmath
 import numpy as np
-import pytest
 import sympy as sp
 import torch
 from losscheck.conformance.compare import compare
@@ -55,7 +54,7 @@ def test_no_gradient_claim_within_rounding_of_the_hinge():
 
 
 def test_exact_kink_keeps_its_claim_and_is_marked():
-    rounded, reference = _hinge_reference("float32", 1.0)
+    _, reference = _hinge_reference("float32", 1.0)
     assert reference.grad_bounds["input"][0].at_kink
     assert reference.grads["input"][0] == -1  # PyTorch's convention: clamp_min passes the gradient at z = 0
     wrong = compare(reference.grads["input"], reference.grad_bounds["input"], np.array([0.0]), "float32", 1,
