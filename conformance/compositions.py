@@ -58,7 +58,8 @@ def _clamped_norm(x: Any, eps: float) -> Any:
 
 def cosine_similarity_loss(input: Any, target: Any, eps: float = 1e-6) -> Any:
     """TorchLean ``Spec.cosineSimilaritySpec``: 1 − Σ p·t / (max_ε‖p‖·max_ε‖t‖) over the whole tensors."""
-    return 1 - (input * target).sum() / (_clamped_norm(input, eps) * _clamped_norm(target, eps))
+    # divided one norm at a time: in float16 the product of two norms near 1e-4 underflows to 0 (0/0)
+    return 1 - (input * target).sum() / _clamped_norm(input, eps) / _clamped_norm(target, eps)
 
 
 COMPOSITIONS["cosine_similarity_loss"] = cosine_similarity_loss

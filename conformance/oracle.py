@@ -165,12 +165,14 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
     share_grad = row[2 + n_grad:first_bound]
     magnitudes = row[first_bound + 1:first_bound + 1 + n_grad]
     underflows = row[first_bound + 2 + n_grad:first_bound + 2 + 2 * n_grad]
-    peak, slack, distance = row[-3:]  # the unit's largest intermediate and kinks, shared by its gradients
+    peak = row[first_bound + 2 + 2 * n_grad]  # the unit's largest intermediate, shared by its gradients
+    gradient_peaks = row[first_bound + 3 + 2 * n_grad:first_bound + 3 + 3 * n_grad]
+    slack, distance = row[-2:]
     terms = []
     for i in range(n_grad):
         contribution = c * loss_grad[i]
-        # a backward may form the unit's own ∂l/∂s before scaling it by c: it is an intermediate too
-        own_peak = max(peak, abs(loss_grad[i]))
+        # a backward may form the unit's own ∂l/∂s, or c times its large factors, before the rest
+        own_peak = max(peak, abs(loss_grad[i]), max(abs(c), 1) * gradient_peaks[i])
         bound = Bound(abs(c) * magnitudes[i] + abs(contribution) * denominator_condition,
                       abs(c) * underflows[i] + 1 + abs(contribution) / smallest_input,
                       own_peak, slack, distance == 0)
@@ -206,9 +208,10 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
     smallest = {id(a): min((abs(x) for x in a if x != 0), default=mpmath.inf) for a in prepared.unit_args}
     losses = [r[0] for r in rows]
     shares = [r[1] for r in rows]
-    # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l/∂s) (n), A(l), A(∂l/∂s) (n)
+    # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l/∂s) (n), A(l), A(∂l/∂s) (n), P, P(∂l/∂s) (n), slack, distance
     first_bound = 2 + 2 * n_grad
-    loss_bounds = [Bound(r[first_bound], r[first_bound + 1 + n_grad], r[-3], r[-2], r[-1] == 0)
+    loss_bounds = [Bound(r[first_bound], r[first_bound + 1 + n_grad], r[first_bound + 2 + 2 * n_grad], r[-2],
+                         r[-1] == 0)
                    if with_grads else Bound.zero()
                    for r in rows]
     delta = _upstream(upstream)

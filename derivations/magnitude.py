@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from ..spec.functions import clamp_min, complex_abs
+from ..spec.functions import clamp_min, complex_abs, pnorm
 
 
 def _error_bound(expr: sp.Expr, leaf: Callable[[sp.Expr], sp.Expr], cost: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
@@ -90,7 +90,7 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
     The standard model holds only while no intermediate overflows: where P exceeds a dtype's
     largest value, a kernel evaluating this formula in that dtype may return ±inf or NaN.
     A Piecewise contributes the P of the branch taken, as in M, and of what its conditions compare;
-    a sum of more than two terms, the largest of its partial sums in any order.
+    a sum of more than two terms, the largest of its partial sums in any order; a p-norm, Σ|x_i|^p.
     """
     terms: list[sp.Expr] = []
     pending = [expr]
@@ -107,8 +107,21 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
             terms.append(_largest_partial_sum(node.args))
         if isinstance(node, complex_abs):  # kernels form |a + ib| as sqrt(a² + b²) in the dtype
             terms.append(node.args[0] ** 2 + node.args[1] ** 2)
+        if isinstance(node, pnorm):  # ‖x‖_p is the p-th root of Σ|x_i|^p, which is formed first
+            terms.append(sp.Add(*[sp.Abs(x) ** node.args[0] for x in node.args[1:]]))
         pending.extend(node.args)
     return largest(*dict.fromkeys(terms)) if len(terms) > 1 else (terms or [sp.Integer(0)])[0]
+
+
+def largest_partial_product(expr: sp.Expr) -> sp.Expr:
+    """Π max(|f|, 1) over the factors of a product (the largest partial product, whatever the order a
+    kernel multiplies them in: δ·w·log_softmax before the (1 − ε) of label smoothing), the largest over
+    the terms of a sum, else |expr|. A backward forms such products, so they are its intermediates."""
+    if expr.is_Mul:
+        return sp.Mul(*[largest(sp.Abs(f), 1) for f in expr.args])
+    if expr.is_Add:
+        return largest(*[largest_partial_product(t) for t in expr.args])
+    return sp.Abs(expr)
 
 
 def _largest_partial_sum(terms: tuple[sp.Expr, ...]) -> sp.Expr:

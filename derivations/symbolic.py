@@ -29,7 +29,7 @@ from ..spec.core import LossSpec, Slices, Unit
 from ..spec.functions import unclamped
 from .evaluators import make_mpmath, make_numpy
 from .kinks import kink_outputs
-from .magnitude import least, peak_magnitude, rounding_magnitude, underflow_magnitude
+from .magnitude import largest_partial_product, least, peak_magnitude, rounding_magnitude, underflow_magnitude
 from .units import UnitTable
 
 
@@ -203,6 +203,12 @@ class Derivation:
         return sp.Max(*magnitudes)
 
     @cached_property
+    def gradient_peaks(self) -> list[sp.Expr]:
+        """Per ∂l/∂s (as PyTorch's backward computes it), its largest partial product: an intermediate of
+        any backward that multiplies its factors in another order (see ``largest_partial_product``)."""
+        return [largest_partial_product(g) for g in self.backward_grad]
+
+    @cached_property
     def kinks(self) -> tuple[sp.Expr, sp.Expr]:
         """(slack, distance) of the unit to its nearest kink w.r.t. the differentiable inputs (see ``kinks``)."""
         return kink_outputs(self.loss, {self.wrt_symbol(i) for i in range(len(self.wrt))})
@@ -213,7 +219,7 @@ class Derivation:
         if kind in ("full", "full/math"):
             grads = self.backward_grad if kind == "full" else self.loss_grad
             return [self.loss, self.denominator, *grads, *self.denominator_grad,
-                    *self.magnitudes, *self.underflows, self.peak, *self.kinks]
+                    *self.magnitudes, *self.underflows, self.peak, *self.gradient_peaks, *self.kinks]
         if kind == "conventions":
             return [e for pair in self.convention_checks for e in pair]
         if kind == "jvp":
@@ -229,7 +235,7 @@ class Derivation:
 
         kinds: ``forward`` (l, d); ``grad`` (l, d, ∂l/∂s..., ∂d/∂s...); ``full``
         (``grad``'s outputs, then M(l), M(∂l/∂s)..., then A(l), A(∂l/∂s)..., then P(l),
-        then the kink slack and distance);
+        the largest partial product of each ∂l/∂s, then the kink slack and distance);
         ``full/math`` (``full`` with ``loss_grad``, not the conventions, for ∂l/∂s); ``jvp`` (l̇, ḋ);
         ``conventions`` (the ``convention_checks`` pairs, flattened); ``second order`` (M of a double
         backward's share, with the directions w then v after ``arguments``).
