@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report", metavar="PATH", help="write a JSON report to PATH")
     run.add_argument("--timeout", default="20", metavar="SECONDS",
                      help="time limit for one call of an implementation (default: 20)")
+    run.add_argument("--fail-fast", action="store_true",
+                     help="stop each loss at its first non-conforming check, without shrinking it "
+                          "(the exit status is the same; the run is shorter)")
     run.add_argument("--save-failures", default="losscheck-failures", metavar="DIR",
                      help="write one reproducer file per failing (loss, dtype, direction) here, for "
                           "`losscheck repro` (default: losscheck-failures)")
@@ -175,7 +178,7 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
         warnings.simplefilter("ignore")  # PyTorch's deprecation chatter is not a finding
         for name in losses:
             combined.merge(check(name, impls.get(name), dtypes=dtypes, device=args.device, seed=seed,
-                                 timeout=timeout, options=fixed[name]))
+                                 timeout=timeout, options=fixed[name], fail_fast=args.fail_fast))
     elapsed = time.perf_counter() - started
     impl_names = {name: text.split("=", 1)[1] for text in args.impl for name in [text.split("=", 1)[0]]}
     saved = _save_failures(combined, Path(args.save_failures), args.device, impl_names)

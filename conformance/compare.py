@@ -52,8 +52,7 @@ def _special_ok(exact: mpmath.mpf, got: float, dtype: str) -> bool | None:
     return None
 
 
-def _element(e: mpmath.mpf, bound: Bound, g: float, dtype: str, reduction_size: int,
-             derivative: bool) -> tuple[float, float, float]:
+def _element(e: mpmath.mpf, bound: Bound, g: float, dtype: str, derivative: bool) -> tuple[float, float, float]:
     """(error/allowed, ULPs at e, relative error) of one element."""
     if mpmath.isfinite(bound.peak) and overflows(bound.peak, dtype) and mpmath.isfinite(e):
         return 0.0, 0.0, 0.0  # an intermediate of the unit's formula overflows the dtype: no claim on this element
@@ -63,14 +62,14 @@ def _element(e: mpmath.mpf, bound: Bound, g: float, dtype: str, reduction_size: 
     if special is not None:
         return (0.0, 0.0, 0.0) if special else (math.inf, math.inf, math.inf)
     error = abs(mpmath.mpf(g) - e)
-    ratio = float(error / allowed_error(dtype, e, bound.magnitude, bound.underflow, reduction_size))
+    ratio = float(error / allowed_error(dtype, e, bound.magnitude, bound.underflow, bound.count, bound.summands))
     ulps = float(error / ulp(e, dtype)) if e != 0 else 0.0
     relative = float(error / abs(e)) if e != 0 else 0.0
     return ratio, ulps, relative
 
 
 def compare(exact: Sequence[mpmath.mpf], bounds: Sequence[Bound], got: np.ndarray, dtype: str,
-            reduction_size: int, skip: Set[int] = frozenset(), derivative: bool = False) -> Comparison:
+            skip: Set[int] = frozenset(), derivative: bool = False) -> Comparison:
     """Compare flat ``got`` (float64 holding dtype values) against ``exact`` element by element.
 
     Elements whose index is in ``skip`` are left out. A ``derivative`` (a gradient) makes no
@@ -81,9 +80,9 @@ def compare(exact: Sequence[mpmath.mpf], bounds: Sequence[Bound], got: np.ndarra
     for i, (e, bound, g) in enumerate(zip(exact, bounds, got.reshape(-1).tolist())):
         if i in skip:
             continue
-        key = (e, bound.magnitude, bound.underflow, bound.slack, g)
+        key = (e, bound.magnitude, bound.underflow, bound.slack, bound.summands, bound.count, g)
         if key not in seen:
-            seen[key] = _element(e, bound, g, dtype, reduction_size, derivative)
+            seen[key] = _element(e, bound, g, dtype, derivative)
         ratio, ulps, relative = seen[key]
         result.worst_ulps = max(result.worst_ulps, ulps)
         result.worst_relative = max(result.worst_relative, relative)

@@ -60,6 +60,8 @@ class Bound:
     the largest intermediate of the per-unit formula (no reduction sum), past which a dtype
     may overflow. ``slack`` is the least |z|/M(z) over the branch arguments z ≠ 0 of the units
     it reads, and ``at_kink`` says whether one of them is exactly 0 (``derivations.kinks``).
+    ``count`` terms are summed into the quantity, their magnitudes adding up to ``summands`` (S):
+    the summation error the policy allows grows with them.
     """
 
     magnitude: mpmath.mpf
@@ -67,6 +69,8 @@ class Bound:
     peak: mpmath.mpf = field(default_factory=lambda: mpmath.mpf(0))
     slack: mpmath.mpf = field(default_factory=lambda: mpmath.inf)
     at_kink: bool = False
+    summands: mpmath.mpf = field(default_factory=lambda: mpmath.mpf(0))
+    count: int = 1
 
     @staticmethod
     def zero() -> Bound:
@@ -76,7 +80,8 @@ class Bound:
     def sum(bounds: Sequence[Bound]) -> Bound:
         return Bound(mpmath.fsum(b.magnitude for b in bounds), mpmath.fsum(b.underflow for b in bounds),
                      max((b.peak for b in bounds), default=mpmath.mpf(0)),
-                     min((b.slack for b in bounds), default=mpmath.inf), any(b.at_kink for b in bounds))
+                     min((b.slack for b in bounds), default=mpmath.inf), any(b.at_kink for b in bounds),
+                     mpmath.fsum(b.summands for b in bounds), sum(b.count for b in bounds))
 
 
 @dataclass
@@ -85,8 +90,7 @@ class Reference:
 
     ``value`` has the output's shape (``shape``); ``grads[name]`` the shape of
     tensor ``name``. Each quantity has a Bound the tolerance policy scales by;
-    ``reduction_size`` is the number of units summed and ``unit_total`` their
-    exact sum Σ l_u before any division. ``math_grads`` holds the derivative
+    ``unit_total`` is the units' exact sum Σ l_u before any division. ``math_grads`` holds the derivative
     of the math where the spec states a backward convention that differs from
     it (``grads`` is then the convention); None otherwise.
     """
@@ -96,7 +100,6 @@ class Reference:
     value_bounds: list[Bound]
     grads: dict[str, list[mpmath.mpf]]
     grad_bounds: dict[str, list[Bound]]
-    reduction_size: int
     unit_total: mpmath.mpf
     unstable: list[str] = field(default_factory=list)
     math_grads: dict[str, list[mpmath.mpf]] | None = None
@@ -155,9 +158,12 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
 
     A gradient entry with a denominator term reads the mean L, so its peak is every unit's (``all_peak``).
     Backpropagation multiplies the upstream c into the unit's factors before the rest of the chain,
-    so c times a subnormal input s rounds with absolute error η and the chain carries it on: the
-    gradient's underflow magnitude includes |∂l/∂s_i|/s, with s the unit's smallest nonzero |input|
-    (relative error η/s, negligible unless s is near the dtype's underflow threshold).
+    so c·s for an input s may round into the subnormal range with absolute error η, relative η/|c·s|,
+    and the chain carries it on: the gradient's underflow magnitude includes |c·∂l/∂s_i|/|c·s| =
+    |∂l/∂s_i|/s, with s the unit's smallest nonzero |input| (negligible unless c·s is near the
+    dtype's underflow threshold: a float16 mean over 4097 rows has c ≈ 2.4e-4). For the same reason
+    the η errors of ∂l/∂s's own operations, A(∂l/∂s), are not scaled down by a |c| < 1: every
+    intermediate is formed already scaled by c, so each may round in the subnormal range.
     ``denominator_condition`` is κ = Σ|d_u|/|D| for a mean (see ``_denominator_condition``), else 0:
     a term divided by D once carries κ·|term| more, the denominator term (δ·L/D², D twice) 2κ·|term|.
     """
@@ -174,13 +180,13 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
         # a backward may form the unit's own ∂l/∂s, or c times its large factors, before the rest
         own_peak = max(peak, abs(loss_grad[i]), max(abs(c), 1) * gradient_peaks[i])
         bound = Bound(abs(c) * magnitudes[i] + abs(contribution) * denominator_condition,
-                      abs(c) * underflows[i] + 1 + abs(contribution) / smallest_input,
-                      own_peak, slack, distance == 0)
+                      max(abs(c), 1) * underflows[i] + 1 + abs(loss_grad[i]) / smallest_input,
+                      own_peak, slack, distance == 0, abs(contribution))
         if share_grad[i] != 0:
             term = denominator_term * share_grad[i]
             contribution += term
             bound = Bound(bound.magnitude + abs(term) * (1 + 2 * denominator_condition), bound.underflow + 1,
-                          max(own_peak, all_peak), slack, distance == 0)
+                          max(own_peak, all_peak), slack, distance == 0, abs(contribution) + abs(term))
         terms.append((contribution, bound))
     return terms
 
@@ -211,7 +217,7 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
     # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l/∂s) (n), A(l), A(∂l/∂s) (n), P, P(∂l/∂s) (n), slack, distance
     first_bound = 2 + 2 * n_grad
     loss_bounds = [Bound(r[first_bound], r[first_bound + 1 + n_grad], r[first_bound + 2 + 2 * n_grad], r[-2],
-                         r[-1] == 0)
+                         r[-1] == 0, abs(r[0]))
                    if with_grads else Bound.zero()
                    for r in rows]
     delta = _upstream(upstream)
@@ -240,7 +246,8 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         summed = Bound.sum(loss_bounds)
         condition = _denominator_condition(shares) if reduction == "mean" else mpmath.mpf(0)
         value_bounds = [Bound(divide(summed.magnitude, abs(divisor)) + abs(loss) * (1 + condition),
-                              divide(summed.underflow, abs(divisor)) + 1, summed.peak, summed.slack, summed.at_kink)]
+                              divide(summed.underflow, abs(divisor)) + 1, summed.peak, summed.slack, summed.at_kink,
+                              divide(summed.summands, abs(divisor)) + abs(loss) * condition, max(len(kept), 1))]
         coefficients = [divide(delta[0], divisor)] * len(kept)
         if reduction == "mean":
             denominator_term = -delta[0] * divide(loss, divisor) if len(kept) else mpmath.mpf(0)
@@ -270,7 +277,6 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         value_bounds=value_bounds,
         grads={n: [c[0] if len(c) == 1 else mpmath.fsum(c) for c in g] for n, g in grads.items()},
         grad_bounds={n: [b[0] if len(b) == 1 else Bound.sum(b) for b in g] for n, g in grad_bounds.items()},
-        reduction_size=max(len(kept), 1) if reduction != "none" else 1,
         unit_total=mpmath.fsum(losses),
     )
 
@@ -284,7 +290,8 @@ def _reduce_sequences(spec: LossSpec, table: UnitTable, options: Mapping[str, An
              for u in range(len(table.kept))]
     delta = _upstream(upstream)
     losses = [r.loss for r in units]
-    bounds = [Bound(r.loss_magnitude, mpmath.mpf(1)) if with_grads else Bound.zero() for r in units]
+    bounds = [Bound(r.loss_magnitude, mpmath.mpf(1), summands=abs(r.loss)) if with_grads else Bound.zero()
+              for r in units]
     if reduction == "none":
         value, value_bounds, coefficients = losses, bounds, delta
     elif reduction in ("sum", "mean"):
@@ -293,7 +300,9 @@ def _reduce_sequences(spec: LossSpec, table: UnitTable, options: Mapping[str, An
         loss = divide(mpmath.fsum(s * v for s, v in zip(scales, losses)), divisor)
         value = [loss]
         value_bounds = [Bound(divide(mpmath.fsum(s * b.magnitude for s, b in zip(scales, bounds)), abs(divisor))
-                              + abs(loss), mpmath.mpf(len(units) + 1))]
+                              + abs(loss), mpmath.mpf(len(units) + 1),
+                              summands=divide(mpmath.fsum(abs(s * v) for s, v in zip(scales, losses)), abs(divisor)),
+                              count=max(len(units), 1))]
         coefficients = [divide(delta[0] * s, divisor) for s in scales]
     else:
         raise ValueError(f"reduction {reduction!r} does not apply to {spec.name}")
@@ -311,14 +320,13 @@ def _reduce_sequences(spec: LossSpec, table: UnitTable, options: Mapping[str, An
                 for k, (b, g, m) in enumerate(zip(backward, gradient, magnitudes)):
                     at = int(where[t][k])
                     grads[name][at], math_grads[name][at] = c * b, c * g
-                    grad_bounds[name][at] = Bound(abs(c) * m, mpmath.mpf(1))
+                    grad_bounds[name][at] = Bound(abs(c) * m, mpmath.mpf(1), summands=abs(c * b))
     return Reference(
         shape=tuple(table.out_shape) if reduction == "none" else (),
         value=value,
         value_bounds=value_bounds,
         grads=grads,
         grad_bounds=grad_bounds,
-        reduction_size=len(units) if reduction != "none" else 1,
         unit_total=mpmath.fsum(losses),
         math_grads=math_grads if structure.backward else None,
     )

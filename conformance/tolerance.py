@@ -3,9 +3,10 @@
 An implementation's result q for an exact value v with rounding magnitude M
 (see ``losscheck.derivations.magnitude``) over a reduction of n units passes when
 
-    |q − v| ≤ rounding_ulps·ulp(v) + (condition + accumulation·g(n))·(u·M + η·A)
+    |q − v| ≤ rounding_ulps·ulp(v) + condition·(u·M + η·A) + accumulation·g(n)·(u·S + η·A)
 
-with g(n) = n − 1 or log2(n) per dtype (see DtypeTolerance).
+with g(n) = n − 1 or log2(n) per dtype (see DtypeTolerance), n the number of
+terms a reduction adds into this value and S the sum of their magnitudes.
 
 u is the dtype's unit roundoff 2^-p, η half its smallest subnormal, ulp(v)
 its spacing at v (subnormal spacing below the smallest normal), and A the
@@ -13,7 +14,9 @@ underflow magnitude, which carries the absolute error of intermediates that
 fall into the subnormal range (it matters in float16 only). The first term is the final rounding
 plus a few correctly rounded operations; the second is what a backward-stable
 evaluation of the formula can lose through cancellation and conditioning;
-the third is summation error, which grows with the reduction size.
+the third is summation error, which grows with the number of terms summed
+(Higham §4.2: Σ_k |partial sum_k| ≤ (n − 1)·Σ|terms|), charged on the terms'
+magnitudes S, not on their conditioning M.
 Special values never get a tolerance: NaN must meet NaN and ±inf the same
 ±inf, and a finite v that rounds past the dtype's largest value expects ±inf.
 """
@@ -100,14 +103,17 @@ def overflows(value: mpmath.mpf, dtype: str) -> bool:
 
 
 def allowed_error(dtype: str, exact: mpmath.mpf, magnitude: mpmath.mpf, underflow: mpmath.mpf,
-                  reduction_size: int, scale: float = 1.0) -> mpmath.mpf:
-    """The largest |got − exact| the policy accepts (see the module docstring)."""
+                  count: int = 1, summands: mpmath.mpf | None = None, scale: float = 1.0) -> mpmath.mpf:
+    """The largest |got − exact| the policy accepts (see the module docstring): ``count`` terms summed,
+    whose absolute values add up to ``summands`` (default: ``magnitude``)."""
     tol = TOLERANCES[dtype]
     fmt = FORMATS[dtype]
-    n = max(reduction_size, 1)
-    factor = tol.condition + tol.accumulation * ((n - 1) if tol.growth == "linear" else math.log2(n))
-    return scale * (tol.rounding_ulps * ulp(exact, dtype) + factor * (fmt.unit_roundoff * magnitude
-                                                                      + fmt.underflow_unit * underflow))
+    n = max(count, 1)
+    growth = (n - 1) if tol.growth == "linear" else math.log2(n)
+    summed = magnitude if summands is None else summands
+    return scale * (tol.rounding_ulps * ulp(exact, dtype)
+                    + tol.condition * (fmt.unit_roundoff * magnitude + fmt.underflow_unit * underflow)
+                    + tol.accumulation * growth * (fmt.unit_roundoff * summed + fmt.underflow_unit * underflow))
 
 
 def branch_ambiguous(dtype: str, slack: mpmath.mpf) -> bool:
@@ -121,8 +127,9 @@ def branch_ambiguous(dtype: str, slack: mpmath.mpf) -> bool:
 def describe_policy() -> dict:
     """The policy as data, for reports."""
     return {
-        "formula": "|got - exact| <= rounding_ulps*ulp(exact) + (condition + accumulation*g(n))*(u*M + eta*A), "
-                   "g(n) = n - 1 or log2(n) per dtype; HVP claims: the same times second_order",
+        "formula": "|got - exact| <= rounding_ulps*ulp(exact) + condition*(u*M + eta*A) "
+                   "+ accumulation*g(n)*(u*S + eta*A), n terms summed with magnitudes adding to S, "
+                   "g(n) = n - 1 or log2(n) per dtype; HVP claims: the same with S = M, times second_order",
         "branch_ambiguity": "derivatives carry no claim where a branch argument z != 0 of a unit has "
                             "|z| <= (2*rounding_ulps + condition)*u*M(z): a correct kernel may take the other branch",
         "tolerances": {dtype: asdict(t) for dtype, t in TOLERANCES.items()},

@@ -45,19 +45,19 @@ def test_no_gradient_claim_within_rounding_of_the_hinge():
         assert rounded[0] == value
         assert reference.grads["input"][0] == -1  # the linear piece: exact math
         other_branch = np.array([0.0])
-        gradient = compare(reference.grads["input"], reference.grad_bounds["input"], other_branch, dtype, 1,
+        gradient = compare(reference.grads["input"], reference.grad_bounds["input"], other_branch, dtype,
                            derivative=True)
         assert gradient.ok is passes
         # the value is continuous across the kink: it keeps its claim, and 0 is within tolerance only
         # where z is below the value's own rounding error
-        assert compare(reference.value, reference.value_bounds, other_branch, dtype, 1).ok is passes
+        assert compare(reference.value, reference.value_bounds, other_branch, dtype).ok is passes
 
 
 def test_exact_kink_keeps_its_claim_and_is_marked():
     _, reference = _hinge_reference("float32", 1.0)
     assert reference.grad_bounds["input"][0].at_kink
     assert reference.grads["input"][0] == -1  # PyTorch's convention: clamp_min passes the gradient at z = 0
-    wrong = compare(reference.grads["input"], reference.grad_bounds["input"], np.array([0.0]), "float32", 1,
+    wrong = compare(reference.grads["input"], reference.grad_bounds["input"], np.array([0.0]), "float32",
                     derivative=True)
     assert wrong.failing == [0] and wrong.at_kink == [0]
 

@@ -201,6 +201,21 @@ def test_float16_cosine_embedding_norm_product_overflows():
     assert abs(F.cosine_embedding_loss(x1.float(), x2.float(), target.float()).item() - 0.0019474215) < 1e-7
 
 
+def test_float16_cosine_embedding_norm_product_underflows():
+    """Nonzero vectors near 1e-4: float16 multiplies the squared norms, the product (1e-14) underflows to 0
+    and cos = dot/0 = inf; the exact loss is 0.1909 (float64 agrees)."""
+    x1 = torch.tensor([[0.0001220703125, -0.00048828125, 9.5367431640625e-07]], dtype=torch.float16)
+    x2 = torch.tensor([[0.000244140625, -0.000244140625, 0.0001220703125]], dtype=torch.float16)
+    target = torch.tensor([1.0], dtype=torch.float16)
+    assert F.cosine_embedding_loss(x1, x2, target, reduction="none").item() == -math.inf
+    reference = exact_reference(get_spec("cosine_embedding_loss"),
+                                {"input1": x1.double().numpy(), "input2": x2.double().numpy(),
+                                 "target": target.double().numpy()}, {"reduction": "none", "margin": 0.0},
+                                np.array([1.0]))
+    assert mpmath.almosteq(reference.value[0], 0.190922379181782, rel_eps=1e-12)
+    assert abs(F.cosine_embedding_loss(x1.double(), x2.double(), target.double()).item() - 0.190922379181782) < 1e-14
+
+
 def test_float16_nan_without_a_zero_vector_is_not_excused(run_cli):
     """The zero-vector deviation covers only units with a zero vector; NaN elsewhere fails."""
     status, out, _ = run_cli("run", "--loss", "cosine_embedding_loss", "--dtype", "float16",
@@ -240,6 +255,7 @@ def test_every_entry_has_a_reproducer_and_a_test_here():
               "cosine_embedding_loss-float16-zero-vector-nan-value",
               "cosine_embedding_loss-float16-zero-vector-nan-grad-input1",
               "cosine_embedding_loss-float16-zero-vector-nan-grad-input2",
+              "cosine_embedding_loss-float16-underflowing-norms-inf-value",
               "ctc_loss-grad-log_probs-unnormalised",
               "binary_cross_entropy-double-backward-eps-shift",
               "multi_margin_loss-empty-batch-uninitialized", "multilabel_margin_loss-empty-batch-uninitialized",
