@@ -83,32 +83,19 @@ def forward_mode_drops_tangent(spec: LossSpec) -> dict[str, Mutant]:
 
 
 def first_order_only(spec: LossSpec) -> dict[str, Mutant]:
-    """The gradient is computed outside autograd: right to first order, double backward gives 0."""
+    """A reduced loss whose gradient is a constant computed outside autograd (a hand-written backward that
+    saves its result): value, gradient and forward mode right, double backward 0."""
     base = pytorch_implementation(spec.name)
-    wrt = [i for i, t in enumerate(spec.required_tensors) if t.differentiable]
 
     def mutant(*args, **kwargs):
         out = base(*args, **kwargs)
-        leaves = [args[i] for i in wrt if isinstance(args[i], torch.Tensor) and args[i].requires_grad]
-        if not leaves or not out.requires_grad:
+        leaves = [t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor) and t.requires_grad]
+        if out.dim() or not out.requires_grad or not leaves or any(t.is_complex() for t in leaves):
             return out
-
-        class _Detached(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, *tensors):
-                return out.detach().clone()
-
-            @staticmethod
-            def backward(ctx, grad):
-                with torch.enable_grad():
-                    grads = torch.autograd.grad(out, leaves, grad.detach(), retain_graph=True, allow_unused=True)
-                return tuple(None if g is None else g.detach() for g in grads)
-
-            @staticmethod
-            def jvp(ctx, *tangents):
-                raise NotImplementedError
-
-        return _Detached.apply(*leaves)
+        grads = torch.autograd.grad(out, leaves, retain_graph=True, allow_unused=True)
+        linear = sum(((g.detach() * (t - t.detach())).sum() for g, t in zip(grads, leaves) if g is not None),
+                     torch.zeros((), dtype=out.dtype))
+        return out.detach() + linear
     return {"first_order_only": mutant}
 
 
