@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from ..spec.functions import clamp_min, complex_abs, pnorm
+from ..spec.functions import clamp_min, complex_abs, log1p, pnorm
 
 
 def _error_bound(expr: sp.Expr, leaf: Callable[[sp.Expr], sp.Expr], cost: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
@@ -90,7 +90,8 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
     The standard model holds only while no intermediate overflows: where P exceeds a dtype's
     largest value, a kernel evaluating this formula in that dtype may return ±inf or NaN.
     A Piecewise contributes the P of the branch taken, as in M, and of what its conditions compare;
-    a sum of more than two terms, the largest of its partial sums in any order; a p-norm, Σ|x_i|^p.
+    a sum of more than two terms, the largest of its partial sums in any order; a p-norm, Σ|x_i|^p;
+    a log-sum-exp or softplus, only its arguments (see ``_log_sum_exp_arguments``).
     """
     terms: list[sp.Expr] = []
     pending = [expr]
@@ -101,6 +102,11 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
             pending.extend(_compared(node))  # the conditions are evaluated too
             continue
         if not isinstance(node, sp.Expr) or node.is_Number:
+            continue
+        exponents = _log_sum_exp_arguments(node)
+        if exponents is not None:  # evaluated stably, as max(a) + log Σ exp(a_k − max(a)): no exp(a_k) is formed
+            terms.append(sp.Abs(node))
+            pending.extend(exponents)
             continue
         terms.append(sp.Abs(node))
         if node.is_Add and len(node.args) > 2:  # SymPy flattens sums: Σ|a−p| − Σ|a−n| + m is one Add
@@ -122,6 +128,26 @@ def largest_partial_product(expr: sp.Expr) -> sp.Expr:
     if expr.is_Add:
         return largest(*[largest_partial_product(t) for t in expr.args])
     return sp.Abs(expr)
+
+
+def _log_sum_exp_arguments(node: sp.Expr) -> list[sp.Expr] | None:
+    """The a_k of log Σ_k exp(a_k) (a constant 1 is exp(0)), or of log1p(exp(a)); None for other nodes.
+    Kernels evaluate these as log-sum-exp and softplus (log_softmax, logsigmoid, BCE with logits) with
+    the largest a_k subtracted first, so exp(a_k) is never an intermediate: where one of them
+    evaluates it naively, that is a deviation of its own (soft_margin_loss's)."""
+    if isinstance(node, log1p) and isinstance(node.args[0], sp.exp):
+        return [node.args[0].args[0]]
+    if not (isinstance(node, sp.log) and node.args[0].is_Add):
+        return None
+    exponents = []
+    for term in node.args[0].args:
+        if isinstance(term, sp.exp):
+            exponents.append(term.args[0])
+        elif term == 1:
+            exponents.append(sp.Integer(0))
+        else:
+            return None
+    return exponents
 
 
 def _largest_partial_sum(terms: tuple[sp.Expr, ...]) -> sp.Expr:
