@@ -56,6 +56,8 @@ def _element(e: mpmath.mpf, bound: Bound, g: float, dtype: str, derivative: bool
     """(error/allowed, ULPs at e, relative error) of one element."""
     if mpmath.isfinite(bound.peak) and overflows(bound.peak, dtype) and mpmath.isfinite(e):
         return 0.0, 0.0, 0.0  # an intermediate of the unit's formula overflows the dtype: no claim on this element
+    if derivative and bound.undefined:
+        return 0.0, 0.0, 0.0  # the derivative of a 0/0 mean is not defined (its NaN value is held)
     if derivative and branch_ambiguous(dtype, bound.slack):
         return 0.0, 0.0, 0.0  # within rounding of a kink: a correct kernel may take either branch
     special = _special_ok(e, g, dtype)
@@ -80,7 +82,7 @@ def compare(exact: Sequence[mpmath.mpf], bounds: Sequence[Bound], got: np.ndarra
     for i, (e, bound, g) in enumerate(zip(exact, bounds, got.reshape(-1).tolist())):
         if i in skip:
             continue
-        key = (e, bound.magnitude, bound.underflow, bound.slack, bound.summands, bound.count, g)
+        key = (e, bound.magnitude, bound.underflow, bound.slack, bound.summands, bound.count, bound.undefined, g)
         if key not in seen:
             seen[key] = _element(e, bound, g, dtype, derivative)
         ratio, ulps, relative = seen[key]

@@ -61,7 +61,10 @@ class Bound:
     may overflow. ``slack`` is the least |z|/M(z) over the branch arguments z ≠ 0 of the units
     it reads, and ``at_kink`` says whether one of them is exactly 0 (``derivations.kinks``).
     ``count`` terms are summed into the quantity, their magnitudes adding up to ``summands`` (S):
-    the summation error the policy allows grows with them.
+    the summation error the policy allows grows with them. ``undefined`` marks a gradient taken
+    through a mean whose denominator is 0 (every selected weight 0): the value is NaN or ±inf and
+    is held to that, but its derivative is not defined (PyTorch gives NaN where δ/0 meets the unit's
+    local derivative and 0 elsewhere for nll_loss, NaN everywhere for cross_entropy).
     """
 
     magnitude: mpmath.mpf
@@ -71,6 +74,7 @@ class Bound:
     at_kink: bool = False
     summands: mpmath.mpf = field(default_factory=lambda: mpmath.mpf(0))
     count: int = 1
+    undefined: bool = False
 
     @staticmethod
     def zero() -> Bound:
@@ -81,7 +85,8 @@ class Bound:
         return Bound(mpmath.fsum(b.magnitude for b in bounds), mpmath.fsum(b.underflow for b in bounds),
                      max((b.peak for b in bounds), default=mpmath.mpf(0)),
                      min((b.slack for b in bounds), default=mpmath.inf), any(b.at_kink for b in bounds),
-                     mpmath.fsum(b.summands for b in bounds), sum(b.count for b in bounds))
+                     mpmath.fsum(b.summands for b in bounds), sum(b.count for b in bounds),
+                     any(b.undefined for b in bounds))
 
 
 @dataclass
@@ -181,12 +186,13 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
         own_peak = max(peak, abs(loss_grad[i]), max(abs(c), 1) * gradient_peaks[i])
         bound = Bound(abs(c) * magnitudes[i] + abs(contribution) * denominator_condition,
                       max(abs(c), 1) * underflows[i] + 1 + abs(loss_grad[i]) / smallest_input,
-                      own_peak, slack, distance == 0, abs(contribution))
+                      own_peak, slack, distance == 0, abs(contribution), undefined=not mpmath.isfinite(c))
         if share_grad[i] != 0:
             term = denominator_term * share_grad[i]
             contribution += term
             bound = Bound(bound.magnitude + abs(term) * (1 + 2 * denominator_condition), bound.underflow + 1,
-                          max(own_peak, all_peak), slack, distance == 0, abs(contribution) + abs(term))
+                          max(own_peak, all_peak), slack, distance == 0, abs(contribution) + abs(term),
+                          undefined=bound.undefined)
         terms.append((contribution, bound))
     return terms
 

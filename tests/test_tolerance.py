@@ -78,3 +78,23 @@ def test_underflow_term_matters_in_float16_only():
     assert allowed_error("float32", small, small, many, 1) < 1.001 * allowed_error("float32", small, small, zero, 1)
     assert FORMATS["float16"].underflow_unit == mpmath.ldexp(1, -25)
 
+
+
+def test_zero_denominator_mean_holds_its_nan_value_but_no_gradient():
+    """nll_loss mean whose selected weight is 0: the value 0/0 must be NaN, as PyTorch's is; its gradient
+    (PyTorch [0, nan, 0, 0, 0], cross_entropy all NaN) is not defined, so it carries no claim."""
+    from losscheck.conformance.oracle import exact_reference
+    from losscheck.spec import get_spec
+
+    x = torch.tensor([-0.96, -0.108, 0.0, -0.5, -2.0], dtype=torch.float64, requires_grad=True)
+    w = torch.tensor([-1.07, 0.0, -0.896, 0.715, -0.95], dtype=torch.float64)
+    out = torch.nn.functional.nll_loss(x, torch.tensor(1), weight=w, reduction="mean")
+    (grad,) = torch.autograd.grad(out, [x])
+    tensors = {"input": x.detach().numpy(), "target": np.array(1), "weight": w.numpy()}
+    reference = exact_reference(get_spec("nll_loss"), tensors, {"reduction": "mean", "ignore_index": -100},
+                                np.array(1.0))
+    assert math.isnan(out.item()) and all(b.undefined for b in reference.grad_bounds["input"])
+    assert compare(reference.value, reference.value_bounds, np.array([math.nan]), "float64").ok
+    assert not compare(reference.value, reference.value_bounds, np.array([0.0]), "float64").ok
+    assert compare(reference.grads["input"], reference.grad_bounds["input"], grad.numpy(), "float64",
+                   derivative=True).ok
