@@ -220,6 +220,7 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
     smallest = {id(a): min((abs(x) for x in a if x != 0), default=mpmath.inf) for a in prepared.unit_args}
     losses = [r[0] for r in rows]
     shares = [r[1] for r in rows]
+    condition = _denominator_condition(shares) if reduction == "mean" else mpmath.mpf(0)
     # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l/∂s) (n), A(l), A(∂l/∂s) (n), P, P(∂l/∂s) (n), slack, distance
     first_bound = 2 + 2 * n_grad
     loss_bounds = [Bound(r[first_bound], r[first_bound + 1 + n_grad], r[first_bound + 2 + 2 * n_grad], r[-2],
@@ -250,7 +251,6 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         loss = divide(total, divisor)
         value = [loss]
         summed = Bound.sum(loss_bounds)
-        condition = _denominator_condition(shares) if reduction == "mean" else mpmath.mpf(0)
         value_bounds = [Bound(divide(summed.magnitude, abs(divisor)) + abs(loss) * (1 + condition),
                               divide(summed.underflow, abs(divisor)) + 1, summed.peak, summed.slack, summed.at_kink,
                               divide(summed.summands, abs(divisor)) + abs(loss) * condition, max(len(kept), 1))]
@@ -266,7 +266,6 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
             grads[name] = [[] for _ in range(table.sizes[name])]
             grad_bounds[name] = [[] for _ in range(table.sizes[name])]
         scattered: dict[tuple, list[tuple[mpmath.mpf, Bound]]] = {}  # repeated units scatter the same terms
-        condition = _denominator_condition(shares) if reduction == "mean" else mpmath.mpf(0)
         all_peak = max((b.peak for b in loss_bounds), default=mpmath.mpf(0))
         for u, row, c, args in zip(kept, rows, coefficients, prepared.unit_args):
             key = (id(row), c)
