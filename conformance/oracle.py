@@ -337,7 +337,8 @@ def _reduce_sequences(spec: LossSpec, table: UnitTable, options: Mapping[str, An
     )
 
 
-def _same(a: mpmath.mpf, b: mpmath.mpf, scale: mpmath.mpf) -> bool:
+def same_value(a: mpmath.mpf, b: mpmath.mpf, scale: mpmath.mpf) -> bool:
+    """Equal to 30 digits relative to max(|b|, scale), or the same special value."""
     if mpmath.isnan(a) or mpmath.isnan(b):
         return bool(mpmath.isnan(a) and mpmath.isnan(b))
     if mpmath.isinf(a) or mpmath.isinf(b):
@@ -373,7 +374,7 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
     with mpmath.workdps(check_digits):
         checked = evaluate()
     for i, (a, b, bound) in enumerate(zip(working.value, checked.value, checked.value_bounds)):
-        if not _same(a, b, bound.magnitude):
+        if not same_value(a, b, bound.magnitude):
             checked.unstable.append(f"value[{i}]: {mpmath.nstr(a, 20)} at {working_digits} digits, "
                                     f"{mpmath.nstr(b, 20)} at {check_digits}")
     for name, values in checked.grads.items():
@@ -382,7 +383,7 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
             if (id(a), id(b)) in compared:
                 continue
             compared.add((id(a), id(b)))
-            if not _same(a, b, checked.grad_bounds[name][i].magnitude):
+            if not same_value(a, b, checked.grad_bounds[name][i].magnitude):
                 checked.unstable.append(f"grad {name}[{i}]: {mpmath.nstr(a, 20)} at {working_digits}"
                                         f" digits, {mpmath.nstr(b, 20)} at {check_digits}")
     return checked

@@ -35,7 +35,7 @@ from .implementations import (
     time_limit,
 )
 from .layouts import place
-from .oracle import Reference, differentiated, exact_reference
+from .oracle import Reference, differentiated, exact_reference, same_value
 from .probes import probe_cases
 from .replay import Reproducer
 from .reproducer import reproducer
@@ -308,7 +308,7 @@ class CaseRunner:
                                    conventions=False).grads
         else:
             return {}
-        return {n: np.array([not _agree(a, b) for a, b in zip(trial.reference.grads[n], math[n])],
+        return {n: np.array([not same_value(a, b, mpmath.mpf(1)) for a, b in zip(trial.reference.grads[n], math[n])],
                             dtype=bool).reshape(trial.tensors[n].shape)
                 for n in trial.wrt if n in math}
 
@@ -452,13 +452,6 @@ def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
         a, b = torch.view_as_real(a), torch.view_as_real(b)
     bits = _BITS[a.element_size()]
     return bool(torch.equal(a.contiguous().view(bits), b.contiguous().view(bits)))
-
-
-def _agree(a: mpmath.mpf, b: mpmath.mpf) -> bool:
-    """Equal to 30 digits, or the same special value."""
-    if not (mpmath.isfinite(a) and mpmath.isfinite(b)):
-        return (mpmath.isnan(a) and mpmath.isnan(b)) or a == b
-    return abs(a - b) <= mpmath.mpf(10) ** -30 * max(abs(a), abs(b), 1)
 
 
 def _one_line(error: BaseException) -> str:
