@@ -1,4 +1,9 @@
-"""Known deviations of PyTorch itself from the math, read from ``known_deviations.json``.
+"""Known deviations of PyTorch itself from the math, read from the ledgers in ``ledgers/``.
+
+One ledger per target: ``pytorch.json`` holds eager PyTorch's entries, which apply to every
+target checked against PyTorch's semantics (a user kernel, the compiled target, CUDA, PyTorch's
+other paths); ``compiled.json``, ``cuda.json`` and the like hold what only that target does, and
+apply only while it is under test (see ``targets.Target.ledgers``).
 
 Each entry names the loss, the quantity (``value`` or ``grad NAME``), the
 dtypes and options it occurs under (a value, a list of values, or
@@ -65,6 +70,7 @@ class KnownDeviation:
     shape_cases: tuple[str, ...] = ()
     requires: str = ""
     relative_error_below: float | None = None
+    ledger: str = "pytorch"
 
     def _shows(self, got: float) -> bool:
         if self.pytorch == "uninitialized":  # whatever the memory held
@@ -176,21 +182,42 @@ def zero_slice_elements(case: Case, quantity: str, tensors: Mapping[str, np.ndar
     return {int(e) for e in positions.reshape(units, -1)[zero].reshape(-1)}
 
 
+ALWAYS = "pytorch"
+"""The ledger that applies to every target: eager PyTorch's own deviations."""
+
+
+def ledger_names() -> tuple[str, ...]:
+    """Every ledger in the package, ``pytorch`` first."""
+    stems = sorted(p.name.removesuffix(".json") for p in resources.files(__package__).joinpath("ledgers").iterdir()
+                   if p.name.endswith(".json"))
+    return (ALWAYS, *(s for s in stems if s != ALWAYS))
+
+
 @cache
-def known_deviations() -> tuple[KnownDeviation, ...]:
-    text = resources.files(__package__).joinpath("known_deviations.json").read_text()
+def _ledger(name: str) -> tuple[KnownDeviation, ...]:
+    text = resources.files(__package__).joinpath("ledgers", f"{name}.json").read_text()
     entries = []
     for raw in json.loads(text):
         raw = dict(raw)
         raw["dtypes"] = tuple(raw["dtypes"])
         raw["shape_cases"] = tuple(raw.get("shape_cases", ()))
-        entries.append(KnownDeviation(**raw))
+        entries.append(KnownDeviation(**raw, ledger=name))
     return tuple(entries)
 
 
-def find_known_claim(case: Case, quantity: str, dtype: str, reference: Reference, relative_error: float) -> str | None:
+def known_deviations(ledgers: Sequence[str] = ()) -> tuple[KnownDeviation, ...]:
+    """The entries that apply to a target with these ledgers: eager PyTorch's, then each named one's.
+
+    ``ledgers="all"`` gives every entry of every ledger (for listings and the ledger's own tests).
+    """
+    names = ledger_names() if ledgers == "all" else (ALWAYS, *(n for n in ledgers if n != ALWAYS))
+    return tuple(entry for name in names for entry in _ledger(name))
+
+
+def find_known_claim(case: Case, quantity: str, dtype: str, reference: Reference, relative_error: float,
+                     ledgers: Sequence[str] = ()) -> str | None:
     """The id of a known deviation explaining a failed scalar claim (jvp, hvp) by its relative error, if any."""
-    for entry in known_deviations():
+    for entry in known_deviations(ledgers):
         if (entry.relative_error_below is not None and entry.applies(case, quantity, dtype, reference)
                 and relative_error < entry.relative_error_below):
             return entry.id
@@ -198,9 +225,9 @@ def find_known_claim(case: Case, quantity: str, dtype: str, reference: Reference
 
 
 def find_known(case: Case, quantity: str, dtype: str, tensors: Mapping[str, np.ndarray], reference: Reference,
-               failing: Sequence[int], got: np.ndarray) -> str | None:
+               failing: Sequence[int], got: np.ndarray, ledgers: Sequence[str] = ()) -> str | None:
     """The ids of the known deviations that explain these failures (each element by one), if they all are."""
-    entries = [e for e in known_deviations() if e.applies(case, quantity, dtype, reference)]
+    entries = [e for e in known_deviations(ledgers) if e.applies(case, quantity, dtype, reference)]
     ids: list[str] = []
     zero = cache(lambda: zero_slice_elements(case, quantity, tensors, got.size, dtype))
     for element in failing:

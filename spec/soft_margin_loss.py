@@ -3,7 +3,7 @@
 y is a ±1 label (PyTorch does not differentiate it). mean is over numel.
 The oracle evaluates log1p(exp(−y·x)) exactly; PyTorch evaluates it naively,
 so exp(−y·x) overflows once −y·x exceeds log of the dtype's largest value
-(a recorded known deviation, see ``conformance/known_deviations.json``).
+(a recorded known deviation, see ``conformance/ledgers/pytorch.json``).
 Gradient w.r.t. input: −y·σ(−y·x).
 Reference: ``torch.nn.functional.soft_margin_loss``.
 """

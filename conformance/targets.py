@@ -1,0 +1,132 @@
+"""What is under test: a target names an implementation, and is built only inside a worker process.
+
+A target is one of
+
+* a **built-in** PyTorch path of a loss: ``pytorch`` (its ``torch.nn.functional`` function, or the
+  composition of PyTorch ops in ``compositions``), plus any extra path a loss registers in
+  ``EXTRA_TARGETS`` (PyTorch's chunked ``linear_cross_entropy``, ...), each a row of its own;
+* a user's ``MODULE:ATTR``: a function with the ``torch.nn.functional`` signature, or an
+  ``nn.Module`` loss class, whose options become constructor keywords and whose tensors go to
+  ``forward``;
+
+optionally wrapped in ``torch.compile``. The parent process handles only this description
+(``TargetRef``); ``build`` runs in the driver, so user code is never imported by the judge.
+Each target names the ledgers of known deviations that apply to it besides eager PyTorch's.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Implementation = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class BuiltinTarget:
+    """An extra PyTorch path of one loss: its row label, how to build it, and its own ledger."""
+
+    name: str
+    build: Callable[[], Implementation]
+    ledgers: tuple[str, ...] = ()
+    description: str = ""
+
+
+EXTRA_TARGETS: dict[str, tuple[BuiltinTarget, ...]] = {}
+"""loss name → PyTorch paths checked beside its default one in the default run. Registering a
+path here (a name, a builder, a ledger) is all it takes: the runner gives it rows of its own."""
+
+DEFAULT = "pytorch"
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """``torch.compile(fn, mode=mode, dynamic=dynamic)``."""
+
+    mode: str | None = None
+    dynamic: bool | None = None
+
+    def label(self) -> str:
+        parts = [p for p in (self.mode, {True: "dynamic", False: "static"}.get(self.dynamic)) if p]
+        return "compiled" + (f"({', '.join(parts)})" if parts else "")
+
+
+@dataclass(frozen=True)
+class TargetRef:
+    """What the parent knows of a target: enough to build it in a worker, to label its rows and
+    to pick its ledgers. ``source`` is ``pytorch``, an extra target's name, or ``MODULE:ATTR``."""
+
+    loss: str
+    source: str = DEFAULT
+    compile: CompileSettings | None = None
+    device: str = "cpu"
+
+    @property
+    def is_user_code(self) -> bool:
+        return ":" in self.source and self.source not in {t.name for t in EXTRA_TARGETS.get(self.loss, ())}
+
+    @property
+    def name(self) -> str:
+        """The row label: ``pytorch``, ``chunked:compact``, ``mykernels:mse``, with ``+compiled``."""
+        return self.source + (f"+{self.compile.label()}" if self.compile else "")
+
+    @property
+    def ledgers(self) -> tuple[str, ...]:
+        """Ledgers besides eager PyTorch's: the extra target's own, ``compiled``, the device's."""
+        own = next((t.ledgers for t in EXTRA_TARGETS.get(self.loss, ()) if t.name == self.source), ())
+        compiled = ("compiled",) if self.compile else ()
+        device = (self.device.split(":")[0],) if self.device != "cpu" else ()
+        return (*own, *compiled, *device)
+
+
+def builtin_targets(loss: str, compile: CompileSettings | None = None, device: str = "cpu") -> list[TargetRef]:
+    """PyTorch's own paths of ``loss``: its default one, then every registered extra one."""
+    return [TargetRef(loss, name, compile, device)
+            for name in (DEFAULT, *(t.name for t in EXTRA_TARGETS.get(loss, ())))]
+
+
+def build(ref: TargetRef, load: Callable[[str, str], Any]) -> Implementation:
+    """The callable under test (inside a worker): ``load(module, attr)`` imports user code."""
+    from .implementations import pytorch_implementation
+
+    if ref.source == DEFAULT:
+        impl: Implementation = pytorch_implementation(ref.loss)
+    elif not ref.is_user_code:
+        impl = next(t for t in EXTRA_TARGETS[ref.loss] if t.name == ref.source).build()
+    else:
+        module, attr = ref.source.split(":", 1)
+        impl = module_loss(load(module, attr))
+    if ref.compile is not None:
+        import torch
+
+        compiled = torch.compile(impl, mode=ref.compile.mode, dynamic=ref.compile.dynamic)
+        compiled.losscheck_supports = getattr(impl, "losscheck_supports", None)  # type: ignore[attr-defined]
+        return compiled
+    return impl
+
+
+def module_loss(obj: Any) -> Implementation:
+    """A loss class (``torch.nn.CrossEntropyLoss``) as a functional: options and optional tensors
+    are constructor keywords, the required tensors go to ``forward``. Anything else as it is."""
+    import torch
+
+    if not (inspect.isclass(obj) and issubclass(obj, torch.nn.Module)):
+        return obj
+    accepted = inspect.signature(obj.__init__).parameters
+
+    def functional(*tensors: Any, **keywords: Any) -> Any:
+        unknown = [k for k in keywords if k not in accepted]
+        if unknown:
+            raise TypeError(f"{obj.__name__}() takes no keyword {', '.join(unknown)}")
+        return obj(**keywords)(*tensors)
+
+    functional.losscheck_supports = getattr(obj, "losscheck_supports", None)  # type: ignore[attr-defined]
+    return functional
+
+
+def declared_capabilities(impl: Implementation) -> Mapping[str, Any] | None:
+    """The ``losscheck_supports`` attribute an implementation may carry (see ``capabilities``)."""
+    declared = getattr(impl, "losscheck_supports", None)
+    return dict(declared) if isinstance(declared, Mapping) else None
