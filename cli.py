@@ -9,6 +9,7 @@ least one non-conformance, 2 bad usage or input (one line naming the problem).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -20,10 +21,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .conformance.implementations import Implementation, UsageError, load_impl
+from .conformance.capabilities import Capabilities
+from .conformance.implementations import UsageError, parse_impl
+from .conformance.junit import write_junit
 from .conformance.replay import read_reproducer, write_reproducer
-from .conformance.report import print_result, report_json
-from .conformance.runner import FAILING, Result, check, replay
+from .conformance.report import ReportStream, print_result
+from .conformance.results import FAILING, MODES, Result
+from .conformance.runner import RunSettings, plan_units, replay, validate
+from .conformance.schedule import run_units
+from .conformance.targets import CompileSettings
 from .conformance.tolerance import DTYPES
 from .lean_bridge import commands as lean_commands
 from .lean_bridge.lean_source import CheckoutError
@@ -62,6 +68,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--save-failures", default="losscheck-failures", metavar="DIR",
                      help="write one reproducer file per failing (loss, dtype, direction) here, for "
                           "`losscheck repro` (default: losscheck-failures)")
+    run.add_argument("--jobs", default=str(os.cpu_count() or 1), metavar="N",
+                     help="run N workers side by side (default: the CPU count); the report is the same for any N")
+    run.add_argument("--compile", action="store_true",
+                     help="wrap the implementation under test (default: PyTorch's own) in torch.compile")
+    run.add_argument("--compile-mode", default=None, metavar="MODE",
+                     help="torch.compile mode (default, reduce-overhead, max-autotune, ...); implies --compile")
+    run.add_argument("--compile-dynamic", choices=("true", "false"), default=None,
+                     help="torch.compile dynamic shapes (default: PyTorch's automatic choice); implies --compile")
+    run.add_argument("--supports", action="append", default=[], metavar="KEY=V1,V2",
+                     help="declare what the implementation supports: dtypes, devices, modes (value, backward, "
+                          "jvp, hvp), shape_cases, optional, or an option's values (repeatable)")
+    run.add_argument("--strict", action="store_true", help="every unsupported check fails")
+    run.add_argument("--require", default="", metavar="MODE,...",
+                     help="unsupported checks of these modes (value, backward, jvp, hvp) fail")
+    run.add_argument("--junit", metavar="PATH", help="write JUnit XML to PATH: a test case per row")
+    run.add_argument("--in-process", action="store_true",
+                     help="debugging only: call the implementation inside losscheck's own process, unisolated")
     repro = commands.add_parser("repro", help="replay a reproducer file: expected against got")
     repro.add_argument("file", metavar="FILE", help="a reproducer file written by `losscheck run`")
     repro.add_argument("--impl", metavar="NAME=MODULE:ATTR",
@@ -144,14 +167,31 @@ def _command_list(console: Console) -> int:
     return 0
 
 
+def _positive(text: str, what: str, allow_zero: bool = False) -> int:
+    value = _integer(text, what)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise UsageError(f"{what} must be {'non-negative' if allow_zero else 'positive'}, got {text!r}")
+    return value
+
+
+def _writable(path: str | None, what: str) -> None:
+    """Fail before the run, not after it."""
+    if path:
+        try:
+            with open(path, "w", encoding="utf-8"):
+                pass
+        except OSError as error:
+            raise UsageError(f"cannot write {what} {path!r}: {error.strerror}") from None
+
+
 def _command_run(args: argparse.Namespace, console: Console) -> int:
     specs = all_specs()
-    impls: dict[str, Implementation] = {}
+    impls: dict[str, str] = {}
     for text in args.impl:
-        name, impl = load_impl(text)
+        name, module, attr = parse_impl(text)  # imported in worker processes only, never here
         if name not in specs:
             raise UsageError(f"--impl names unknown loss {name!r}; known: {', '.join(specs)}")
-        impls[name] = impl
+        impls[name] = f"{module}:{attr}"
     losses = args.loss or list(impls) or list(specs)
     for name in losses:
         if name not in specs:
@@ -164,31 +204,40 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     for dtype in dtypes:
         if dtype not in DTYPES:
             raise UsageError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
-    seed = _integer(args.seed, "--seed")
-    timeout = float(_integer(args.timeout, "--timeout"))
-    if args.report:  # fail before the run, not after it
-        try:
-            with open(args.report, "w", encoding="utf-8"):
-                pass
-        except OSError as error:
-            raise UsageError(f"cannot write report {args.report!r}: {error.strerror}") from None
-    combined = Result()
+    for name in losses:
+        validate(name, dtypes, args.device)
+    seed = _positive(args.seed, "--seed", allow_zero=True)
+    jobs = _positive(args.jobs, "--jobs")
+    compiled = None
+    if args.compile or args.compile_mode or args.compile_dynamic:
+        compiled = CompileSettings(args.compile_mode, {"true": True, "false": False}.get(args.compile_dynamic))
+    timeout = float(_positive(args.timeout, "--timeout"))
+    require = frozenset(m.strip() for m in args.require.split(",") if m.strip())
+    if require - set(MODES):
+        raise UsageError(f"--require: unknown mode {sorted(require - set(MODES))[0]!r}; choose from {', '.join(MODES)}")
+    supports = Capabilities.parse(args.supports, {o.name for n in losses for o in specs[n].options})
+    _writable(args.report, "report")
+    _writable(args.junit, "JUnit report")
+    settings = RunSettings(args.device, timeout, args.strict, require, in_process=args.in_process,
+                           fail_fast=args.fail_fast)
+    units = plan_units(losses, impls, dtypes, seed, fixed, compiled, args.device)
+    described = {"losses": losses, "impls": args.impl, "options": args.option, "dtypes": dtypes,
+                 "device": args.device, "seed": seed, "timeout": timeout,
+                 "compile": compiled.label() if compiled else None, "supports": args.supports,
+                 "strict": args.strict, "require": sorted(require)}
+    stream = ReportStream(args.report, described) if args.report else None
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyTorch's deprecation chatter is not a finding
-        for name in losses:
-            combined.merge(check(name, impls.get(name), dtypes=dtypes, device=args.device, seed=seed,
-                                 timeout=timeout, options=fixed[name], fail_fast=args.fail_fast))
+        combined = run_units(units, settings, jobs, supports, on_unit=stream.unit if stream else None)
     elapsed = time.perf_counter() - started
-    impl_names = {name: text.split("=", 1)[1] for text in args.impl for name in [text.split("=", 1)[0]]}
-    saved = _save_failures(combined, Path(args.save_failures), args.device, impl_names)
+    saved = _save_failures(combined, Path(args.save_failures), args.device, impls)
     print_result(combined, console, saved)
     console.print(f"checked {len(losses)} losses in {elapsed:.1f} s", highlight=False)
-    if args.report:
-        settings = {"losses": losses, "impls": args.impl, "options": args.option, "dtypes": dtypes,
-                    "device": args.device, "seed": seed, "timeout": timeout, "seconds": round(elapsed, 2)}
-        with open(args.report, "w", encoding="utf-8") as report:
-            report.write(report_json(combined, settings))
+    if stream:
+        stream.finish(combined)
+    if args.junit:
+        write_junit(combined, args.junit)
     return 0 if combined.ok else 1
 
 
@@ -200,7 +249,8 @@ def _save_failures(result: Result, folder: Path, device: str, impls: dict[str, s
     saved: dict[int, str] = {}
     for failure in result.smallest_failures():
         case = result.cases[(failure.loss, failure.shrunk_case or failure.case)]
-        path = folder / f"{failure.loss}-{failure.dtype}-{failure.direction}.json"
+        target = "" if failure.target == "pytorch" else "-" + "".join(c if c.isalnum() else "_" for c in failure.target)
+        path = folder / f"{failure.loss}{target}-{failure.dtype}-{failure.direction}.json"
         try:
             write_reproducer(path, case, failure.dtype, device, impls.get(failure.loss), failure.quantity,
                              failure.shrunk_expected or failure.expected, failure.shrunk_got or failure.got,
@@ -216,13 +266,14 @@ def _command_repro(args: argparse.Namespace, console: Console) -> int:
         recorded = read_reproducer(Path(args.file))
     except ValueError as error:
         raise UsageError(str(error)) from None
-    impl: Implementation | None = None
+    impl: str | None = None
     impl_text = args.impl or (f"{recorded.spec.name}={recorded.impl}" if recorded.impl else None)
     if impl_text:
-        name, impl = load_impl(impl_text)
+        name, module, attr = parse_impl(impl_text)
         if name != recorded.spec.name:
             raise UsageError(f"--impl names {name!r} but the reproducer is for {recorded.spec.name!r}")
-    timeout = float(_integer(args.timeout, "--timeout"))
+        impl = f"{module}:{attr}"
+    timeout = float(_positive(args.timeout, "--timeout"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = replay(recorded, impl, timeout)

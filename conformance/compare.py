@@ -82,7 +82,7 @@ def compare(exact: Sequence[mpmath.mpf], bounds: Sequence[Bound], got: np.ndarra
     for i, (e, bound, g) in enumerate(zip(exact, bounds, got.reshape(-1).tolist())):
         if i in skip:
             continue
-        key = (e, bound.magnitude, bound.underflow, bound.slack, bound.summands, bound.count, bound.undefined, g)
+        key = (e, bound, g)  # the whole bound: _element reads every field of it (peak and at_kink too)
         if key not in seen:
             seen[key] = _element(e, bound, g, dtype, derivative)
         ratio, ulps, relative = seen[key]

@@ -1,10 +1,20 @@
-"""Presenting a Result: the summary table, the failure reproducers, the JSON report."""
+"""Presenting a Result: the summary table, the failure reproducers, the JSON Lines report.
+
+The report (``run --report PATH``) is JSON Lines: a ``header`` line (settings, environment,
+tolerance policy), one ``check`` line per judged check, ``spec_problem`` lines, then a ``summary``
+line (ok, the rows, the unsupported and known-deviation lists). Lines are written and flushed as
+units are judged, so a killed run keeps every result it had judged; at the end the file is
+rewritten atomically in plan order, so it is the same for any ``--jobs``. ``read_report`` gives
+the whole document back as one dict.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import platform
+from collections import Counter
 from dataclasses import asdict
 from typing import Any
 
@@ -13,7 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .runner import FAILING, Result, verdict
+from .results import FAILING, QuantityResult, Result, Status, row_label, verdict
 from .tolerance import describe_policy, policy_line
 
 _STYLE = {"PASS": "green", "KNOWN": "yellow", "UNSUPPORTED": "dim", "FAIL": "bold red", "UNSTABLE": "bold red"}
@@ -24,27 +34,46 @@ def _number(value: float) -> str:
 
 
 def summary_table(result: Result) -> Table:
-    """Loss × dtype × direction: checks, worst ULPs, worst relative error, worst error/allowed, verdict."""
+    """Row × dtype × direction: checks, unsupported, worst ULPs, relative error, error/allowed, verdict."""
     table = Table(title="losscheck conformance", title_justify="left")
-    numeric = ("checks", "worst ulp", "rel err", "err/allowed")
+    numeric = ("checks", "unsup.", "worst ulp", "rel err", "err/allowed")
     for column in ("loss", "dtype", "direction", *numeric, "verdict"):
-        table.add_column(column, justify="right" if column in numeric else "left")
-    for (loss, dtype, direction), rows in result.groups().items():
+        table.add_column(column, justify="right" if column in numeric else "left",
+                         no_wrap=column == "loss", overflow="fold")
+    for (loss, target, dtype, direction), rows in result.groups().items():
         v = verdict(rows)
-        table.add_row(loss, dtype, direction, str(len(rows)), _number(max(r.worst_ulps for r in rows)),
-                      _number(max(r.worst_relative for r in rows)), _number(max(r.worst_ratio for r in rows)),
-                      f"[{_STYLE[v]}]{v}[/]")
+        unsupported = sum(r.status == Status.UNSUPPORTED for r in rows)
+        table.add_row(row_label(loss, target), dtype, direction, str(len(rows)), str(unsupported or ""),
+                      _number(max(r.worst_ulps for r in rows)), _number(max(r.worst_relative for r in rows)),
+                      _number(max(r.worst_ratio for r in rows)), f"[{_STYLE[v]}]{v}[/]")
     return table
 
 
+def unsupported_lines(result: Result) -> list[str]:
+    """Per row, how many checks were unsupported and why (the distinct reasons, most frequent first)."""
+    lines = []
+    for (loss, target, dtype, direction), rows in result.groups().items():
+        reasons = Counter(r.message for r in rows if r.status == Status.UNSUPPORTED)
+        if reasons:
+            shown = "; ".join(f"{reason} (×{count})" for reason, count in reasons.most_common(3))
+            more = f"; and {len(reasons) - 3} more reasons" if len(reasons) > 3 else ""
+            lines.append(f"{row_label(loss, target)} {dtype} {direction}: {sum(reasons.values())} unsupported: "
+                         f"{shown}{more}")
+    return lines
+
+
 def print_result(result: Result, console: Console, saved: dict[int, str] | None = None) -> None:
-    """The table, then per failing (loss, dtype, direction) its smallest case, shrunk, with a reproducer."""
+    """The table, then per failing row its smallest case, shrunk, with a reproducer."""
+    plain = {"markup": False, "highlight": False, "soft_wrap": True}
+    for note in result.notes:
+        console.print(f"[bold yellow]note[/] {escape(note)}")
     console.print(summary_table(result))
     saved = saved or {}
+    groups = result.groups()
     for worst in result.smallest_failures():
-        failing = [r for r in result.groups()[(worst.loss, worst.dtype, worst.direction)] if r.status in FAILING]
-        console.rule(f"[bold red]FAIL[/] {worst.loss} {worst.dtype} {worst.direction}: {len(failing)} failing checks")
-        plain = {"markup": False, "highlight": False, "soft_wrap": True}
+        failing = [r for r in groups[(worst.loss, worst.target, worst.dtype, worst.direction)] if r.status in FAILING]
+        console.rule(f"[bold red]FAIL[/] {escape(row_label(worst.loss, worst.target))} {worst.dtype} "
+                     f"{worst.direction}: {len(failing)} failing checks")
         console.print(f"case     {worst.case}", **plain)
         console.print(f"quantity {worst.quantity}  ({worst.status}: {worst.message})", **plain)
         if worst.expected or worst.got:
@@ -57,14 +86,20 @@ def print_result(result: Result, console: Console, saved: dict[int, str] | None 
         console.print(worst.shrunk_reproducer or worst.reproducer, **plain)
         if id(worst) in saved:
             console.print(f"saved    {saved[id(worst)]}  (replay: losscheck repro {saved[id(worst)]})", **plain)
+    not_run = [r for r in result.results if r.status == Status.NOT_RUN]
+    if not_run:
+        console.print(f"[bold red]not run[/] {len(not_run)} cases: {escape(not_run[0].message)}")
     for problem in result.spec_problems:
         console.print(f"[bold red]spec problem[/] {escape(problem)}")
-    known = sorted({r.message for r in result.results if r.status == "known"})
-    for message in known:
+    for line in unsupported_lines(result):
+        console.print(f"[dim]unsupported[/] {escape(line)}")
+    for message in sorted({r.message for r in result.results if r.status == Status.KNOWN}):
         console.print(f"[yellow]allowed[/] {escape(message)}")
-    console.print(f"tolerance policy: {policy_line()}", markup=False, highlight=False, soft_wrap=True)
-    status = "[green]all checks conform[/]" if result.ok else f"[bold red]{len(result.failures)} checks fail[/]"
-    console.print(status)
+    console.print(f"tolerance policy: {policy_line()}", **plain)
+    unsupported = sum(r.status == Status.UNSUPPORTED for r in result.results)
+    tail = f" ({unsupported} unsupported checks listed above)" if unsupported else ""
+    status = ("[green]all checks conform[/]" if result.ok else f"[bold red]{len(result.failures)} checks fail[/]")
+    console.print(status + tail)
 
 
 def _json_safe(value: Any) -> Any:
@@ -77,21 +112,72 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def report_json(result: Result, settings: dict[str, Any]) -> str:
-    """Everything, as strict JSON (non-finite numbers as strings)."""
+def _line(document: dict[str, Any]) -> str:
+    return json.dumps(_json_safe(document), allow_nan=False, default=str) + "\n"
+
+
+def _check_line(r: QuantityResult) -> str:
+    return _line({"kind": "check", **asdict(r), "status": str(r.status)})
+
+
+def _summary(result: Result) -> dict[str, Any]:
     groups = [
-        {"loss": loss, "dtype": dtype, "direction": direction, "checks": len(rows), "verdict": verdict(rows),
+        {"loss": loss, "target": target, "dtype": dtype, "direction": direction, "checks": len(rows),
+         "unsupported": sum(r.status == Status.UNSUPPORTED for r in rows), "verdict": verdict(rows),
          "worst_ulps": max(r.worst_ulps for r in rows), "worst_relative": max(r.worst_relative for r in rows),
          "worst_ratio": max(r.worst_ratio for r in rows)}
-        for (loss, dtype, direction), rows in result.groups().items()
+        for (loss, target, dtype, direction), rows in result.groups().items()
     ]
-    document = {
-        "ok": result.ok,
-        "settings": settings,
-        "environment": {"torch": torch.__version__, "python": platform.python_version()},
-        "tolerance_policy": describe_policy(),
-        "groups": groups,
-        "spec_problems": result.spec_problems,
-        "results": [asdict(r) for r in result.results],
-    }
-    return json.dumps(_json_safe(document), indent=1, allow_nan=False, default=str)
+    return {"kind": "summary", "ok": result.ok, "groups": groups, "unsupported": unsupported_lines(result),
+            "known": sorted({r.message for r in result.results if r.status == Status.KNOWN}),
+            "notes": result.notes, "failures": len(result.failures)}
+
+
+class ReportStream:
+    """The JSON Lines report, streamed unit by unit, then rewritten in plan order."""
+
+    def __init__(self, path: str, settings: dict[str, Any]):
+        self.path = path
+        self.header = _line({"kind": "header", "format": "losscheck-report/2", "settings": settings,
+                             "environment": {"torch": torch.__version__, "python": platform.python_version()},
+                             "tolerance_policy": describe_policy()})
+        self.file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open for the whole run
+        self.file.write(self.header)
+        self.file.flush()
+
+    def unit(self, index: int, result: Result) -> None:
+        for r in result.results:
+            self.file.write(_check_line(r))
+        for problem in result.spec_problems:
+            self.file.write(_line({"kind": "spec_problem", "problem": problem}))
+        self.file.flush()
+
+    def finish(self, result: Result) -> None:
+        self.file.close()
+        lines = [self.header, *map(_check_line, result.results),
+                 *(_line({"kind": "spec_problem", "problem": p}) for p in result.spec_problems),
+                 _line(_summary(result))]
+        temporary = f"{self.path}.tmp"
+        with open(temporary, "w", encoding="utf-8") as out:
+            out.writelines(lines)
+        os.replace(temporary, self.path)
+
+
+def read_report(path: str) -> dict[str, Any]:
+    """A report (finished, or the stream of a killed run) as one document: header fields, ``results``,
+    ``spec_problems``, and the summary's fields when the run finished (``ok`` is None otherwise)."""
+    document: dict[str, Any] = {"results": [], "spec_problems": [], "ok": None, "complete": False}
+    with open(path, encoding="utf-8") as lines:
+        for text in lines:
+            if not text.strip():
+                continue
+            line = json.loads(text)
+            kind = line.pop("kind", None)
+            if kind == "check":
+                document["results"].append(line)
+            elif kind == "spec_problem":
+                document["spec_problems"].append(line["problem"])
+            elif kind in ("header", "summary"):
+                document.update(line)
+                document["complete"] = document["complete"] or kind == "summary"
+    return document

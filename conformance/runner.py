@@ -1,501 +1,392 @@
-"""Hold an implementation against the oracle, case by case, dtype by dtype.
+"""Hold a target against the oracle, in typed stages: plan → reference → observation → verdict.
 
-For each case and dtype: draw and round the inputs, compute the exact
-reference, call the implementation (under a time limit), check the output's
-dtype, shape and value, backpropagate a random upstream gradient and check
-every gradient, and check that no input was modified in place. Every check
-yields a ``QuantityResult``; nothing is dropped when an implementation
-crashes or hangs.
+* **plan**: the cases of a loss (its option grid and the gate's probes), in a fixed order;
+* **reference**: the exact value and gradients of a case in a dtype, from the oracle alone;
+* **observation**: what the implementation returned, from a worker process (``driver``);
+* **verdict**: the judge's ``QuantityResult`` per checked quantity (``judge``).
+
+A **unit** is one (loss, target, dtype): its cases run in plan order against one worker, then the
+unit is settled (``settle_unit``: capabilities, strictness) and its failures shrunk. Units are
+independent, so they run side by side (``schedule``) and the result is the same for any number of
+jobs. The parent never imports the implementation: a dead or hung worker is a failure naming the
+cause, a fresh worker takes the next case, and after ``DEATHS_BEFORE_GIVING_UP`` deaths in a row
+the unit's remaining cases are reported as not run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 import mpmath
 import numpy as np
-import torch
 
 from ..derivations.symbolic import variant_key
 from ..derivations.units import split_units
 from ..spec import LossSpec, get_spec
+from .capabilities import ANYTHING, Capabilities, says_unsupported
 from .cases import COMPLEX_DTYPES, Case, expandable, generate_cases, round_to
-from .compare import Comparison, compare
-from .deviations import find_known, find_known_claim
-from .extra_checks import check_twice, double_backward, forward_mode, hvp_claim, jvp_claim, random_like
+from .driver import CallRequest, Driver, Observation, Raised, digest
+from .extra_checks import random_like
 from .gradient_checks import verify_gradients
-from .implementations import (
-    Implementation,
-    TimeLimitExceeded,
-    UsageError,
-    is_unsupported,
-    pytorch_implementation,
-    time_limit,
+from .implementations import NamedCallable, UsageError, is_unsupported
+from .judge import (
+    Trial,
+    judge_gradient,
+    judge_hvp,
+    judge_jvp,
+    judge_repeat,
+    judge_value,
+    returned_problem,
 )
-from .layouts import place
-from .oracle import Reference, differentiated, exact_reference, same_value
+from .oracle import differentiated, exact_reference, same_value
 from .probes import probe_cases
-from .replay import Reproducer
 from .reproducer import reproducer
+from .results import FAILING, QuantityResult, Result, Status, mode_of, verdict
 from .shrink import shrink
-from .tolerance import DTYPES, branch_ambiguous, ulp
+from .targets import CompileSettings, TargetRef
+from .tolerance import DTYPES
+from .workers import InProcessWorker, Worker, WorkerLost
 
-FAILING = ("fail", "error", "unstable")
+__all__ = ["FAILING", "QuantityResult", "Result", "RunSettings", "Status", "check", "verdict"]
 
+DEATHS_BEFORE_GIVING_UP = 3
+"""Deaths in the first call of a case, in a row, after which a unit's remaining cases are not run."""
 
-@dataclass
-class QuantityResult:
-    """One checked quantity of one case: ``value`` or ``grad NAME`` (or a whole-case error).
-
-    status: pass | fail | known (a recorded PyTorch deviation) | unsupported |
-    error (crash, hang, wrong type) | unstable (the oracle itself moved).
-    """
-
-    loss: str
-    dtype: str
-    case: str
-    quantity: str
-    status: str
-    worst_ulps: float = 0.0
-    worst_relative: float = 0.0
-    worst_ratio: float = 0.0
-    worst_index: int = -1
-    expected: str = ""
-    got: str = ""
-    message: str = ""
-    reproducer: str = ""
-    input_size: int = 0
-    shrunk_case: str = ""
-    shrunk_expected: str = ""
-    shrunk_got: str = ""
-    shrunk_reproducer: str = ""
-
-    @property
-    def direction(self) -> str:
-        return "backward" if self.quantity.startswith(("grad", "hvp")) else "forward"
+_STEPS = {"backward": "backward", "a second call": "twice", "a third call": "twice",
+          "backward of a second call": "twice", "backward of a third call": "twice", "forward mode": "jvp",
+          "double backward": "hvp"}
+"""The driver's announcements (``Driver._call`` labels) by the step they belong to."""
 
 
-@dataclass
-class Result:
-    """Everything one run checked. ``ok`` is False if anything failed."""
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run treats its targets: where, how long a call may take, what must be supported."""
 
-    results: list[QuantityResult] = field(default_factory=list)
-    spec_problems: list[str] = field(default_factory=list)
-    cases: dict[tuple[str, str], Case] = field(default_factory=dict, repr=False)
-    """(loss, case name) → the Case, for the failures' shrunk cases and reproducer files."""
-
-    def merge(self, other: Result) -> None:
-        self.results.extend(other.results)
-        self.spec_problems.extend(other.spec_problems)
-        self.cases.update(other.cases)
-
-    def smallest_failures(self) -> list[QuantityResult]:
-        """Per failing (loss, dtype, direction), its failing check with the fewest input elements."""
-        picked = []
-        for rows in self.groups().values():
-            failing = [r for r in rows if r.status in FAILING]
-            if failing:
-                picked.append(min(failing, key=lambda r: (r.input_size, -r.worst_ratio)))
-        return picked
-
-    @property
-    def ok(self) -> bool:
-        return not self.spec_problems and not any(r.status in FAILING for r in self.results)
-
-    @property
-    def failures(self) -> list[QuantityResult]:
-        return [r for r in self.results if r.status in FAILING]
-
-    def groups(self) -> dict[tuple[str, str, str], list[QuantityResult]]:
-        """Results by (loss, dtype, direction), in run order."""
-        grouped: dict[tuple[str, str, str], list[QuantityResult]] = {}
-        for r in self.results:
-            grouped.setdefault((r.loss, r.dtype, r.direction), []).append(r)
-        return grouped
-
-    def summary(self) -> str:
-        lines = []
-        for (loss, dtype, direction), rows in self.groups().items():
-            lines.append(f"{loss:34s} {dtype:9s} {direction:8s} {verdict(rows):11s} "
-                         f"worst {max(r.worst_ulps for r in rows):.3g} ulp")
-        lines.extend(f"spec problem: {p}" for p in self.spec_problems)
-        lines.append("OK" if self.ok else f"FAILED: {len(self.failures)} non-conforming checks")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
+    device: str = "cpu"
+    timeout: float = 20.0
+    strict: bool = False
+    require: frozenset[str] = frozenset()
+    supports: Capabilities = field(default_factory=Capabilities)
+    in_process: bool = False
+    fail_fast: bool = False
 
 
-def verdict(rows: Sequence[QuantityResult]) -> str:
-    """A group's verdict: FAIL beats UNSTABLE beats KNOWN beats PASS; all-unsupported is UNSUPPORTED."""
-    statuses = {r.status for r in rows}
-    if statuses & {"fail", "error"}:
-        return "FAIL"
-    if "unstable" in statuses:
-        return "UNSTABLE"
-    if statuses == {"unsupported"}:
-        return "UNSUPPORTED"
-    if "known" in statuses:
-        return "KNOWN"
-    return "PASS"
+@cache
+def plan(loss: str, seed: int, fixed: tuple = ()) -> tuple[Case, ...]:
+    """The cases of a loss: its option grid, then the gate's probes (``fixed`` pins options)."""
+    spec = get_spec(loss)
+    options = dict(fixed)
+    grid = generate_cases(spec, seed, options)
+    return tuple(grid + probe_cases(spec, seed, first_number=len(grid), fixed=options))
 
 
-def _format(value: Any) -> str:
-    return "" if value is None else str(value)
+def verify_spec(spec: LossSpec, seed: int, fixed: tuple = ()) -> list[str]:
+    """The spec's symbolic gradients checked once per variant of its grid (finite differences, adjoint)."""
+    problems: list[str] = []
+    verified: set = set()
+    for case in generate_cases(spec, seed, dict(fixed)):
+        tensors = case.tensors("float64")
+        key = variant_key(spec, case.present, split_units(spec, tensors, case.options), case.options)
+        if key not in verified:
+            verified.add(key)
+            problems.extend(verify_gradients(spec, case, tensors))
+    return problems
 
 
-@dataclass
-class _Trial:
-    """One case in one dtype: its exact values, reference, torch inputs and call arguments."""
-
-    case: Case
-    dtype: str
-    tensors: dict[str, np.ndarray]
-    upstream: np.ndarray
-    reference: Reference | None  # None until the implementation has returned
-    inputs: dict[str, torch.Tensor]
-    make: Callable[..., QuantityResult]
-
-    @property
-    def wrt(self) -> list[str]:
-        return list(self.reference.grads)
-
-    def arguments(self, spec: LossSpec, inputs: dict[str, torch.Tensor] | None = None
-                  ) -> tuple[list[torch.Tensor], dict[str, Any]]:
-        """Positional tensors and keywords (optional tensors, then options), the F.<loss> way."""
-        inputs = self.inputs if inputs is None else inputs
-        positional = [inputs[t.name] for t in spec.required_tensors]
-        keywords: dict[str, Any] = {n: t for n, t in inputs.items() if spec.tensor(n).optional}
-        keywords.update(self.case.options)
-        return positional, keywords
+def _wire_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Options as plain data for the worker: an imported callable travels as its ``MODULE:ATTR``."""
+    wired = {n: (v.name if isinstance(v, NamedCallable) else v) for n, v in options.items()}
+    return wired, tuple(n for n, v in options.items() if isinstance(v, NamedCallable))
 
 
 class CaseRunner:
-    """Runs one case in one dtype against one implementation."""
+    """Runs the cases of one unit (loss, target, dtype) against one worker."""
 
-    def __init__(self, spec: LossSpec, impl: Implementation, device: str, timeout: float):
-        self.spec, self.impl, self.device, self.timeout = spec, impl, device, timeout
-        self.hung: str = ""  # set once the implementation times out: later cases are not run
+    def __init__(self, spec: LossSpec, target: TargetRef, worker: Any, settings: RunSettings,
+                 capabilities: Capabilities = ANYTHING):
+        self.spec, self.target, self.worker, self.settings = spec, target, worker, settings
+        self.capabilities = capabilities
+        self.deaths = 0
+        self.lost = ""  # set after repeated deaths: the unit's later cases are not run
+        self._pytorch = Driver(settings.device)  # PyTorch's own function, in this process: it is not user code
 
+    # -- stage helpers --
+    def _request(self, case: Case, dtype: str, tensors: dict[str, np.ndarray], upstream: np.ndarray,
+                 wrt: list[str], target: TargetRef | None = None, **modes: Any) -> CallRequest:
+        options, callables = _wire_options(case.options)
+        expand = expandable(self.spec, case.shape_case, case.present) if case.layout == "expanded" else ()
+        return CallRequest(target or self.target, dtype, tensors, tuple(t.name for t in self.spec.required_tensors),
+                           tuple(n for n in tensors if self.spec.tensor(n).optional), options, callables,
+                           tuple(wrt), case.layout, tuple(expand), upstream, **modes)
+
+    def _tangents(self, case: Case, dtype: str, tensors: dict[str, np.ndarray], wrt: list[str], salt: int,
+                  conventional: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Random directions, zero at a domain's ends (a one-sided or infinite derivative: KL at t = 0) and
+        where PyTorch's stated backward convention departs from the derivative (see ``_conventional``)."""
+        rng = np.random.default_rng([case.seed, case.number, salt])
+        tangents = {}
+        for n in wrt:
+            values = tensors[n]
+            domain = case.shape_case.domains.get(n, self.spec.tensor(n).domain_for(case.options))
+            ends = np.isin(values, [e for e in (domain.lo, domain.hi, *domain.edges) if np.isfinite(e)])
+            ends |= conventional.get(n, False)
+            tangents[n] = np.where(ends, 0.0, round_to(random_like(rng, values), dtype))
+        return tangents
+
+    def _conventional(self, case: Case, tensors: dict[str, np.ndarray], upstream: np.ndarray, reference: Any,
+                      wrt: list[str]) -> dict[str, np.ndarray]:
+        """Per differentiated tensor, where the backward convention differs from the derivative of the math
+        (an active clamp: gaussian_nll_loss's var below eps). There forward mode may follow either (PyTorch's
+        follows the math for gaussian_nll_loss and the convention for binary_cross_entropy) and double
+        backward differentiates the convention as if the clamp were the identity, so neither is pinned."""
+        if reference.math_grads is not None:
+            math = reference.math_grads
+        elif self.spec.gradient_conventions:
+            math = exact_reference(self.spec, tensors, case.options, upstream, conventions=False).grads
+        else:
+            return {}
+        return {n: np.array([not same_value(a, b, mpmath.mpf(1)) for a, b in zip(reference.grads[n], math[n])],
+                            dtype=bool).reshape(tensors[n].shape)
+                for n in wrt if n in math}
+
+    def _pytorch_lacks(self, request: CallRequest, mode: str) -> bool:
+        """Does PyTorch's own function raise "not implemented"/"not supported" for this form and mode?"""
+        own = replace(request, target=TargetRef(self.spec.name, "pytorch", device=self.settings.device),
+                      twice=False)
+        try:
+            observation = self._pytorch.observe(own)
+        except Exception:  # PyTorch's own path failed to run at all: it does not support this form
+            return True
+        if isinstance(observation.output, Raised):
+            return mode == "value" and is_unsupported(Exception(observation.output.message))
+        outcome = {"backward": observation.grads, "jvp": observation.jvp, "hvp": observation.hvp}.get(mode)
+        return isinstance(outcome, Raised)
+
+    def _raised(self, make: Any, quantities: Sequence[str], error: Raised, request: CallRequest,
+                mode: str) -> list[QuantityResult]:
+        """A raised exception: unsupported when declared by raising (NotImplementedError, PyTorch's words for a
+        mode it lacks) or when PyTorch itself lacks the kernel; any other exception is an error."""
+        if error.type == "SystemExit":
+            return [make(q, Status.ERROR, message=f"exited: SystemExit({error.message}) raised during {mode}")
+                    for q in quantities]
+        message = str(error)
+        pytorch_words = is_unsupported(Exception(error.message)) or says_unsupported(error.message)
+        if (pytorch_words or error.not_implemented or mode in ("jvp", "hvp")) and self._pytorch_lacks(request, mode):
+            return [make(q, Status.UNSUPPORTED, message=f"PyTorch itself does not support this: {message}",
+                         declared=True) for q in quantities]
+        if error.not_implemented or (mode in ("jvp", "hvp") and says_unsupported(error.message)):
+            return [make(q, Status.UNSUPPORTED, message=f"raised: {message}") for q in quantities]
+        return [make(q, Status.ERROR, message=message) for q in quantities]
+
+    # -- one case --
     def run(self, case: Case, dtype: str) -> list[QuantityResult]:
         tensors = case.tensors(dtype)
         upstream = case.upstream(dtype)
         repro = reproducer(self.spec, case, dtype, tensors, upstream)
         size = sum(int(v.size) for v in tensors.values())
+        form = _form(case)
 
-        def make(quantity: str, status: str, **details: Any) -> QuantityResult:
+        def make(quantity: str, status: Status, **details: Any) -> QuantityResult:
             return QuantityResult(self.spec.name, dtype, case.name, quantity, status, reproducer=repro,
-                                  input_size=size, **details)
+                                  input_size=size, target=self.target.name, form=f"{form} {mode_of(quantity)}",
+                                  **details)
 
-        if self.hung:
-            return [make("value", "error", message=f"not run: {self.hung}")]
+        if self.lost:
+            return [make("value", Status.NOT_RUN, message=f"not run: {self.lost}")]
         if any(v.dtype.kind == "c" for v in tensors.values()) and dtype not in COMPLEX_DTYPES:
-            return [make("value", "unsupported", message=f"{dtype} has no complex counterpart")]
-        torch_dtype = getattr(torch, dtype)
-        kinds = {"f": torch_dtype, "c": getattr(torch, COMPLEX_DTYPES.get(dtype, dtype)), "i": torch.int64,
-                 "u": torch.int64}
-        wrt = set(differentiated(self.spec, tensors, case.options))
-        expand = set(expandable(self.spec, case.shape_case, case.present)) if case.layout == "expanded" else set()
-        inputs = {name: place(v, kinds[v.dtype.kind], self.device, case.layout, name in wrt, name in expand)
-                  for name, v in tensors.items()}
-        trial = _Trial(case, dtype, tensors, upstream, None, inputs, make)
-        snapshot = {name: t.detach().clone() for name, t in inputs.items()}
-        positional, keywords = trial.arguments(self.spec)
+            return [make("value", Status.UNSUPPORTED, message=f"{dtype} has no complex counterpart", declared=True)]
+        excluded = self.capabilities.excluded(case, dtype, self.settings.device)
+        if excluded:
+            return [make("value", Status.UNSUPPORTED, message=excluded, declared=True)]
+        wrt = differentiated(self.spec, tensors, case.options)
+        declared_out = [m for m in ("backward", *(c for c in case.checks if c in ("jvp", "hvp")))
+                        if not self.capabilities.allows_mode(m)]
+        backward = bool(wrt) and "backward" not in declared_out
+        wanted = [c for c in case.checks if c not in declared_out]
+        smooth_wrt = [n for n in wrt if tensors[n].dtype.kind != "c"]
+        reference = None
+        tangents = w = v = None
+        if smooth_wrt and backward and {"jvp", "hvp"} & set(wanted):
+            reference = exact_reference(self.spec, tensors, case.options, upstream)
+            conventional = self._conventional(case, tensors, upstream, reference, smooth_wrt)
+            if "jvp" in wanted and len(smooth_wrt) == len(wrt):
+                tangents = self._tangents(case, dtype, tensors, wrt, 1, conventional)
+            if "hvp" in wanted and len(smooth_wrt) == len(wrt):
+                w = self._tangents(case, dtype, tensors, wrt, 2, conventional)
+                v = self._tangents(case, dtype, tensors, wrt, 3, conventional)
+        request = self._request(case, dtype, tensors, upstream, wrt if backward else [], twice="twice" in wanted,
+                                jvp_tangents=tangents, hvp_directions=w)
+        lost: WorkerLost | None = None
         try:
-            with time_limit(self.timeout):
-                output = self.impl(*positional, **keywords)
-        except (Exception, SystemExit) as error:  # the implementation under test may raise anything
-            return [make("value", self._classify(error, trial), message=_one_line(error))]
+            observation = self.worker.observe(request)
+        except WorkerLost as error:
+            lost, observation = error, error.partial
+        if observation is None:  # it died in the first call: no progress at all
+            self.deaths += 1
+            if self.deaths >= DEATHS_BEFORE_GIVING_UP:
+                self.lost = f"the worker died in the first call {self.deaths} times in a row (last: {lost.cause})"
+            return [make("value", Status.ERROR, message=lost.cause + self._last_output())]
+        self.deaths = 0
+        if isinstance(observation.output, Raised):
+            return self._raised(make, ["value"], observation.output, request, "value")
         # The reference is computed only for a call that returned: an unsupported dtype costs no oracle time.
-        trial.reference = exact_reference(self.spec, tensors, case.options, upstream)
-        if trial.reference.unstable:
-            return [make("value", "unstable", message="; ".join(trial.reference.unstable[:3]))]
-        results = [self._check_value(trial, output)]
-        if results[0].status != "error" and trial.wrt:
-            results += self._check_grads(trial, output)
-        if results[0].status != "error" and case.checks:
-            results += self._extra_checks(trial, output)
-        changed = [n for n, t in inputs.items() if not _same_bits(t.detach(), snapshot[n])]
-        if changed:
-            results.append(make("inputs unchanged", "error", message=f"modified in place: {', '.join(changed)}"))
+        if reference is None:
+            reference = exact_reference(self.spec, tensors, case.options, upstream)
+        if reference.unstable:
+            return [make("value", Status.UNSTABLE, message="; ".join(reference.unstable[:3]))]
+        trial = Trial(self.spec, case, dtype, tensors, upstream, reference, wrt, self.target.ledgers, make)
+        problem = returned_problem(observation.output, dtype, self.settings.device, reference.shape, "output")
+        if problem:  # no tensor of the right form: nothing to judge or differentiate
+            return [make("value", Status.FAIL, message=problem), *self._inputs_result(trial, observation, dtype)]
+        results = [judge_value(trial, observation.output)]
+        results += [make(f"grad {m}", Status.UNSUPPORTED, message="declared unsupported: mode backward",
+                         declared=True) for m in wrt if not backward]
+        died_in = _STEPS.get(lost.during, "value") if lost else ""
+        if backward and died_in != "backward":
+            results += self._grads(trial, observation, request)
+        results += self._extra(trial, observation, request, wanted, declared_out, tangents, w, v)
+        if lost:
+            results += self._lost_step(trial, lost, died_in, wanted)
+        return results + self._inputs_result(trial, observation, dtype)
+
+    def _last_output(self) -> str:
+        last = self.worker.last_output() if hasattr(self.worker, "last_output") else ""
+        return f" (its last output: {last})" if last else ""
+
+    def _lost_step(self, trial: Trial, lost: WorkerLost, died_in: str, wanted: list[str]) -> list[QuantityResult]:
+        """The step the worker died in is a failure naming the cause; the case's later steps were not run."""
+        order = ["backward", "twice", "jvp", "hvp"]
+        quantities = {"backward": [f"grad {n}" for n in trial.wrt], "twice": ["twice"], "jvp": ["jvp"],
+                      "hvp": ["hvp"]}
+        results = [trial.make(q, Status.ERROR, message=lost.cause + self._last_output())
+                   for q in quantities.get(died_in, [])]
+        later = [s for s in order[order.index(died_in) + 1:] if s in wanted] if died_in in order else []
+        skipped = f"not run: the worker died earlier in this case ({lost.cause})"
+        results += [trial.make(q, Status.NOT_RUN, message=skipped) for s in later for q in quantities[s]]
         return results
 
-    def _classify(self, error: BaseException, trial: _Trial, backward: bool = False) -> str:
-        """unsupported only when PyTorch itself has no kernel for these inputs; else an error."""
-        if isinstance(error, TimeLimitExceeded):
-            self.hung = f"the implementation hung earlier ({error})"
-            return "error"
-        if is_unsupported(error) and self._pytorch_lacks_kernel(trial, backward):
-            return "unsupported"
-        return "error"
+    def _grads(self, trial: Trial, observation: Observation, request: CallRequest) -> list[QuantityResult]:
+        names = [f"grad {n}" for n in trial.wrt]
+        if observation.grads is None:
+            return [trial.make(q, Status.FAIL, message="output does not require grad: the graph is detached")
+                    for q in names]
+        if isinstance(observation.grads, Raised):
+            return self._raised(trial.make, names, observation.grads, request, "backward")
+        return [judge_gradient(trial, n, observation.grads[n], self.settings.device) for n in trial.wrt]
 
-    def _pytorch_lacks_kernel(self, trial: _Trial, backward: bool) -> bool:
-        """Does PyTorch's own function raise "not implemented" here (forward, or also backward)?"""
-        positional, keywords = trial.arguments(self.spec)
-        try:
-            output = pytorch_implementation(self.spec.name)(*positional, **keywords)
-            if backward:
-                torch.autograd.grad(output.sum(), [trial.inputs[n] for n in trial.wrt], allow_unused=True)
-        except Exception as error:  # whatever PyTorch raises, only "not implemented" counts
-            return is_unsupported(error)
-        return False
-
-    def _extra_checks(self, trial: _Trial, output: torch.Tensor) -> list[QuantityResult]:
-        """The case's ``checks`` (see ``extra_checks``): twice, jvp, hvp."""
-        results = []
-        for check in trial.case.checks:
-            try:
-                with time_limit(self.timeout):
-                    result = getattr(self, f"_check_{check}")(trial, output, self.impl)
-            except (Exception, SystemExit) as error:  # the implementation may not support the mode at all
-                status = self._classify(error, trial)
-                if status == "error" and not isinstance(error, TimeLimitExceeded):
-                    status = self._pytorch_cannot(check, trial, output)
-                result = trial.make(check, status, message=_one_line(error))
-            if result is not None:
-                results.append(result)
+    def _extra(self, trial: Trial, observation: Observation, request: CallRequest, wanted: list[str],
+               declared_out: list[str], tangents: Any, w: Any, v: Any) -> list[QuantityResult]:
+        results = [trial.make(m, Status.UNSUPPORTED, message=f"declared unsupported: mode {m}", declared=True)
+                   for m in declared_out if m in trial.case.checks]
+        if "twice" in wanted and observation.repeat is not None:
+            results.append(judge_repeat(trial, observation.output, observation.repeat, observation.repeat_grads))
+        if tangents is not None and observation.jvp is not None:
+            if isinstance(observation.jvp, Raised):
+                results += self._raised(trial.make, ["jvp"], observation.jvp, request, "jvp")
+            else:
+                results += [r for r in [judge_jvp(trial, observation.jvp, tangents, self.settings.device)] if r]
+        if w is not None and observation.hvp is not None:
+            if isinstance(observation.hvp, Raised):
+                results += self._raised(trial.make, ["hvp"], observation.hvp, request, "hvp")
+            else:
+                results += [r for r in [judge_hvp(trial, observation.hvp, w, v, self.settings.device)] if r]
         return results
 
-    def _pytorch_cannot(self, check: str, trial: _Trial, output: torch.Tensor) -> str:
-        """'unsupported' when PyTorch's own function cannot do ``check`` either; else 'error'."""
-        try:
-            with time_limit(self.timeout):
-                getattr(self, f"_check_{check}")(trial, output, pytorch_implementation(self.spec.name))
-        except Exception:  # whatever PyTorch raises: it has no such mode for these inputs
-            return "unsupported"
-        return "error"
-
-    def _caller(self, trial: _Trial, impl: Implementation) -> Callable[[dict[str, torch.Tensor]], Any]:
-        def call(inputs: dict[str, torch.Tensor]) -> Any:
-            positional, keywords = trial.arguments(self.spec, inputs)
-            return impl(*positional, **keywords)
-        return call
-
-    def _upstream_tensor(self, trial: _Trial, output: torch.Tensor) -> torch.Tensor:
-        return torch.tensor(trial.upstream, dtype=output.dtype, device=output.device)
-
-    def _check_twice(self, trial: _Trial, output: torch.Tensor, impl: Implementation) -> QuantityResult:
-        call = self._caller(trial, impl)
-        problem = check_twice(lambda: call(trial.inputs), output, [trial.inputs[n] for n in trial.wrt],
-                              self._upstream_tensor(trial, output))
-        return trial.make("twice", "error" if problem else "pass", message=problem)
-
-    def _tangents(self, trial: _Trial, salt: int) -> dict[str, np.ndarray]:
-        """Random directions, zero at a domain's ends (a one-sided or infinite derivative: KL at t = 0) and
-        where PyTorch's stated backward convention departs from the derivative (see ``_conventional``)."""
-        rng = np.random.default_rng([trial.case.seed, trial.case.number, salt])
-        conventional = self._conventional(trial)
-        tangents = {}
-        for n in trial.wrt:
-            values = trial.tensors[n]
-            domain = trial.case.shape_case.domains.get(n, self.spec.tensor(n).domain_for(trial.case.options))
-            ends = np.isin(values, [e for e in (domain.lo, domain.hi, *domain.edges) if np.isfinite(e)])
-            ends |= conventional.get(n, False)
-            tangents[n] = np.where(ends, 0.0, round_to(random_like(rng, values), trial.dtype))
-        return tangents
-
-    def _conventional(self, trial: _Trial) -> dict[str, np.ndarray]:
-        """Per differentiated tensor, where the backward convention differs from the derivative of the math
-        (an active clamp: gaussian_nll_loss's var below eps). There forward mode may follow either (PyTorch's
-        follows the math for gaussian_nll_loss and the convention for binary_cross_entropy) and double
-        backward differentiates the convention as if the clamp were the identity, so neither is pinned."""
-        if trial.reference.math_grads is not None:
-            math = trial.reference.math_grads
-        elif self.spec.gradient_conventions:
-            math = exact_reference(self.spec, trial.tensors, trial.case.options, trial.upstream,
-                                   conventions=False).grads
-        else:
-            return {}
-        return {n: np.array([not same_value(a, b, mpmath.mpf(1)) for a, b in zip(trial.reference.grads[n], math[n])],
-                            dtype=bool).reshape(trial.tensors[n].shape)
-                for n in trial.wrt if n in math}
-
-    def _check_jvp(self, trial: _Trial, output: torch.Tensor, impl: Implementation) -> QuantityResult | None:
-        if not trial.wrt or any(trial.tensors[n].dtype.kind == "c" for n in trial.wrt):
-            return None
-        if any(branch_ambiguous(trial.dtype, b.slack) for n in trial.wrt for b in trial.reference.grad_bounds[n]):
-            return None  # within rounding of a kink: a correct kernel may take either branch
-        if any(mpmath.isnan(v) for v in trial.reference.value):
-            return None  # a NaN loss (an all-ignored mean, 0/0) has no derivative to hold a tangent to
-        tangents = self._tangents(trial, 1)
-        torch_tangents = {n: torch.tensor(t, dtype=output.dtype, device=self.device) for n, t in tangents.items()}
-        got = forward_mode(self._caller(trial, impl), trial.inputs, torch_tangents)
-        if got.shape != output.shape or got.dtype != output.dtype:
-            return trial.make("jvp", "error", message=f"output tangent {got.dtype}{tuple(got.shape)}, expected "
-                              f"{output.dtype}{tuple(output.shape)}")
-        got_values = got.to("cpu", torch.float64).numpy()
-        exact, projected, allowed = jvp_claim(trial.reference, trial.upstream, tangents, got_values, trial.dtype,
-                                              max(sum(t.size for t in tangents.values()), 1))
-        return self._judge_scalar(trial, "jvp", exact, projected, allowed)
-
-    def _check_hvp(self, trial: _Trial, output: torch.Tensor, impl: Implementation) -> QuantityResult | None:
-        if not trial.wrt or any(trial.tensors[n].dtype.kind == "c" for n in trial.wrt):
-            return None
-        w, v = self._tangents(trial, 2), self._tangents(trial, 3)
-        torch_w = {n: torch.tensor(t, dtype=output.dtype, device=self.device) for n, t in w.items()}
-        got = double_backward(self._caller(trial, impl), trial.inputs, trial.wrt,
-                              self._upstream_tensor(trial, output), torch_w)
-        got_values = {n: h.to("cpu", torch.float64).numpy() for n, h in got.items()}
-        claim = hvp_claim(self.spec, trial.tensors, trial.case.options, trial.upstream, w, v, got_values,
-                          trial.dtype, max(sum(t.size for t in w.values()), 1))
-        if claim is None:  # not smooth at this point: no second-order claim
-            return None
-        return self._judge_scalar(trial, "hvp", *claim)
-
-    def _judge_scalar(self, trial: _Trial, quantity: str, exact: Any, got: Any, allowed: Any) -> QuantityResult:
-        shown = f"projection {mpmath.nstr(got, 12)} against exact {mpmath.nstr(exact, 12)}"
-        expected, returned = mpmath.nstr(exact, 17), mpmath.nstr(got, 17)
-        if not (mpmath.isfinite(got) and mpmath.isfinite(exact)):  # special values must match exactly
-            same = (mpmath.isnan(got) and mpmath.isnan(exact)) or got == exact
-            exact, got, allowed = mpmath.mpf(1), mpmath.mpf(1 if same else "inf"), mpmath.mpf(1)
-        error = abs(got - exact)
-        ratio = float(error / allowed) if allowed else (0.0 if error == 0 else float("inf"))
-        ulps = float(error / ulp(exact, trial.dtype))
-        relative = float(error / abs(exact)) if exact else 0.0
-        status, message = "pass", ""
-        if not error <= allowed:
-            known = find_known_claim(trial.case, quantity, trial.dtype, trial.reference, relative)
-            status = "known" if known else "fail"
-            message = f"known deviation {known}" if known else f"{shown}, allowed ±{mpmath.nstr(allowed, 3)}"
-        return trial.make(quantity, status, worst_ulps=ulps, worst_relative=relative, worst_ratio=ratio,
-                          worst_index=0, expected=expected, got=returned, message=message)
-
-    def _check_value(self, trial: _Trial, output: Any) -> QuantityResult:
-        torch_dtype = getattr(torch, trial.dtype)
-        problem = ""
-        if not isinstance(output, torch.Tensor):
-            problem = f"returned {type(output).__name__}, not a tensor"
-        elif output.dtype != torch_dtype:
-            problem = f"output dtype {output.dtype}, expected {torch_dtype}"
-        elif output.device.type != self.device:
-            problem = f"output on {output.device}, expected {self.device}"
-        elif tuple(output.shape) != trial.reference.shape:
-            problem = f"output shape {tuple(output.shape)}, expected {trial.reference.shape}"
-        if problem:
-            return trial.make("value", "error", message=problem)
-        got = output.detach().to("cpu", torch.float64).numpy()
-        return self._judge(trial, "value", trial.reference.value, trial.reference.value_bounds, got)
-
-    def _check_grads(self, trial: _Trial, output: torch.Tensor) -> list[QuantityResult]:
-        if not output.requires_grad:
-            return [trial.make(f"grad {n}", "error", message="output does not require grad: the graph is detached")
-                    for n in trial.wrt]
-        delta = torch.tensor(trial.upstream, dtype=output.dtype, device=output.device)
-        try:
-            with time_limit(self.timeout):
-                grads = torch.autograd.grad(output, [trial.inputs[n] for n in trial.wrt], delta, allow_unused=True)
-        except (Exception, SystemExit) as error:  # the implementation's backward may raise anything
-            status = self._classify(error, trial, backward=True)
-            return [trial.make(f"grad {n}", status, message=_one_line(error)) for n in trial.wrt]
-        results = []
-        for name, grad in zip(trial.wrt, grads):
-            quantity = f"grad {name}"
-            expected = trial.inputs[name]
-            if grad is None:  # not connected to the output: its gradient is zero
-                grad = torch.zeros_like(expected)
-            if grad.dtype != expected.dtype or grad.shape != expected.shape:
-                results.append(trial.make(quantity, "error", message=f"gradient {grad.dtype}{tuple(grad.shape)},"
-                                          f" expected {expected.dtype}{tuple(expected.shape)}"))
-                continue
-            if grad.is_complex():  # compared part by part: (re, im) interleaved, as the reference holds it
-                grad = torch.view_as_real(grad.detach().to("cpu", torch.complex128).resolve_conj())
-            got = grad.detach().to("cpu", torch.float64).numpy()
-            results.append(self._judge(trial, quantity, trial.reference.grads[name],
-                                       trial.reference.grad_bounds[name], got))
-        return results
-
-    def _judge(self, trial: _Trial, quantity: str, exact: Sequence, bounds: Sequence,
-               got: np.ndarray) -> QuantityResult:
-        """Compare, then look failures up among the known deviations.
-
-        A known deviation's elements are left out of the reported error figures,
-        so the rest of the tensor's accuracy stays visible.
-        """
-        derivative = quantity != "value"
-        comparison = compare(exact, bounds, got, trial.dtype, derivative=derivative)
-        status, message = "pass", ""
-        if not comparison.ok:
-            known = find_known(trial.case, quantity, trial.dtype, trial.tensors, trial.reference,
-                               comparison.failing, got)
-            status = "known" if known else "fail"
-            message = f"known deviation {known}" if known else (
-                f"{len(comparison.failing)} of {got.size} elements outside tolerance"
-                + self._convention_note(comparison))
-            if known:
-                comparison = compare(exact, bounds, got, trial.dtype, skip=set(comparison.failing),
-                                     derivative=derivative)
-        return trial.make(quantity, status, worst_ulps=comparison.worst_ulps,
-                          worst_relative=comparison.worst_relative, worst_ratio=comparison.worst_ratio,
-                          worst_index=comparison.worst_index, expected=_format(comparison.worst_exact),
-                          got=_format(comparison.worst_got), message=message)
+    def _inputs_result(self, trial: Trial, observation: Observation, dtype: str) -> list[QuantityResult]:
+        """One finding per case when the implementation wrote into an input (later checks ran on fresh copies)."""
+        if not observation.inputs_after:  # the worker died before it could look
+            return []
+        expected = _input_digests(trial.tensors, dtype)
+        changed = [n for n, d in expected.items() if observation.inputs_after.get(n) != d]
+        if not changed:
+            return []
+        return [trial.make("inputs unchanged", Status.FAIL, message=f"modified in place: {', '.join(changed)}")]
 
 
-    def _convention_note(self, comparison: Comparison) -> str:
-        """Names a failure at an exact kink a convention mismatch, with the conventions the spec states."""
-        if not comparison.at_kink:
-            return ""
-        stated = "; ".join(f"{c.name}: {c.text}" for c in self.spec.conventions) or "none stated"
-        return (f"; convention mismatch at a kink: {len(comparison.at_kink)} of them read a unit exactly on a kink "
-                f"(a branch argument is 0), where the spec states PyTorch's convention ({stated})")
+def _input_digests(tensors: Mapping[str, np.ndarray], dtype: str) -> dict[str, str]:
+    """The digest each input must still have after the call: its exact values in the tensor's dtype."""
+    import torch
+
+    kinds = {"f": getattr(torch, dtype), "c": getattr(torch, COMPLEX_DTYPES.get(dtype, "complex128")),
+             "i": torch.int64, "u": torch.int64}
+    return {n: digest(torch.tensor(v, dtype=kinds[v.dtype.kind])) for n, v in tensors.items()}
 
 
-_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+def _form(case: Case) -> str:
+    """A case's form, which capabilities may describe: shape case, options and optional tensors, not values."""
+    optional = sorted(t for t in case.present if case.spec.tensor(t).optional)
+    options = ", ".join(f"{k}={v!r}" for k, v in sorted(case.options.items()))
+    return f"{case.shape_case.name} [{options}]" + (f" +{'+'.join(optional)}" if optional else "")
 
 
-def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Bitwise equality, so NaN payloads and signed zeros count too."""
-    if a.shape != b.shape or a.dtype != b.dtype:
-        return False
-    if a.element_size() not in _BITS:  # complex128: compare its real view
-        a, b = torch.view_as_real(a), torch.view_as_real(b)
-    bits = _BITS[a.element_size()]
-    return bool(torch.equal(a.contiguous().view(bits), b.contiguous().view(bits)))
+def settle_unit(results: list[QuantityResult], settings: RunSettings) -> None:
+    """Apply the capability rules to one unit's results, in place.
 
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}"
-
-
-def check_loss(spec: LossSpec, impl: Implementation, dtypes: Sequence[str], device: str, seed: int,
-               timeout: float, options: Mapping[str, Any] | None = None, fail_fast: bool = False) -> Result:
-    """Run the option grid and the probes of ``spec`` in every dtype, then shrink each failure.
-
-    The symbolic gradients are verified once per variant of the grid. ``options`` fixes options
-    to one value each instead of sweeping their grids. ``fail_fast`` stops at the first failing
-    check and does not shrink it.
+    * A ``NotImplementedError`` on a form the implementation accepted for other values is a failure:
+      capabilities describe forms, never values (else a hard regime could be dodged).
+    * A row (direction) in which nothing was checked fails unless its unsupported checks were declared.
+    * ``--strict`` makes every unsupported check a failure, ``--require MODE`` those of MODE.
     """
+    accepted = {r.form: r.case for r in results if r.status not in (Status.UNSUPPORTED, Status.ERROR, Status.NOT_RUN)}
+    for r in results:
+        if r.status == Status.UNSUPPORTED and not r.declared and r.form in accepted:
+            r.status = Status.FAIL
+            r.message = (f"{r.message}; but the same form was accepted in case {accepted[r.form]}: "
+                         f"a capability describes forms, never values")
+    for direction in ("forward", "backward"):
+        row = [r for r in results if r.direction == direction]
+        if row and all(r.status == Status.UNSUPPORTED for r in row) and not all(r.declared for r in row):
+            for r in row:
+                if not r.declared:
+                    r.status = Status.FAIL
+                    r.message = (f"{r.message}; nothing in this row was checked and it was not declared "
+                                 f"unsupported (--supports, or a losscheck_supports attribute)")
+    for r in results:
+        if r.status == Status.UNSUPPORTED and (settings.strict or r.mode in settings.require):
+            r.status = Status.FAIL
+            r.message = f"{r.message}; required by {'--strict' if settings.strict else '--require ' + r.mode}"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One (loss, target, dtype) to check, and everything needed to do it in any process."""
+
+    loss: str
+    target: TargetRef
+    dtype: str
+    seed: int
+    fixed: tuple = ()
+    capabilities: Capabilities = field(default_factory=Capabilities)
+
+
+def run_unit(unit: Unit, settings: RunSettings, worker: Any) -> Result:
+    """Check one unit's cases in plan order, settle it, and shrink its failures."""
+    spec = get_spec(unit.loss)
+    runner = CaseRunner(spec, unit.target, worker, settings, unit.capabilities)
     result = Result()
-    runner = CaseRunner(spec, impl, device, timeout)
-    verified: set = set()
-    grid = generate_cases(spec, seed, options)
-    for case in grid:
-        tensors = case.tensors("float64")
-        key = variant_key(spec, case.present, split_units(spec, tensors, case.options), case.options)
-        if key not in verified:
-            verified.add(key)
-            result.spec_problems.extend(verify_gradients(spec, case, tensors))
-    for case in grid + probe_cases(spec, seed, first_number=len(grid), fixed=options):
+    for case in plan(spec.name, unit.seed, unit.fixed):
         result.cases[(spec.name, case.name)] = case
-        for dtype in dtypes:
-            result.results.extend(runner.run(case, dtype))
-            if fail_fast and not result.ok:
-                return result
-    _shrink_failures(result, runner)
+        result.results.extend(runner.run(case, unit.dtype))
+        if settings.fail_fast and not result.ok:
+            break
+    settle_unit(result.results, settings)
+    if not settings.fail_fast:
+        _shrink_failures(result, runner)
     return result
 
 
 def _shrink_failures(result: Result, runner: CaseRunner) -> None:
-    """Attach to each group's smallest failure the shrunk case that still fails (see ``shrink``)."""
+    """Attach to each row's smallest failure the shrunk case that still fails (see ``shrink``)."""
     for failure in result.smallest_failures():
-        if runner.hung:
-            return
+        if runner.lost or failure.status == Status.ERROR:
+            continue  # a crash or hang is not shrunk: each try could cost a worker or a timeout
         case = result.cases[(failure.loss, failure.case)]
 
         def fails(candidate: Case, failure: QuantityResult = failure) -> bool:
-            return not runner.hung and any(r.quantity == failure.quantity and r.status in FAILING
+            return not runner.lost and any(r.quantity == failure.quantity and r.status in FAILING
                                            for r in runner.run(candidate, failure.dtype))
 
         try:
@@ -512,7 +403,11 @@ def _shrink_failures(result: Result, runner: CaseRunner) -> None:
         failure.shrunk_expected, failure.shrunk_got = again[0].expected, again[0].got
 
 
-def _validate(loss: str, dtypes: Sequence[str], device: str) -> LossSpec:
+def new_worker(settings: RunSettings) -> Any:
+    return (InProcessWorker if settings.in_process else Worker)(settings.device, settings.timeout)
+
+
+def validate(loss: str, dtypes: Sequence[str], device: str) -> LossSpec:
     try:
         spec = get_spec(loss)
     except KeyError as error:
@@ -520,24 +415,37 @@ def _validate(loss: str, dtypes: Sequence[str], device: str) -> LossSpec:
     unknown = [d for d in dtypes if d not in DTYPES]
     if unknown or not dtypes:
         raise UsageError(f"unknown dtype {', '.join(unknown) or '(none)'}; choose from {', '.join(DTYPES)}")
-    if device not in ("cpu", "cuda"):
-        raise UsageError(f"unknown device {device!r}; choose cpu or cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("device cuda requested but torch.cuda.is_available() is False")
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "cuda") or (index and not index.isdigit()) or (kind == "cpu" and index):
+        raise UsageError(f"unknown device {device!r}; choose cpu, cuda or cuda:N")
+    if kind == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("device cuda requested but torch.cuda.is_available() is False")
+        if index and int(index) >= torch.cuda.device_count():
+            raise UsageError(f"device {device} requested but only {torch.cuda.device_count()} CUDA devices exist")
     return spec
 
 
-def check(loss: str, impl: Implementation | None = None, dtypes: Sequence[str] = DTYPES,
-          device: str = "cpu", seed: int = 0, timeout: float = 20.0,
-          options: Mapping[str, Any] | None = None, fail_fast: bool = False) -> Result:
-    """Check ``impl`` (default: PyTorch's own function) for the loss named ``loss``.
+def check(loss: str, impl: str | None = None, dtypes: Sequence[str] = DTYPES, device: str = "cpu", seed: int = 0,
+          timeout: float = 20.0, options: Mapping[str, Any] | None = None, fail_fast: bool = False, *,
+          compile: CompileSettings | bool | None = None, strict: bool = False, require: Sequence[str] = (),
+          supports: Mapping[str, Any] | None = None, jobs: int = 1, in_process: bool = False) -> Result:
+    """Check ``impl`` (``"MODULE:ATTR"``; default: every PyTorch path of the loss) for ``loss``.
 
-    ``options`` fixes some of the loss's options (``{"distance_function": "mymod:dist"}``)
-    instead of sweeping their grids; ``fail_fast`` stops at the first failing check (same ``.ok``,
-    shorter run). Raises UsageError for an unknown loss, dtype,
-    device or option. Returns a Result whose ``.ok`` says whether every case conformed.
+    The implementation runs in worker processes (``in_process=True`` runs it in this process, for
+    debugging only, and the result says so). ``options`` fixes some of the loss's options instead of
+    sweeping their grids; ``fail_fast`` stops at the first failing check; ``compile`` wraps the target
+    in ``torch.compile``; ``supports`` declares capabilities (see ``capabilities``); ``strict`` and
+    ``require`` make unsupported checks fail. Raises UsageError for bad input. Returns a Result whose
+    ``.ok`` says whether every planned check has a verdict and every verdict conforms.
     """
-    spec = _validate(loss, list(dtypes), device)
+    from .schedule import run_units
+
+    spec = validate(loss, list(dtypes), device)
+    if impl is not None and not isinstance(impl, str):
+        raise UsageError("impl must be 'MODULE:ATTR' (it is imported in a worker process, never here)")
     for name, value in (options or {}).items():
         if name not in {o.name for o in spec.options}:
             raise UsageError(f"{loss} has no option {name!r}")
@@ -545,12 +453,35 @@ def check(loss: str, impl: Implementation | None = None, dtypes: Sequence[str] =
             spec.option(name).validate(value)
         except ValueError as error:
             raise UsageError(str(error)) from None
-    implementation = impl if impl is not None else pytorch_implementation(loss)
-    return check_loss(spec, implementation, list(dtypes), device, seed, timeout, options, fail_fast)
+    settings = RunSettings(device, timeout, strict, frozenset(require), in_process=in_process, fail_fast=fail_fast)
+    declared = Capabilities.declared(supports, "supports") if supports else Capabilities()
+    compiled = CompileSettings() if compile is True else (compile or None)
+    return run_units(plan_units([loss], {loss: impl} if impl else {}, list(dtypes), seed,
+                                {loss: dict(options or {})}, compiled, device), settings, jobs, declared)
 
 
-def replay(recorded: Reproducer, impl: Implementation | None = None, timeout: float = 20.0) -> list[QuantityResult]:
+def plan_units(losses: Sequence[str], impls: Mapping[str, str], dtypes: Sequence[str], seed: int,
+               fixed: Mapping[str, Mapping[str, Any]], compile: CompileSettings | None, device: str) -> list[Unit]:
+    """The run's units in plan order: per loss, per target (the --impl, or PyTorch's paths), per dtype."""
+    from .targets import builtin_targets
+
+    units = []
+    for loss in losses:
+        targets = ([TargetRef(loss, impls[loss], compile, device)] if loss in impls
+                   else builtin_targets(loss, compile, device))
+        pinned = tuple(sorted(fixed.get(loss, {}).items(), key=lambda item: item[0]))
+        units += [Unit(loss, target, dtype, seed, pinned) for target in targets for dtype in dtypes]
+    return units
+
+
+def replay(recorded: Any, impl: str | None = None, timeout: float = 20.0) -> list[QuantityResult]:
     """Run a reproducer file's case again: its quantities against the oracle (``impl`` default: PyTorch's)."""
-    _validate(recorded.spec.name, [recorded.dtype], recorded.device)
-    implementation = impl if impl is not None else pytorch_implementation(recorded.spec.name)
-    return CaseRunner(recorded.spec, implementation, recorded.device, timeout).run(recorded.case, recorded.dtype)
+    validate(recorded.spec.name, [recorded.dtype], recorded.device)
+    settings = RunSettings(recorded.device, timeout)
+    worker = new_worker(settings)
+    try:
+        target = TargetRef(recorded.spec.name, impl or "pytorch", device=recorded.device)
+        worker.load(target)
+        return CaseRunner(recorded.spec, target, worker, settings).run(recorded.case, recorded.dtype)
+    finally:
+        worker.close()

@@ -8,14 +8,14 @@ become signed powers of two and simple fractions while keeping their sign
 and magnitude, and equal values stay equal, so kinks and ties survive). Each
 candidate is rounded into the tensor's domain and its dtype, then run through
 the same runner; it counts as failing when the same quantity fails again.
-``hypothesis.find`` searches that space and shrinks to the simplest failing
-candidate within a time budget.
+``hypothesis.find`` searches that space, derandomized, and shrinks to the simplest failing
+candidate within a budget of ``SHRINK_EXAMPLES`` candidates (a count, not seconds, so the
+reproducer printed does not depend on the machine's speed).
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
 from hypothesis import HealthCheck, Phase, find, settings
@@ -26,7 +26,7 @@ from .cases import Case, batch_tensors, round_to
 from .replay import ReplayCase, replay_case
 
 BITS = (1, 2, 4, 64)
-SHRINK_SECONDS = 3.0
+SHRINK_EXAMPLES = 60
 MAX_ELEMENTS = 256
 
 
@@ -61,8 +61,9 @@ def _candidate(case: Case, dtype: str, rows: int, levels: list[int]) -> ReplayCa
     return replay_case(case, simplified, upstream, label="(shrunk)")
 
 
-def shrink(case: Case, dtype: str, fails: Callable[[Case], bool], seconds: float = SHRINK_SECONDS) -> Case:
-    """The simplest case near ``case`` for which ``fails`` holds (``case`` itself if none is found in time)."""
+def shrink(case: Case, dtype: str, fails: Callable[[Case], bool], examples: int = SHRINK_EXAMPLES) -> Case:
+    """The simplest case near ``case`` for which ``fails`` holds (``case`` itself if none is found within
+    ``examples`` candidates)."""
     tensors = case.tensors(dtype)
     batched = batch_tensors(case.spec, case.shape_case) or ()
     rows = next((int(v.shape[0]) for n, v in tensors.items() if n in batched and v.ndim), 0)
@@ -76,16 +77,18 @@ def shrink(case: Case, dtype: str, fails: Callable[[Case], bool], seconds: float
     per_element = floats <= MAX_ELEMENTS  # a large case keeps one precision level for all its elements
     length = floats if per_element else 1
     space = st.tuples(rows_strategy, st.lists(st.integers(0, len(BITS) - 1), min_size=length, max_size=length))
-    deadline = time.perf_counter() + seconds
+    tried = [0]
 
     def still_fails(drawn: tuple[int, list[int]]) -> bool:
-        if time.perf_counter() > deadline:
+        tried[0] += 1
+        if tried[0] > examples:
             return False
         return fails(_candidate(case, dtype, drawn[0], _levels(drawn[1], floats)))
 
     try:
         rows_kept, levels = find(space, still_fails, settings=settings(
-            max_examples=200, database=None, deadline=None, phases=(Phase.generate, Phase.shrink),
+            max_examples=examples, database=None, deadline=None, derandomize=True,
+            phases=(Phase.generate, Phase.shrink),
             suppress_health_check=list(HealthCheck)))
     except NoSuchExample:
         return case
