@@ -34,6 +34,7 @@ KEYS = ("dtypes", "devices", "modes", "shape_cases", "optional", "options")
 
 MODE_UNSUPPORTED = re.compile(
     r"does not (currently )?support double backward|double backward is not supported"
+    r"|compiled with non-empty donated buffers which requires create_graph=False"
     r"|Trying to use forward AD with .* that does not support it"
     r"|must implement the jvp function|jvp is not implemented|forward AD is not (implemented|supported)",
     re.IGNORECASE)

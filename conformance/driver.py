@@ -297,7 +297,8 @@ def _poison(error: BaseException) -> str:
 # ------------------------------------------------------------------------------------- worker process ---
 
 def serve() -> None:
-    """The worker's loop (``python -m losscheck.conformance.worker_main``): requests in on the original stdin, answers out on the original stdout.
+    """The worker's loop (``python -m losscheck.conformance.worker_main``): requests in on the original
+    stdin, answers out on the original stdout.
 
     Both are moved to private descriptors first, and fds 0 and 1 point at /dev/null, so what the
     implementation reads or prints cannot corrupt the protocol (stderr goes to the parent's log).

@@ -39,7 +39,7 @@ def summary_table(result: Result) -> Table:
     numeric = ("checks", "unsup.", "worst ulp", "rel err", "err/allowed")
     for column in ("loss", "dtype", "direction", *numeric, "verdict"):
         table.add_column(column, justify="right" if column in numeric else "left",
-                         no_wrap=column == "loss", overflow="fold")
+                         no_wrap=column in ("dtype", "direction", "verdict"), overflow="fold")
     for (loss, target, dtype, direction), rows in result.groups().items():
         v = verdict(rows)
         unsupported = sum(r.status == Status.UNSUPPORTED for r in rows)

@@ -113,6 +113,15 @@ class CaseRunner:
         self.lost = ""  # set after repeated deaths: the unit's later cases are not run
         self._pytorch = Driver(settings.device)  # PyTorch's own function, in this process: it is not user code
 
+    @classmethod
+    def for_source(cls, spec: LossSpec, source: str = "pytorch", settings: RunSettings | None = None) -> CaseRunner:
+        """A runner for ``source`` (``pytorch`` or ``MODULE:ATTR``) with a worker of its own (tests, replays)."""
+        settings = settings or RunSettings()
+        target = TargetRef(spec.name, source, device=settings.device)
+        worker = new_worker(settings)
+        worker.load(target)
+        return cls(spec, target, worker, settings)
+
     # -- stage helpers --
     def _request(self, case: Case, dtype: str, tensors: dict[str, np.ndarray], upstream: np.ndarray,
                  wrt: list[str], target: TargetRef | None = None, **modes: Any) -> CallRequest:
@@ -477,11 +486,8 @@ def plan_units(losses: Sequence[str], impls: Mapping[str, str], dtypes: Sequence
 def replay(recorded: Any, impl: str | None = None, timeout: float = 20.0) -> list[QuantityResult]:
     """Run a reproducer file's case again: its quantities against the oracle (``impl`` default: PyTorch's)."""
     validate(recorded.spec.name, [recorded.dtype], recorded.device)
-    settings = RunSettings(recorded.device, timeout)
-    worker = new_worker(settings)
+    runner = CaseRunner.for_source(recorded.spec, impl or "pytorch", RunSettings(recorded.device, timeout))
     try:
-        target = TargetRef(recorded.spec.name, impl or "pytorch", device=recorded.device)
-        worker.load(target)
-        return CaseRunner(recorded.spec, target, worker, settings).run(recorded.case, recorded.dtype)
+        return runner.run(recorded.case, recorded.dtype)
     finally:
-        worker.close()
+        runner.worker.close()

@@ -1,6 +1,5 @@
 """Every CLI exit status, and each kind of bad input, with a one-line message."""
 
-import json
 import os
 import subprocess
 import sys
@@ -8,6 +7,7 @@ import sys
 import pytest
 from losscheck.conformance.cases import generate_cases
 from losscheck.conformance.probes import probe_cases
+from losscheck.conformance.report import read_report
 from losscheck.spec import all_specs
 
 TESTS = os.path.dirname(__file__)
@@ -59,7 +59,7 @@ def test_crashing_implementation_is_a_reported_failure(run_cli, tmp_path):
                                "--report", str(report))
     assert status == 1
     assert "kernel launch failed" in out
-    results = json.loads(report.read_text())["results"]
+    results = read_report(report)["results"]
     assert results and all(r["status"] == "error" for r in results)
 
 
@@ -74,7 +74,7 @@ def test_hanging_implementation_is_interrupted_and_reported(run_cli, tmp_path):
     status, _out, _err = run_cli("run", "--impl", "mse_loss=wrong_impls:hangs", "--dtype", "float32",
                                "--timeout", "1", "--report", str(report))
     assert status == 1
-    results = json.loads(report.read_text())["results"]
+    results = read_report(report)["results"]
     assert "did not return within 1 s" in results[0]["message"]
     spec = all_specs()["mse_loss"]
     grid = generate_cases(spec, 0)
@@ -88,7 +88,7 @@ def test_report_json_holds_policy_groups_and_results(run_cli, tmp_path):
     status, _out, _err = run_cli("run", "--loss", "nll_loss", "--dtype", "float32,bfloat16", "--seed", "3",
                                "--report", str(report))
     assert status == 0
-    document = json.loads(report.read_text())
+    document = read_report(report)
     assert document["ok"] is True
     assert document["settings"]["seed"] == 3 and document["settings"]["dtypes"] == ["float32", "bfloat16"]
     assert {g["dtype"] for g in document["groups"]} == {"float32", "bfloat16"}
@@ -133,7 +133,7 @@ def test_not_implemented_is_unsupported_only_where_pytorch_lacks_it_too(run_cli,
     report = tmp_path / "r.json"
     status, out, _ = run_cli("run", "--impl", "mse_loss=wrong_impls:no_half_kernel", "--report", str(report))
     assert status == 1
-    statuses = {(r["dtype"], r["status"]) for r in json.loads(report.read_text())["results"]}
+    statuses = {(r["dtype"], r["status"]) for r in read_report(report)["results"]}
     assert ("float16", "error") in statuses and ("float32", "pass") in statuses
 
     import torch
@@ -149,7 +149,7 @@ def test_not_implemented_is_unsupported_only_where_pytorch_lacks_it_too(run_cli,
     monkeypatch.setattr(F, "mse_loss", pytorch_without_half)
     status, out, _ = run_cli("run", "--loss", "mse_loss", "--report", str(report))
     assert status == 0, out
-    rows = json.loads(report.read_text())["groups"]
+    rows = read_report(report)["groups"]
     assert {g["verdict"] for g in rows if g["dtype"] == "float16"} == {"UNSUPPORTED"}
     assert {g["verdict"] for g in rows if g["dtype"] == "float32"} == {"PASS"}
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from losscheck.conformance.cases import batch_tensors, round_to
-from losscheck.conformance.implementations import pytorch_implementation
 from losscheck.conformance.layouts import place
 from losscheck.conformance.probes import LARGE_REDUCTION, probe_cases
 from losscheck.conformance.replay import read_reproducer, write_reproducer
@@ -104,17 +103,15 @@ def test_repro_rejects_bad_files_with_one_line(run_cli, tmp_path, content, probl
 
 
 def test_shrinking_keeps_the_failure_and_simplifies_it():
-    import wrong_impls
-
     spec = get_spec("mse_loss")
-    runner = CaseRunner(spec, wrong_impls.mse_half_gradient, "cpu", 20.0)
+    runner = CaseRunner.for_source(spec, "wrong_impls:mse_half_gradient")
     case = next(c for c in probe_cases(spec, 0, 0) if c.batch and c.batch > 1)
 
     def fails(candidate):
         return any(r.quantity == "grad input" and r.status in FAILING for r in runner.run(candidate, "float32"))
 
     assert fails(case)
-    shrunk = shrink(case, "float32", fails, seconds=20.0)
+    shrunk = shrink(case, "float32", fails, examples=200)
     assert shrunk is not case and fails(shrunk)
     tensors = shrunk.tensors("float32")
     assert tensors["input"].shape[0] == 1  # one row of the 4097
@@ -123,7 +120,7 @@ def test_shrinking_keeps_the_failure_and_simplifies_it():
 
 
 def test_pytorch_passes_the_probes_of_a_loss_with_every_mode():
-    runner = CaseRunner(get_spec("mse_loss"), pytorch_implementation("mse_loss"), "cpu", 20.0)
+    runner = CaseRunner.for_source(get_spec("mse_loss"))
     results = [r for case in probe_cases(get_spec("mse_loss"), 0, 0) for dtype in ("float64", "float32")
                for r in runner.run(case, dtype)]
     quantities = {r.quantity for r in results if r.status == "pass"}

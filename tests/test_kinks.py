@@ -1,7 +1,6 @@
 """Kinks: branch arguments found symbolically, exact kinks named as convention mismatches, and no
 gradient claim within rounding of a kink (where a correct kernel may take either branch)."""
 
-import json
 
 import mpmath
 import numpy as np
@@ -9,6 +8,7 @@ import sympy as sp
 import torch
 from losscheck.conformance.compare import compare
 from losscheck.conformance.oracle import exact_reference
+from losscheck.conformance.report import read_report
 from losscheck.conformance.tolerance import branch_ambiguous
 from losscheck.derivations.kinks import branch_arguments
 from losscheck.spec import get_spec
@@ -68,7 +68,7 @@ def test_a_kink_failure_is_reported_as_a_convention_mismatch(run_cli, tmp_path):
     status, _, _ = run_cli("run", "--loss", "l1_loss", "--impl", "l1_loss=wrong_impls_elem:l1_gradient_one_at_zero",
                            "--dtype", "float32", "--report", str(report), "--save-failures", str(tmp_path / "f"))
     assert status == 1
-    failing = [r for r in json.loads(report.read_text())["results"] if r["status"] == "fail"]
+    failing = [r for r in read_report(report)["results"] if r["status"] == "fail"]
     assert failing and all(r["quantity"] in ("grad input", "grad target") for r in failing)
     assert all("convention mismatch at a kink" in r["message"] and "sign(0) = 0" in r["message"] for r in failing)
 

@@ -2,10 +2,10 @@
 loss of its own (17 classes over 17 losses); ``benchmarks/detection_matrix.py`` runs every class on
 every loss."""
 
-import json
 
 import mutants
 import pytest
+from losscheck.conformance.report import read_report
 from losscheck.spec import all_specs
 
 SAMPLE = [  # (bug class, loss, variant)
@@ -41,7 +41,7 @@ def test_bug_class_is_flagged_by_the_default_run(run_cli, tmp_path, bug_class, l
     status, out, _ = run_cli("run", "--loss", loss, "--impl", f"{loss}=mutants:{loss}__{variant}",
                              "--report", str(report), "--save-failures", str(tmp_path / "failures"))
     assert status == 1, out
-    assert not json.loads(report.read_text())["ok"]
+    assert not read_report(report)["ok"]
 
 
 def test_fail_fast_gives_the_same_verdict(run_cli, tmp_path):

@@ -2,10 +2,10 @@
 PyTorch's own kernels pass (exit 0)."""
 
 import importlib
-import json
 from pathlib import Path
 
 import pytest
+from losscheck.conformance.report import read_report
 from losscheck.spec import all_specs
 
 
@@ -28,7 +28,7 @@ def test_wrong_implementation_is_flagged(run_cli, tmp_path, module, loss, impl, 
                                "--report", str(report))
     assert status == 1, out
     assert "FAIL" in out and "reproducer:" in out
-    document = json.loads(report.read_text())
+    document = read_report(report)
     assert document["ok"] is False
     failing = {r["quantity"] for r in document["results"] if r["status"] in ("fail", "error")}
     assert quantity in failing, failing
