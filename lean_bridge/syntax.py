@@ -4,11 +4,16 @@ Supported: ``let x (: T)? := v`` chains (newline- or ``;``-separated), ``fun x y
 (binder types allowed), ``if c then a else b``, application with named arguments
 ``(n := e)``, type ascriptions ``(e : T)``, the operators ``+ - * / ^ • ⁻¹ < > ≤ ≥ = ≠``,
 ``∧ ∨ ¬``, unary ``-``, the norm ``‖v‖`` and inner product ``⟪a, b⟫``, anonymous
-constructors ``⟨a, …⟩`` (first component kept), and ``by …`` proof terms (kept opaque;
-never evaluated). Layout follows Lean's rule: a token that starts a line at or left of the
-column of the enclosing ``let`` ends the term.
+constructors ``⟨a, …⟩`` (first component kept), numerals ``2``, ``0.5``, ``1e-6``, and
+``by …`` proof terms (kept opaque; never evaluated). Layout follows Lean's rule: a token that
+starts a line at or left of the column of the enclosing ``let`` ends the term.
 
-Anything else (``match``, ``do``, ``∑ i, …``, ``fun ⟨a, b⟩ => …``, pipes, …) raises
+Straight-line monadic code reads as the same chain: ``do`` opens it and ``let x ← op …`` binds
+like ``let x := op …`` (each runtime operation is a pure function of its inputs). A choice on
+a constructor, ``match r with | .mean => a | .sum => b`` or the tactic form
+``by cases r with | mean => exact a | sum => exact b``, becomes a ``Match``.
+
+Anything else (other tactics, ``∑ i, …``, ``fun ⟨a, b⟩ => …``, pipes, …) raises
 ``Untranslatable`` naming the construct and its line, so nothing is skipped silently.
 """
 
@@ -93,6 +98,14 @@ class Ascribe(Node):
 
 
 @dataclass(frozen=True)
+class Match(Node):
+    """``match`` / ``cases`` on a constructor: arms by constructor name (leading ``.`` dropped)."""
+
+    scrutinee: Node
+    arms: tuple[tuple[str, Node], ...]
+
+
+@dataclass(frozen=True)
 class Opaque(Node):
     """A proof term (``by …``) or other value that is never computed with."""
 
@@ -116,8 +129,8 @@ KEYWORDS = {"let", "fun", "λ", "if", "then", "else", "by", "have", "show", "mat
             "return", "where", "in", "calc", "from"}
 _IDENT_START = r"[^\W\d]|[α-ωΑ-Ωℝℕℤℚ𝕜_]"
 _IDENT = re.compile(rf"\.?(?:{_IDENT_START})(?:[\w'!?₀-₉ₐ-ₜ]|\.(?=[^\W\d]))*")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_SYMBOLS = (":=", "=>", "<|", "|>", "≤", "≥", "≠", "<=", ">=", "→", "⁻¹", "(", ")", "[", "]", "{", "}",
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?")
+_SYMBOLS = (":=", "=>", "←", "<|", "|>", "≤", "≥", "≠", "<=", ">=", "→", "⁻¹", "(", ")", "[", "]", "{", "}",
             "⟨", "⟩", "‖", "⟪", "⟫", ",", ":", ";", "+", "-", "*", "/", "^", "•", "<", ">", "=", "|", "@",
             "·", "∑", "∏", "$", "∘", "!", "%", "&", "∀", "∃", "¬", "∧", "∨", "↑", "#", "?")
 
@@ -179,7 +192,7 @@ _BINARY = {  # Lean 4 precedences; the right operand binds at prec + 1 (left-ass
     "+": 65, "-": 65, "*": 70, "/": 70, "•": 73, "^": 75,
 }
 _RIGHT_ASSOC = {"^", "•", "∧", "∨"}
-_CLOSERS = {")", "]", "}", "⟩", "⟫", ",", ":=", ":", "then", "else", "=>", "eof", ";", "‖", "with"}
+_CLOSERS = {")", "]", "}", "⟩", "⟫", ",", ":=", ":", "then", "else", "=>", "eof", ";", "‖", "with", "|"}
 _OPEN_CLOSE = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⟪": "⟫"}
 
 
@@ -242,9 +255,16 @@ class Parser:
         if token.text == "if":
             return self.parse_if()
         if token.text == "by":
+            if self.tokens[self.pos + 1].text == "cases":
+                return self.parse_cases()
             self.advance()
             self.skip_balanced(set())
             return Opaque(token.line, "by")
+        if token.text == "do":
+            self.advance()
+            return self.parse_term()
+        if token.text == "match":
+            return self.parse_match()
         if token.kind == "keyword":
             raise Untranslatable(token.text, token.line)
         return self.parse_binary(0)
@@ -256,8 +276,11 @@ class Parser:
             raise Untranslatable(f"let {name.text}", name.line, "only `let name := value` is supported")
         if self.at(":"):
             self.advance()
-            self.skip_balanced({":="})
-        self.expect(":=")
+            self.skip_balanced({":=", "←"})
+        if self.at("←"):
+            self.advance()
+        else:
+            self.expect(":=")
         self.block.append(let.col)
         try:
             value = self.parse_term()
@@ -267,6 +290,40 @@ class Parser:
             self.advance()
         body = self.parse_term()
         return Let(let.line, name.text, value, body)
+
+    def parse_arms(self, keyword: str, line: int, scrutinee: Node) -> Node:
+        """``| pattern => term`` arms; ``exact`` before a tactic arm's term is dropped."""
+        arms: list[tuple[str, Node]] = []
+        while self.at("|"):
+            self.advance()
+            pattern = self.advance()
+            if pattern.kind != "ident" or not self.at("=>"):
+                raise Untranslatable(keyword, pattern.line, f"arm `| {pattern.text}`: only arms that name a "
+                                                            "constructor without arguments are supported")
+            self.advance()
+            if self.tok.text == "exact":
+                self.advance()
+            self.block.append(-1)
+            try:
+                arms.append((pattern.text.lstrip("."), self.parse_term()))
+            finally:
+                self.block.pop()
+        if not arms:
+            raise Untranslatable(keyword, line, "no `| constructor => term` arms")
+        return Match(line, scrutinee, tuple(arms))
+
+    def parse_match(self) -> Node:
+        token = self.advance()
+        scrutinee = self.parse_term()
+        self.expect("with")
+        return self.parse_arms("match", token.line, scrutinee)
+
+    def parse_cases(self) -> Node:
+        token = self.advance()
+        self.advance()  # cases
+        scrutinee = self.parse_term()
+        self.expect("with")
+        return self.parse_arms("by cases", token.line, scrutinee)
 
     def parse_lambda(self) -> Node:
         fun = self.advance()
