@@ -31,6 +31,7 @@ from ..spec.core import Interval, LossSpec, NonPositive
 from .docformula import documented_forward
 from .lean_source import Checkout, Declaration
 from .registry import LINKS, Link
+from .runtime_ops import RUNTIME_VOCABULARY, SPEC_FUNCTIONS
 from .syntax import Untranslatable
 from .translate import EPSILON, Context, Grad, ShapeValue, TapeIdx, TapeNode, call, evaluate
 
@@ -129,10 +130,17 @@ class _Setup:
     tape: bool
 
     def point(self, rng: np.random.Generator, extra: Mapping[sp.Symbol, str] | None = None) -> dict:
-        """A random point: every tensor symbol from its domain, ``extra`` symbols from theirs, ε = 1e-6."""
+        """A random point: every tensor symbol from its domain, ``extra`` symbols from theirs, ε = 1e-6.
+
+        A one-hot link's target is a one-hot row per unit (what TorchLean's definition assumes).
+        """
         values: dict[sp.Symbol, sp.Float] = {EPSILON: _as_float(1e-6)}
         for param, array in self.arrays.items():
-            draw = _DOMAINS[_domain_name(self.link, self.spec, param)](rng, array.size)
+            if self.link.target == "one-hot" and self.link.arguments.get(param) == "target":
+                classes = rng.integers(0, array.shape[-1], size=array.shape[:-1])
+                draw = (classes[..., None] == np.arange(array.shape[-1])).astype(float).reshape(-1)
+            else:
+                draw = _DOMAINS[_domain_name(self.link, self.spec, param)](rng, array.size)
             values.update({s: _as_float(v) for s, v in zip(array.reshape(-1), draw)})
         for symbol, domain in (extra or {}).items():
             values[symbol] = _as_float(_DOMAINS[domain](rng, 1)[0])
@@ -167,14 +175,21 @@ def _setup(link: Link, spec: LossSpec | None, declaration: Declaration, substitu
             tape = True
             arrays[name] = _symbols(name, shape)
             bindings[name] = TapeIdx(name)
-        elif "Tensor" in type_text.split() or (name in link.arguments and type_text in ("α", "ℝ")):
-            arrays[name] = _symbols(name, shape if "Tensor" in type_text.split() else ())
+        elif {"Tensor", "RefTy"} & set(type_text.split()) or (name in link.arguments and type_text in ("α", "ℝ")):
+            arrays[name] = _symbols(name, shape if {"Tensor", "RefTy"} & set(type_text.split()) else ())
             bindings[name] = arrays[name] if arrays[name].ndim else arrays[name][()]
     return _Setup(link, spec, declaration, arrays, bindings, tape)
 
 
+def _evaluate(link: Link, checkout: Checkout, declaration: Declaration, bindings: Mapping[str, Any]) -> Any:
+    """The declaration's value; runtime-layer code also knows the runtime operations."""
+    if link.layer == "runtime":
+        return evaluate(checkout, declaration, bindings, RUNTIME_VOCABULARY, SPEC_FUNCTIONS)
+    return evaluate(checkout, declaration, bindings)
+
+
 def _forward_value(setup: _Setup, checkout: Checkout) -> Any:
-    value = evaluate(checkout, setup.declaration, setup.bindings)
+    value = _evaluate(setup.link, checkout, setup.declaration, setup.bindings)
     if setup.tape:
         if not isinstance(value, TapeNode) or value.f is None:
             raise Untranslatable(setup.declaration.name, setup.declaration.line, "not a Node.ofVec tape node")
@@ -217,9 +232,17 @@ def _unfit(link: Link, spec: LossSpec, setup: _Setup) -> str:
     return ""
 
 
+def find_forward(link: Link, checkout: Checkout) -> tuple[str, Declaration | None]:
+    """The link's forward declaration under its name or, in another TorchLean version, a former one."""
+    for name in (link.forward, *link.renamed):
+        if (declaration := checkout.find(name)) is not None:
+            return name, declaration
+    return link.forward, None
+
+
 def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> Finding:
-    declaration = checkout.find(link.forward)
-    finding = Finding(link.spec, link.forward, "forward", "", conventions=[c.name for c in link.conventions])
+    name, declaration = find_forward(link, checkout)
+    finding = Finding(link.spec, name, "forward", "", conventions=[c.name for c in link.conventions])
     if declaration is None:
         return _missing(finding)
     finding.path, finding.line, finding.docstring = str(declaration.path), declaration.line, declaration.docstring
@@ -240,10 +263,8 @@ def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: i
             expected_expr = symbolic_spec
             if link.target == "one-hot":
                 rows = setup.arrays[_target_param(link)]
-                classes = rng.integers(0, rows.shape[-1], size=rows.shape[:-1])
-                onehot = (classes[..., None] == np.arange(rows.shape[-1])).astype(float)
-                point.update({s: _as_float(v) for s, v in zip(rows.reshape(-1), onehot.reshape(-1))})
-                expected_expr = _spec_value(setup, classes)
+                onehot = np.array([float(point[s]) for s in rows.reshape(-1)]).reshape(rows.shape)
+                expected_expr = _spec_value(setup, onehot.argmax(axis=-1))
             got, expected = _numeric(lean, point), _numeric(expected_expr, point)
             if not _agree(got, expected):
                 finding.status = "different"
@@ -302,7 +323,7 @@ def _first_difference(setup: _Setup, pairs: list[tuple[str, Any, Any]], rng: np.
 def check_derivative(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> Finding:
     """The ``…DerivSpec`` against ``sympy.diff`` of the Lean forward definition."""
     finding = Finding(link.spec, link.derivative or "", "derivative", "")
-    forward, derivative = checkout.find(link.forward), checkout.find(link.derivative or "")
+    forward, derivative = find_forward(link, checkout)[1], checkout.find(link.derivative or "")
     if derivative is None:
         return _missing(finding)
     finding.path, finding.line, finding.docstring = str(derivative.path), derivative.line, derivative.docstring
@@ -314,7 +335,7 @@ def check_derivative(link: Link, checkout: Checkout, spec: LossSpec | None, seed
         setup = _setup(link, spec, forward, substitute)
         lean = _forward_value(setup, checkout)
         wrt = link.wrt or next(iter(setup.arrays))
-        value = evaluate(checkout, derivative, setup.bindings)
+        value = _evaluate(link, checkout, derivative, setup.bindings)
         values = np.asarray(value, dtype=object)
         symbols = setup.arrays[wrt]
         if values.shape != symbols.shape:
@@ -342,7 +363,7 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
     doc_finding = Finding(link.spec, link.forward, "docstring", "")
     vjp_finding = Finding(link.spec, link.forward, "vjp", "")
     jvp_finding = Finding(link.spec, link.forward, "jvp", "")
-    declaration = checkout.find(link.forward)
+    declaration = find_forward(link, checkout)[1]
     if declaration is None:
         return [_missing(vjp_finding), _missing(jvp_finding)]
     for finding in (doc_finding, vjp_finding, jvp_finding):
