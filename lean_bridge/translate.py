@@ -26,8 +26,7 @@ import numpy as np
 import sympy as sp
 
 from .lean_source import Checkout, Declaration
-from .syntax import (App, Ascribe, BinOp, If, Lambda, Let, Match, Name, Node, Number, Opaque, UnOp, Untranslatable,
-                     parse)
+from .syntax import App, Ascribe, BinOp, If, Lambda, Let, Match, Name, Node, Number, Opaque, UnOp, Untranslatable, parse
 
 EPSILON = sp.Symbol("epsilon", positive=True)
 
