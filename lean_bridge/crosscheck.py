@@ -12,8 +12,10 @@ For each registry ``Link`` (see ``registry``):
 * **certificate**: the ``…Fderiv`` declaration exists.
 
 Equality is decided at seeded random points of each input's domain, evaluated at 30 digits
-(relative tolerance 1e-20): a disagreement is reported with the point and both values. Where
-the difference is small enough, ``sympy.simplify`` confirms it is identically 0.
+(relative tolerance 1e-20): a disagreement is reported with the point and both values, and with
+what the definition computes instead where ``explain`` can name it (a denominator, another spec
+or option value, a wrong term of a gradient). Where the difference is small enough,
+``sympy.simplify`` confirms it is identically 0.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..derivations.expanded import expanded_loss
 from ..spec import all_specs
 from ..spec.core import Interval, LossSpec, NonPositive
 from .docformula import documented_forward
+from .explain import constant_factor, misplaced_function, name_factor, other_spec, radial_term
 from .lean_source import Checkout, Declaration
 from .registry import LINKS, Link
 from .runtime_ops import RUNTIME_VOCABULARY, SPEC_FUNCTIONS
@@ -60,6 +63,7 @@ class Finding:
     docstring: str = ""
     conventions: list[str] = field(default_factory=list)
     counterexample: dict[str, Any] | None = None
+    named: str = ""  # what a different definition computes instead, where it could be named
 
     @property
     def failed(self) -> bool:
@@ -240,7 +244,42 @@ def find_forward(link: Link, checkout: Checkout) -> tuple[str, Declaration | Non
     return link.forward, None
 
 
-def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> Finding:
+def _spec_at(setup: _Setup, point: Mapping[sp.Symbol, sp.Float], symbolic: sp.Expr | None) -> sp.Expr:
+    """The spec's value at ``point``: one-hot links read the class of each target row there."""
+    if setup.link.target != "one-hot":
+        return _numeric(symbolic, point)
+    rows = setup.arrays[_target_param(setup.link)]
+    onehot = np.array([float(point[s]) for s in rows.reshape(-1)]).reshape(rows.shape)
+    return _numeric(_spec_value(setup, onehot.argmax(axis=-1)), point)
+
+
+def _name_forward(setup: _Setup, lean: sp.Expr, symbolic: sp.Expr | None, specs: Mapping[str, LossSpec],
+                  seed: int) -> str:
+    """What a different forward definition computes, at fresh points (see ``explain``)."""
+    link, rng = setup.link, np.random.default_rng(seed + 1)
+    points = [setup.point(rng) for _ in range(POINTS)]
+    lean_at = [float(_numeric(lean, p)) for p in points]
+    spec_at = [float(_spec_at(setup, p, symbolic)) for p in points]
+    k = constant_factor(lean_at, spec_at)
+    if k is not None and (named := name_factor(k, link.shape, link.class_axis, class_only=True)):
+        return named
+    if named := misplaced_function(lean, spec_at, points, lambda e, p: float(_numeric(e, p))):
+        return named
+    if link.target != "one-hot" and setup.spec is not None:
+        tensors = {link.arguments[p]: a for p, a in setup.arrays.items()}
+        options = dict(link.options)
+        options.update({o: float(sp.Rational(link.values[p])) for p, o in link.option_arguments.items()})
+        numbers = [float(sp.Rational(v)) for v in link.values.values() if isinstance(v, str)]
+        if named := other_spec(lean_at, tensors, points, lambda e, p: float(_numeric(e, p)), setup.spec, options,
+                               specs, numbers):
+            return named
+    if k is not None:
+        return name_factor(k, link.shape, link.class_axis, class_only=False)
+    return f"matches no other spec or option setting tried ({len(specs)} specs)"
+
+
+def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0,
+                  specs: Mapping[str, LossSpec] | None = None) -> Finding:
     name, declaration = find_forward(link, checkout)
     finding = Finding(link.spec, name, "forward", "", conventions=[c.name for c in link.conventions])
     if declaration is None:
@@ -261,14 +300,13 @@ def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: i
         for _ in range(POINTS):
             point = setup.point(rng)
             expected_expr = symbolic_spec
-            if link.target == "one-hot":
-                rows = setup.arrays[_target_param(link)]
-                onehot = np.array([float(point[s]) for s in rows.reshape(-1)]).reshape(rows.shape)
-                expected_expr = _spec_value(setup, onehot.argmax(axis=-1))
-            got, expected = _numeric(lean, point), _numeric(expected_expr, point)
+            got, expected = _numeric(lean, point), _spec_at(setup, point, expected_expr)
             if not _agree(got, expected):
                 finding.status = "different"
-                finding.detail = f"TorchLean {_show(got)} vs losscheck {_show(expected)}"
+                finding.named = _name_forward(setup, lean, symbolic_spec, all_specs() if specs is None else specs,
+                                              seed)
+                finding.detail = (f"{finding.named}: " if finding.named else "") + \
+                    f"TorchLean {_show(got)} vs losscheck {_show(expected)}"
                 finding.counterexample = {"input": setup.show_point(point), "torchlean": _show(got),
                                           "losscheck": _show(expected)}
                 return finding
@@ -342,11 +380,29 @@ def check_derivative(link: Link, checkout: Checkout, spec: LossSpec | None, seed
             raise Untranslatable(derivative.name, derivative.line,
                                  f"has shape {values.shape}, its forward's input {symbols.shape}")
         pairs = [(f"∂/∂{s}", values[i], sp.diff(lean, s)) for i, s in np.ndenumerate(symbols)]
-        _verdict(finding, _first_difference(setup, pairs, np.random.default_rng(seed)),
-                 f"∂{link.forward.rsplit('.', 1)[-1]}/∂{wrt}")
+        counterexample = _first_difference(setup, pairs, np.random.default_rng(seed))
+        _verdict(finding, counterexample, f"∂{link.forward.rsplit('.', 1)[-1]}/∂{wrt}")
+        if counterexample is not None:
+            finding.named = _name_derivative(setup, wrt, pairs, counterexample)
+            finding.detail = (f"{finding.named}: " if finding.named else "") + finding.detail
     except Untranslatable as error:
         _untranslatable(finding, error)
     return finding
+
+
+def _name_derivative(setup: _Setup, wrt: str, pairs: list[tuple[str, Any, Any]],
+                     counterexample: dict[str, Any]) -> str:
+    """A wrong term of a two-vector gradient, at the counterexample's point (see ``explain``)."""
+    others = [p for p in setup.arrays if p != wrt]
+    if len(others) != 1 or setup.arrays[wrt].ndim != 1:
+        return ""
+    shown = counterexample["input"]
+    point = {s: _as_float(v) for p, a in setup.arrays.items() for s, v in zip(a.reshape(-1), shown[p])}
+    point[EPSILON] = _as_float(1e-6)
+    lean = np.array([float(_numeric(g, point)) for _, g, _ in pairs])
+    true = np.array([float(_numeric(d, point)) for _, _, d in pairs])
+    return radial_term(lean, true, np.array(shown[wrt], dtype=float), np.array(shown[others[0]], dtype=float),
+                       wrt, others[0])
 
 
 def _verdict(finding: Finding, counterexample: dict[str, Any] | None, equal: str) -> None:
@@ -440,9 +496,10 @@ def _guarded(check: str, link: Link, run: Callable[[], Finding | list[Finding]])
     return result if isinstance(result, list) else [result]
 
 
-def check_link(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> list[Finding]:
-    """Every check of one link, forward first."""
-    findings = _guarded("forward", link, lambda: check_forward(link, checkout, spec, seed))
+def check_link(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0,
+               specs: Mapping[str, LossSpec] | None = None) -> list[Finding]:
+    """Every check of one link, forward first; ``specs`` are the candidates a difference is named by."""
+    findings = _guarded("forward", link, lambda: check_forward(link, checkout, spec, seed, specs))
     if link.derivative:
         findings += _guarded("derivative", link, lambda: check_derivative(link, checkout, spec, seed))
     if link.layer == "tape":
@@ -456,4 +513,4 @@ def check_all(checkout: Checkout, links: tuple[Link, ...] = LINKS, specs: Mappin
               seed: int = 0) -> list[Finding]:
     """Every check of every link; ``specs`` defaults to ``losscheck.spec.all_specs()``."""
     specs = all_specs() if specs is None else specs
-    return [finding for link in links for finding in check_link(link, checkout, specs.get(link.spec), seed)]
+    return [finding for link in links for finding in check_link(link, checkout, specs.get(link.spec), seed, specs)]
