@@ -336,7 +336,8 @@ def _missing(finding: Finding) -> Finding:
 
 
 def _untranslatable(finding: Finding, error: Untranslatable) -> None:
-    finding.status, finding.line = "untranslatable", error.line or finding.line
+    """The finding keeps the declaration's own line; the detail names the failing construct and its line."""
+    finding.status = "untranslatable"
     finding.detail = f"{error.construct} (line {error.line}): {error.why}"
 
 
