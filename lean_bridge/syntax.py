@@ -298,8 +298,8 @@ class Parser:
             self.advance()
             pattern = self.advance()
             if pattern.kind != "ident" or not self.at("=>"):
-                raise Untranslatable(keyword, pattern.line, f"arm `| {pattern.text}`: only arms that name a "
-                                                            "constructor without arguments are supported")
+                raise Untranslatable(keyword, line, f"arm `| {pattern.text}` (line {pattern.line}): only arms that "
+                                                    "name a constructor without arguments are supported")
             self.advance()
             if self.tok.text == "exact":
                 self.advance()
