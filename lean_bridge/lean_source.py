@@ -48,10 +48,9 @@ class Declaration:
     def explicit(self) -> list[Binder]:
         return [b for b in self.binders if b.kind == "explicit"]
 
-    def explicit_types(self) -> list[str]:
-        """The types of the explicit parameters: the ``( )`` binders, then the explicit ``A →``
-        arguments of the type (``def f : {s : Shape} → Tensor α s → Tensor α s`` has one)."""
-        types = [b.type_text for b in self.explicit()]
+    def arrow_parameters(self) -> list[Binder]:
+        """The parameters written in the type, ``{s : Shape} → Tensor α s → …``: one Binder per arrow
+        (an unnamed one has name ''), the result type left out."""
         depth, parts, current = 0, [], []
         for word in self.type_text.split():
             depth += word in ("(", "{", "[", "⦃")
@@ -61,12 +60,22 @@ class Declaration:
                 current = []
             else:
                 current.append(word)
-        for part in parts:  # the last piece, the result type, is never collected
-            if part and part[0] == "(" and ":" in part:
-                types.append(" ".join(part[part.index(":") + 1:-1]))
-            elif part and part[0] not in ("{", "[", "⦃"):
-                types.append(" ".join(part))
-        return types
+        found = []
+        for part in parts:
+            kind = _BRACKETS.get(part[0], "explicit") if part else "explicit"
+            if part and part[0] in _BRACKETS and ":" in part:
+                colon = part.index(":")
+                found += [Binder(n, kind, " ".join(part[colon + 1:-1])) for n in part[1:colon]]
+            elif part and part[0] in _BRACKETS:
+                found.append(Binder("", kind, " ".join(part[1:-1])))
+            else:
+                found.append(Binder("", "explicit", " ".join(part)))
+        return found
+
+    def explicit_types(self) -> list[str]:
+        """The types of the explicit parameters: the ``( )`` binders, then the explicit ``A →``
+        arguments of the type (``def f : {s : Shape} → Tensor α s → Tensor α s`` has one)."""
+        return [b.type_text for b in [*self.explicit(), *self.arrow_parameters()] if b.kind == "explicit"]
 
 
 _DECL = re.compile(r"^(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|public|noncomputable|partial|unsafe)\s+)*"
@@ -126,6 +135,9 @@ def _declaration(text: str, first_line: int, kind: str, name: str, qualified: st
     assign = tokens[i]
     if assign.kind == "eof":
         body, body_line = "", assign.line
+    elif assign.text == "|":  # a definition by equations: the body is the list of ``| patterns => term``
+        line_start = text.rfind("\n", 0, assign.pos) + 1
+        body, body_line = " " * (assign.pos - line_start) + text[assign.pos:], assign.line
     else:
         after = assign.pos + 2
         line_start = text.rfind("\n", 0, after) + 1

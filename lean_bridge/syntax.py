@@ -11,7 +11,8 @@ starts a line at or left of the column of the enclosing ``let`` ends the term.
 Straight-line monadic code reads as the same chain: ``do`` opens it and ``let x ← op …`` binds
 like ``let x := op …`` (each runtime operation is a pure function of its inputs). A choice on
 a constructor, ``match r with | .mean => a | .sum => b`` or the tactic form
-``by cases r with | mean => exact a | sum => exact b``, becomes a ``Match``.
+``by cases r with | mean => exact a | sum => exact b``, becomes a ``Match``; a definition by
+equations, ``| .scalar => 1 | .dim n rest => n * size rest``, becomes ``Equations``.
 
 Anything else (other tactics, ``∑ i, …``, ``fun ⟨a, b⟩ => …``, pipes, …) raises
 ``Untranslatable`` naming the construct and its line, so nothing is skipped silently.
@@ -103,6 +104,13 @@ class Match(Node):
 
     scrutinee: Node
     arms: tuple[tuple[str, Node], ...]
+
+
+@dataclass(frozen=True)
+class Equations(Node):
+    """A definition by equations: each arm is (its patterns, left to right; its term)."""
+
+    arms: tuple[tuple[tuple[Node, ...], Node], ...]
 
 
 @dataclass(frozen=True)
@@ -265,6 +273,8 @@ class Parser:
             return self.parse_term()
         if token.text == "match":
             return self.parse_match()
+        if token.text == "|" and token.first:
+            return self.parse_equations()
         if token.kind == "keyword":
             raise Untranslatable(token.text, token.line)
         return self.parse_binary(0)
@@ -311,6 +321,18 @@ class Parser:
         if not arms:
             raise Untranslatable(keyword, line, "no `| constructor => term` arms")
         return Match(line, scrutinee, tuple(arms))
+
+    def parse_equations(self) -> Node:
+        line, arms = self.tok.line, []
+        while self.at("|"):
+            self.advance()
+            patterns = [self.parse_inner("=>")]
+            while self.at(","):
+                self.advance()
+                patterns.append(self.parse_inner("=>"))
+            self.expect("=>")
+            arms.append((tuple(patterns), self.parse_inner("|")))
+        return Equations(line, tuple(arms))
 
     def parse_match(self) -> Node:
         token = self.advance()

@@ -13,6 +13,9 @@ field such as ``Numbers.two`` is read from the checkout's ``instance : Numbers â
 (``constants``), and a vocabulary entry with a signature (``Activation.logSoftmaxSpec``) takes
 the parameters the checkout declares, so an older one-argument last-axis version and the newer
 ``axis``-first one both translate. A constructor ``.mean`` is a ``Tag``; ``match`` picks its arm.
+A definition by equations on shapes (``| .scalar => 1 | .dim n rest => n * size rest``) takes the
+parameters its type lists (implicit ones by name) and evaluates the first arm whose patterns
+(``_``, a variable, ``.scalar``, ``.dim p q``, a constructor, a numeral) match.
 """
 
 from __future__ import annotations
@@ -26,7 +29,23 @@ import numpy as np
 import sympy as sp
 
 from .lean_source import Checkout, Declaration
-from .syntax import App, Ascribe, BinOp, If, Lambda, Let, Match, Name, Node, Number, Opaque, UnOp, Untranslatable, parse
+from .syntax import (
+    App,
+    Ascribe,
+    BinOp,
+    Equations,
+    If,
+    Lambda,
+    Let,
+    Match,
+    Name,
+    Node,
+    Number,
+    Opaque,
+    UnOp,
+    Untranslatable,
+    parse,
+)
 
 EPSILON = sp.Symbol("epsilon", positive=True)
 
@@ -393,10 +412,62 @@ class Interpreter:
         outer = self.namespace
         self.namespace = declaration.name.rsplit(".", 1)[0] if "." in declaration.name else ""
         try:
-            result = self.eval(parse(declaration.body, declaration.body_line), env)
+            node = parse(declaration.body, declaration.body_line)
+            if isinstance(node, Equations):
+                result = self._equations(node, self._arrow_arguments(declaration, positional, named), env)
+            else:
+                result = self.eval(node, env)
         finally:
             self.namespace = outer
         return self.apply(result, positional, {}, declaration.line) if positional else result
+
+    @staticmethod
+    def _arrow_arguments(declaration: Declaration, positional: list[Any], named: dict[str, Any]) -> list[Any]:
+        """Values for the parameters of ``declaration``'s type, consumed from ``positional``."""
+        values = []
+        for binder in declaration.arrow_parameters():
+            if binder.name and binder.name in named:
+                values.append(named[binder.name])
+            elif binder.kind == "explicit" and positional:
+                values.append(positional.pop(0))
+            elif binder.kind == "explicit":
+                raise Untranslatable(f"parameter {binder.type_text}", declaration.line, "no value given")
+            else:
+                values.append(Opaque(declaration.line, binder.name or binder.type_text))
+        return values
+
+    def _equations(self, node: Equations, values: list[Any], env: dict[str, Any]) -> Any:
+        for patterns, body in node.arms:
+            if len(patterns) != len(values):
+                raise Untranslatable("|", node.line, f"{len(patterns)} patterns for {len(values)} parameters")
+            bound: dict[str, Any] = {}
+            if all(self._bind(p, v, bound) for p, v in zip(patterns, values)):
+                return self.eval(body, {**env, **bound})
+        raise Untranslatable("|", node.line, "no equation matches these arguments")
+
+    def _bind(self, pattern: Node, value: Any, bound: dict[str, Any]) -> bool:
+        """Does ``value`` match ``pattern``? Variables it binds go to ``bound``."""
+        if isinstance(pattern, Name) and pattern.name == "_":
+            return True
+        if isinstance(pattern, Name) and pattern.name.startswith("."):
+            if isinstance(value, ShapeValue) and pattern.name == ".scalar":
+                return value.dims == ()
+            if isinstance(value, ShapeValue) and pattern.name == ".dim":
+                return False
+            if isinstance(value, Tag):
+                return value.name == pattern.name[1:]
+            raise Untranslatable(pattern.name, pattern.line, "a constructor pattern on a value that is not known")
+        if isinstance(pattern, Name) and "." not in pattern.name:
+            bound[pattern.name] = value
+            return True
+        if isinstance(pattern, Number):
+            return value == sp.Rational(pattern.text)
+        if isinstance(pattern, App) and isinstance(pattern.fn, Name) and pattern.fn.name == ".dim" \
+                and len(pattern.args) == 2 and isinstance(value, ShapeValue):
+            return bool(value.dims) and self._bind(pattern.args[0], sp.Integer(value.dims[0]), bound) \
+                and self._bind(pattern.args[1], ShapeValue(value.dims[1:]), bound)
+        raise Untranslatable(getattr(pattern, "name", type(pattern).__name__), pattern.line,
+                             "a pattern that is not `_`, a variable, a numeral, `.scalar`, `.dim n rest` or a tag")
 
     # -- terms
     def eval(self, node: Node, env: dict[str, Any]) -> Any:
