@@ -440,7 +440,7 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
             got = np.asarray(grads.parts.get(param, np.zeros(array.size, dtype=object)), dtype=object).reshape(-1)
             pairs += [(f"vjp {s}", got[k], upstream * sp.diff(lean, s)) for k, s in enumerate(array.reshape(-1))]
         rng = np.random.default_rng(seed)
-        _check_docstring(doc_finding, setup, lean, rng)
+        _check_docstring(doc_finding, setup, lean, rng, checkout)
         _verdict(vjp_finding, _first_difference(setup, pairs, rng, {upstream: "real"}), "δ·∂f/∂x")
         tangent = Context({p: t.reshape(-1) for p, t in tangents.items()})
         jvp = np.asarray(call(checkout, node.jvp, primal, tangent)).reshape(-1)[0]
@@ -455,7 +455,8 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
     return [doc_finding, vjp_finding, jvp_finding]
 
 
-def _check_docstring(finding: Finding, setup: _Setup, lean: sp.Expr, rng: np.random.Generator) -> None:
+def _check_docstring(finding: Finding, setup: _Setup, lean: sp.Expr, rng: np.random.Generator,
+                     checkout: Checkout) -> None:
     """The formula the docstring documents against the node's own ``f``.
 
     Docstrings are prose: a formula the reader cannot read is reported (construct and line),
@@ -464,7 +465,7 @@ def _check_docstring(finding: Finding, setup: _Setup, lean: sp.Expr, rng: np.ran
     finding.docstring = setup.declaration.docstring
     try:
         text, documented = documented_forward(setup.declaration.docstring, setup.arrays, setup.link.shape,
-                                              setup.declaration.line)
+                                              setup.declaration.line, checkout)
     except Untranslatable as error:
         finding.status = "not compared"
         finding.detail = f"docstring formula not read: {error.construct} (line {error.line}): {error.why}"

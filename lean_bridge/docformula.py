@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .lean_source import Checkout
 from .syntax import BinOp, Name, Untranslatable, parse
 from .translate import Builtin, Interpreter, ShapeValue, _log_softmax, _map, _sigmoid, _softplus, _total
 
@@ -60,8 +61,10 @@ VOCABULARY = {
 
 
 def documented_forward(docstring: str, inputs: Mapping[str, np.ndarray], shape: tuple[int, ...],
-                       line: int) -> tuple[str, sp.Expr]:
+                       line: int, checkout: Checkout | None = None) -> tuple[str, sp.Expr]:
     """(the snippet, its value) for the first snippet of ``docstring`` that is a scalar formula of ``inputs``.
+
+    Names the snippets use that the checkout declares (``c = 1 / Spec.meanDenom s``) are its own.
 
     ``Untranslatable`` (naming the last snippet tried) when none is.
     """
@@ -79,7 +82,7 @@ def documented_forward(docstring: str, inputs: Mapping[str, np.ndarray], shape: 
     snippets = [(text, _index_notation(text)) for text in _SNIPPET.findall(docstring)]
     mentions = set(inputs) | {f"{name}_i" for name in inputs}
     snippets.sort(key=lambda pair: not (mentions & set(re.findall(r"[\w']+", pair[1]))))  # stable: formulas first
-    interpreter = Interpreter(None)
+    interpreter = Interpreter(checkout)
     formulas = []
     unparsed: Untranslatable | None = None  # the first formula-like snippet that does not parse
     for text, readable in snippets:
