@@ -264,3 +264,71 @@ def test_ctc_loss_is_emitted_as_a_definition_over_lists(tmp_path):
     assert "noncomputable def ctcLossUnit (blank : ℕ) (x : List (List ℝ)) (labels : List ℕ) : ℝ :=" in text
     assert "def ctcExtended (blank : ℕ) : List ℕ → List ℕ" in text and "foldl" in text
     assert text.count("namespace Losscheck") == 1 and text.rstrip().endswith("end Losscheck")
+
+
+# ------------------------------------------------- definitions by equations ---
+
+SHAPES = """\
+namespace Spec
+namespace Shape
+/-- Number of elements. -/
+def size : Shape → Nat
+  | .scalar => 1
+  | .dim n rest => n * size rest
+end Shape
+/-- Slices orthogonal to the last axis. -/
+def lastAxisSliceCount : Shape → Nat
+  | .scalar => 1
+  | .dim _ .scalar => 1
+  | .dim n inner => n * lastAxisSliceCount inner
+/-- Mean over `s`, totalized. -/
+def meanDenom (s : Shape) : Nat :=
+  if Spec.Shape.size s = 0 then 1 else Spec.Shape.size s
+end Spec
+"""
+
+
+@pytest.mark.parametrize("dims", [(), (4,), (2, 3), (2, 3, 5), (2, 0, 3)])
+def test_definitions_by_equations_on_shapes(tmp_path, dims):
+    from losscheck.lean_bridge.translate import ShapeValue
+
+    (tmp_path / "NN").mkdir()
+    (tmp_path / "NN/Shapes.lean").write_text(SHAPES, encoding="utf-8")
+    checkout = open_checkout(tmp_path, ("NN/Shapes.lean",))
+    interpreter = Interpreter(checkout, namespace="Spec")
+    env = {"s": ShapeValue(dims)}
+    numel = int(np.prod(dims))
+    assert interpreter.eval(parse("Spec.Shape.size s"), env) == numel
+    assert interpreter.eval(parse("lastAxisSliceCount s"), env) == (int(np.prod(dims[:-1])) if dims else 1)
+    assert interpreter.eval(parse("meanDenom s"), env) == (numel or 1)
+
+
+def test_runtime_losses_under_their_newer_namespace(tmp_path):
+    """Newer TorchLean moves the runtime helpers to ``TorchLean.Loss`` and gives nllOneHot an axis."""
+    runtime = tmp_path / "NN/Runtime/Autograd/TorchLean"
+    runtime.mkdir(parents=True)
+    text = (OK / "NN/Runtime/Autograd/TorchLean/Loss.lean").read_text(encoding="utf-8")
+    text = text.replace("namespace Runtime\nnamespace Autograd\nnamespace TorchLean\n", "namespace TorchLean\n")
+    text = text.replace("end TorchLean\nend Autograd\nend Runtime\n", "end TorchLean\n")
+    text = text.replace("{s : Shape} (logProbs targetOneHot", "{s : Shape} (axis : Nat) (logProbs targetOneHot")
+    text = text.replace("everyEntry (lastDim s)", "everyEntry (Shape.axisSize s axis)")
+    (runtime / "Loss.lean").write_text(text, encoding="utf-8")
+    links = tuple(link for link in LINKS if link.layer == "runtime")
+    findings = check_all(open_checkout(tmp_path, SOURCES), links=links)
+    assert {f.declaration: f.status for f in findings} == {
+        "TorchLean.Loss.mse": "equal", "TorchLean.Loss.nllOneHot": "equal under",
+        "TorchLean.Loss.bceWithLogits": "equal", "TorchLean.Loss.bce": "equal"}
+
+
+def test_docstring_definitions_use_the_checkouts_declarations(tmp_path):
+    (tmp_path / "NN").mkdir()
+    (tmp_path / "NN/Shapes.lean").write_text(SHAPES, encoding="utf-8")
+    checkout = open_checkout(tmp_path, ("NN/Shapes.lean",))
+    inputs = {name: np.array(sp.symbols(f"{name}0:6", real=True), dtype=object) for name in ("yhat", "target")}
+    doc = "Node: `c * ‖yhat - target‖^2`, with `c = 1 / Spec.meanDenom s`."
+    _text, value = documented_forward(doc, inputs, (2, 3), 1, checkout)
+    a, b = np.random.default_rng(1).standard_normal((2, 6))
+    point = {**dict(zip(inputs["yhat"], a)), **dict(zip(inputs["target"], b))}
+    assert float(value.subs(point)) == pytest.approx(F.mse_loss(torch.tensor(a), torch.tensor(b)).item(), rel=1e-12)
+    with pytest.raises(Untranslatable):  # without the checkout, meanDenom is unknown and so is c
+        documented_forward(doc, inputs, (2, 3), 1)
