@@ -338,7 +338,8 @@ def _missing(finding: Finding) -> Finding:
 def _untranslatable(finding: Finding, error: Untranslatable) -> None:
     """The finding keeps the declaration's own line; the detail names the failing construct and its line."""
     finding.status = "untranslatable"
-    finding.detail = f"{error.construct} (line {error.line}): {error.why}"
+    where = f"line {error.line}" if error.path in ("", finding.path) else f"{error.path}:{error.line}"
+    finding.detail = f"{error.construct} ({where}): {error.why}"
 
 
 # ---------------------------------------------------------- derivatives ---

@@ -32,6 +32,7 @@ class Untranslatable(Exception):
         self.construct = construct
         self.line = line
         self.why = why
+        self.path = ""  # the file the line is in, once a declaration being evaluated claims it
 
 
 # ------------------------------------------------------------------- tree ---

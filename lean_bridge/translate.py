@@ -417,6 +417,9 @@ class Interpreter:
                 result = self._equations(node, self._arrow_arguments(declaration, positional, named), env)
             else:
                 result = self.eval(node, env)
+        except Untranslatable as error:
+            error.path = error.path or str(declaration.path)
+            raise
         finally:
             self.namespace = outer
         return self.apply(result, positional, {}, declaration.line) if positional else result

@@ -332,3 +332,18 @@ def test_docstring_definitions_use_the_checkouts_declarations(tmp_path):
     assert float(value.subs(point)) == pytest.approx(F.mse_loss(torch.tensor(a), torch.tensor(b)).item(), rel=1e-12)
     with pytest.raises(Untranslatable):  # without the checkout, meanDenom is unknown and so is c
         documented_forward(doc, inputs, (2, 3), 1)
+
+
+def test_a_failure_inside_another_files_declaration_names_that_file(tmp_path):
+    from losscheck.lean_bridge.crosscheck import check_forward
+
+    (tmp_path / "NN/Spec/Layers").mkdir(parents=True)
+    (tmp_path / "NN/Spec/Layers/Loss.lean").write_text(
+        "namespace Spec\n/-- m -/\ndef mseSpec {s : Shape} (predicted target : Tensor α s) : α :=\n"
+        "  helper (subSpec predicted target)\nend Spec\n", encoding="utf-8")
+    (tmp_path / "NN/Helper.lean").write_text(
+        "namespace Spec\n/-- h -/\ndef helper (x : Tensor α s) : α :=\n  x |> sumSpec\nend Spec\n", encoding="utf-8")
+    mse = next(link for link in LINKS if link.forward == "Spec.mseSpec")
+    f = check_forward(mse, open_checkout(tmp_path, SOURCES), all_specs()["mse_loss"])
+    assert f.status == "untranslatable" and f.line == 3  # the row: mseSpec's own line
+    assert f.detail == f"|> ({tmp_path / 'NN/Helper.lean'}:4): not supported"
