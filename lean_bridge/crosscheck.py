@@ -12,8 +12,10 @@ For each registry ``Link`` (see ``registry``):
 * **certificate**: the ``…Fderiv`` declaration exists.
 
 Equality is decided at seeded random points of each input's domain, evaluated at 30 digits
-(relative tolerance 1e-20): a disagreement is reported with the point and both values. Where
-the difference is small enough, ``sympy.simplify`` confirms it is identically 0.
+(relative tolerance 1e-20): a disagreement is reported with the point and both values, and with
+what the definition computes instead where ``explain`` can name it (a denominator, another spec
+or option value, a wrong term of a gradient). Where the difference is small enough,
+``sympy.simplify`` confirms it is identically 0.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from ..derivations.expanded import expanded_loss
 from ..spec import all_specs
 from ..spec.core import Interval, LossSpec, NonPositive
 from .docformula import documented_forward
+from .explain import constant_factor, misplaced_function, name_factor, other_spec, radial_term
 from .lean_source import Checkout, Declaration
 from .registry import LINKS, Link
+from .runtime_ops import RUNTIME_VOCABULARY, SPEC_FUNCTIONS
 from .syntax import Untranslatable
 from .translate import EPSILON, Context, Grad, ShapeValue, TapeIdx, TapeNode, call, evaluate
 
@@ -59,6 +63,7 @@ class Finding:
     docstring: str = ""
     conventions: list[str] = field(default_factory=list)
     counterexample: dict[str, Any] | None = None
+    named: str = ""  # what a different definition computes instead, where it could be named
 
     @property
     def failed(self) -> bool:
@@ -129,10 +134,17 @@ class _Setup:
     tape: bool
 
     def point(self, rng: np.random.Generator, extra: Mapping[sp.Symbol, str] | None = None) -> dict:
-        """A random point: every tensor symbol from its domain, ``extra`` symbols from theirs, ε = 1e-6."""
+        """A random point: every tensor symbol from its domain, ``extra`` symbols from theirs, ε = 1e-6.
+
+        A one-hot link's target is a one-hot row per unit (what TorchLean's definition assumes).
+        """
         values: dict[sp.Symbol, sp.Float] = {EPSILON: _as_float(1e-6)}
         for param, array in self.arrays.items():
-            draw = _DOMAINS[_domain_name(self.link, self.spec, param)](rng, array.size)
+            if self.link.target == "one-hot" and self.link.arguments.get(param) == "target":
+                classes = rng.integers(0, array.shape[-1], size=array.shape[:-1])
+                draw = (classes[..., None] == np.arange(array.shape[-1])).astype(float).reshape(-1)
+            else:
+                draw = _DOMAINS[_domain_name(self.link, self.spec, param)](rng, array.size)
             values.update({s: _as_float(v) for s, v in zip(array.reshape(-1), draw)})
         for symbol, domain in (extra or {}).items():
             values[symbol] = _as_float(_DOMAINS[domain](rng, 1)[0])
@@ -167,14 +179,21 @@ def _setup(link: Link, spec: LossSpec | None, declaration: Declaration, substitu
             tape = True
             arrays[name] = _symbols(name, shape)
             bindings[name] = TapeIdx(name)
-        elif "Tensor" in type_text.split() or (name in link.arguments and type_text in ("α", "ℝ")):
-            arrays[name] = _symbols(name, shape if "Tensor" in type_text.split() else ())
+        elif {"Tensor", "RefTy"} & set(type_text.split()) or (name in link.arguments and type_text in ("α", "ℝ")):
+            arrays[name] = _symbols(name, shape if {"Tensor", "RefTy"} & set(type_text.split()) else ())
             bindings[name] = arrays[name] if arrays[name].ndim else arrays[name][()]
     return _Setup(link, spec, declaration, arrays, bindings, tape)
 
 
+def _evaluate(link: Link, checkout: Checkout, declaration: Declaration, bindings: Mapping[str, Any]) -> Any:
+    """The declaration's value; runtime-layer code also knows the runtime operations."""
+    if link.layer == "runtime":
+        return evaluate(checkout, declaration, bindings, RUNTIME_VOCABULARY, SPEC_FUNCTIONS)
+    return evaluate(checkout, declaration, bindings)
+
+
 def _forward_value(setup: _Setup, checkout: Checkout) -> Any:
-    value = evaluate(checkout, setup.declaration, setup.bindings)
+    value = _evaluate(setup.link, checkout, setup.declaration, setup.bindings)
     if setup.tape:
         if not isinstance(value, TapeNode) or value.f is None:
             raise Untranslatable(setup.declaration.name, setup.declaration.line, "not a Node.ofVec tape node")
@@ -217,9 +236,52 @@ def _unfit(link: Link, spec: LossSpec, setup: _Setup) -> str:
     return ""
 
 
-def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> Finding:
-    declaration = checkout.find(link.forward)
-    finding = Finding(link.spec, link.forward, "forward", "", conventions=[c.name for c in link.conventions])
+def find_forward(link: Link, checkout: Checkout) -> tuple[str, Declaration | None]:
+    """The link's forward declaration under its name or, in another TorchLean version, a former one."""
+    for name in (link.forward, *link.renamed):
+        if (declaration := checkout.find(name)) is not None:
+            return name, declaration
+    return link.forward, None
+
+
+def _spec_at(setup: _Setup, point: Mapping[sp.Symbol, sp.Float], symbolic: sp.Expr | None) -> sp.Expr:
+    """The spec's value at ``point``: one-hot links read the class of each target row there."""
+    if setup.link.target != "one-hot":
+        return _numeric(symbolic, point)
+    rows = setup.arrays[_target_param(setup.link)]
+    onehot = np.array([float(point[s]) for s in rows.reshape(-1)]).reshape(rows.shape)
+    return _numeric(_spec_value(setup, onehot.argmax(axis=-1)), point)
+
+
+def _name_forward(setup: _Setup, lean: sp.Expr, symbolic: sp.Expr | None, specs: Mapping[str, LossSpec],
+                  seed: int) -> str:
+    """What a different forward definition computes, at fresh points (see ``explain``)."""
+    link, rng = setup.link, np.random.default_rng(seed + 1)
+    points = [setup.point(rng) for _ in range(POINTS)]
+    lean_at = [float(_numeric(lean, p)) for p in points]
+    spec_at = [float(_spec_at(setup, p, symbolic)) for p in points]
+    k = constant_factor(lean_at, spec_at)
+    if k is not None and (named := name_factor(k, link.shape, link.class_axis, class_only=True)):
+        return named
+    if named := misplaced_function(lean, spec_at, points, lambda e, p: float(_numeric(e, p))):
+        return named
+    if link.target != "one-hot" and setup.spec is not None:
+        tensors = {link.arguments[p]: a for p, a in setup.arrays.items()}
+        options = dict(link.options)
+        options.update({o: float(sp.Rational(link.values[p])) for p, o in link.option_arguments.items()})
+        numbers = [float(sp.Rational(v)) for v in link.values.values() if isinstance(v, str)]
+        if named := other_spec(lean_at, tensors, points, lambda e, p: float(_numeric(e, p)), setup.spec, options,
+                               specs, numbers):
+            return named
+    if k is not None:
+        return name_factor(k, link.shape, link.class_axis, class_only=False)
+    return f"matches no other spec or option setting tried ({len(specs)} specs)"
+
+
+def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0,
+                  specs: Mapping[str, LossSpec] | None = None) -> Finding:
+    name, declaration = find_forward(link, checkout)
+    finding = Finding(link.spec, name, "forward", "", conventions=[c.name for c in link.conventions])
     if declaration is None:
         return _missing(finding)
     finding.path, finding.line, finding.docstring = str(declaration.path), declaration.line, declaration.docstring
@@ -238,16 +300,13 @@ def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: i
         for _ in range(POINTS):
             point = setup.point(rng)
             expected_expr = symbolic_spec
-            if link.target == "one-hot":
-                rows = setup.arrays[_target_param(link)]
-                classes = rng.integers(0, rows.shape[-1], size=rows.shape[:-1])
-                onehot = (classes[..., None] == np.arange(rows.shape[-1])).astype(float)
-                point.update({s: _as_float(v) for s, v in zip(rows.reshape(-1), onehot.reshape(-1))})
-                expected_expr = _spec_value(setup, classes)
-            got, expected = _numeric(lean, point), _numeric(expected_expr, point)
+            got, expected = _numeric(lean, point), _spec_at(setup, point, expected_expr)
             if not _agree(got, expected):
                 finding.status = "different"
-                finding.detail = f"TorchLean {_show(got)} vs losscheck {_show(expected)}"
+                finding.named = _name_forward(setup, lean, symbolic_spec, all_specs() if specs is None else specs,
+                                              seed)
+                finding.detail = (f"{finding.named}: " if finding.named else "") + \
+                    f"TorchLean {_show(got)} vs losscheck {_show(expected)}"
                 finding.counterexample = {"input": setup.show_point(point), "torchlean": _show(got),
                                           "losscheck": _show(expected)}
                 return finding
@@ -277,8 +336,10 @@ def _missing(finding: Finding) -> Finding:
 
 
 def _untranslatable(finding: Finding, error: Untranslatable) -> None:
-    finding.status, finding.line = "untranslatable", error.line or finding.line
-    finding.detail = f"{error.construct} (line {error.line}): {error.why}"
+    """The finding keeps the declaration's own line; the detail names the failing construct and its line."""
+    finding.status = "untranslatable"
+    where = f"line {error.line}" if error.path in ("", finding.path) else f"{error.path}:{error.line}"
+    finding.detail = f"{error.construct} ({where}): {error.why}"
 
 
 # ---------------------------------------------------------- derivatives ---
@@ -302,7 +363,7 @@ def _first_difference(setup: _Setup, pairs: list[tuple[str, Any, Any]], rng: np.
 def check_derivative(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> Finding:
     """The ``…DerivSpec`` against ``sympy.diff`` of the Lean forward definition."""
     finding = Finding(link.spec, link.derivative or "", "derivative", "")
-    forward, derivative = checkout.find(link.forward), checkout.find(link.derivative or "")
+    forward, derivative = find_forward(link, checkout)[1], checkout.find(link.derivative or "")
     if derivative is None:
         return _missing(finding)
     finding.path, finding.line, finding.docstring = str(derivative.path), derivative.line, derivative.docstring
@@ -314,18 +375,36 @@ def check_derivative(link: Link, checkout: Checkout, spec: LossSpec | None, seed
         setup = _setup(link, spec, forward, substitute)
         lean = _forward_value(setup, checkout)
         wrt = link.wrt or next(iter(setup.arrays))
-        value = evaluate(checkout, derivative, setup.bindings)
+        value = _evaluate(link, checkout, derivative, setup.bindings)
         values = np.asarray(value, dtype=object)
         symbols = setup.arrays[wrt]
         if values.shape != symbols.shape:
             raise Untranslatable(derivative.name, derivative.line,
                                  f"has shape {values.shape}, its forward's input {symbols.shape}")
         pairs = [(f"∂/∂{s}", values[i], sp.diff(lean, s)) for i, s in np.ndenumerate(symbols)]
-        _verdict(finding, _first_difference(setup, pairs, np.random.default_rng(seed)),
-                 f"∂{link.forward.rsplit('.', 1)[-1]}/∂{wrt}")
+        counterexample = _first_difference(setup, pairs, np.random.default_rng(seed))
+        _verdict(finding, counterexample, f"∂{link.forward.rsplit('.', 1)[-1]}/∂{wrt}")
+        if counterexample is not None:
+            finding.named = _name_derivative(setup, wrt, pairs, counterexample)
+            finding.detail = (f"{finding.named}: " if finding.named else "") + finding.detail
     except Untranslatable as error:
         _untranslatable(finding, error)
     return finding
+
+
+def _name_derivative(setup: _Setup, wrt: str, pairs: list[tuple[str, Any, Any]],
+                     counterexample: dict[str, Any]) -> str:
+    """A wrong term of a two-vector gradient, at the counterexample's point (see ``explain``)."""
+    others = [p for p in setup.arrays if p != wrt]
+    if len(others) != 1 or setup.arrays[wrt].ndim != 1:
+        return ""
+    shown = counterexample["input"]
+    point = {s: _as_float(v) for p, a in setup.arrays.items() for s, v in zip(a.reshape(-1), shown[p])}
+    point[EPSILON] = _as_float(1e-6)
+    lean = np.array([float(_numeric(g, point)) for _, g, _ in pairs])
+    true = np.array([float(_numeric(d, point)) for _, _, d in pairs])
+    return radial_term(lean, true, np.array(shown[wrt], dtype=float), np.array(shown[others[0]], dtype=float),
+                       wrt, others[0])
 
 
 def _verdict(finding: Finding, counterexample: dict[str, Any] | None, equal: str) -> None:
@@ -342,7 +421,7 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
     doc_finding = Finding(link.spec, link.forward, "docstring", "")
     vjp_finding = Finding(link.spec, link.forward, "vjp", "")
     jvp_finding = Finding(link.spec, link.forward, "jvp", "")
-    declaration = checkout.find(link.forward)
+    declaration = find_forward(link, checkout)[1]
     if declaration is None:
         return [_missing(vjp_finding), _missing(jvp_finding)]
     for finding in (doc_finding, vjp_finding, jvp_finding):
@@ -362,7 +441,7 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
             got = np.asarray(grads.parts.get(param, np.zeros(array.size, dtype=object)), dtype=object).reshape(-1)
             pairs += [(f"vjp {s}", got[k], upstream * sp.diff(lean, s)) for k, s in enumerate(array.reshape(-1))]
         rng = np.random.default_rng(seed)
-        _check_docstring(doc_finding, setup, lean, rng)
+        _check_docstring(doc_finding, setup, lean, rng, checkout)
         _verdict(vjp_finding, _first_difference(setup, pairs, rng, {upstream: "real"}), "δ·∂f/∂x")
         tangent = Context({p: t.reshape(-1) for p, t in tangents.items()})
         jvp = np.asarray(call(checkout, node.jvp, primal, tangent)).reshape(-1)[0]
@@ -377,7 +456,8 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
     return [doc_finding, vjp_finding, jvp_finding]
 
 
-def _check_docstring(finding: Finding, setup: _Setup, lean: sp.Expr, rng: np.random.Generator) -> None:
+def _check_docstring(finding: Finding, setup: _Setup, lean: sp.Expr, rng: np.random.Generator,
+                     checkout: Checkout) -> None:
     """The formula the docstring documents against the node's own ``f``.
 
     Docstrings are prose: a formula the reader cannot read is reported (construct and line),
@@ -386,7 +466,7 @@ def _check_docstring(finding: Finding, setup: _Setup, lean: sp.Expr, rng: np.ran
     finding.docstring = setup.declaration.docstring
     try:
         text, documented = documented_forward(setup.declaration.docstring, setup.arrays, setup.link.shape,
-                                              setup.declaration.line)
+                                              setup.declaration.line, checkout)
     except Untranslatable as error:
         finding.status = "not compared"
         finding.detail = f"docstring formula not read: {error.construct} (line {error.line}): {error.why}"
@@ -419,9 +499,10 @@ def _guarded(check: str, link: Link, run: Callable[[], Finding | list[Finding]])
     return result if isinstance(result, list) else [result]
 
 
-def check_link(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0) -> list[Finding]:
-    """Every check of one link, forward first."""
-    findings = _guarded("forward", link, lambda: check_forward(link, checkout, spec, seed))
+def check_link(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int = 0,
+               specs: Mapping[str, LossSpec] | None = None) -> list[Finding]:
+    """Every check of one link, forward first; ``specs`` are the candidates a difference is named by."""
+    findings = _guarded("forward", link, lambda: check_forward(link, checkout, spec, seed, specs))
     if link.derivative:
         findings += _guarded("derivative", link, lambda: check_derivative(link, checkout, spec, seed))
     if link.layer == "tape":
@@ -435,4 +516,4 @@ def check_all(checkout: Checkout, links: tuple[Link, ...] = LINKS, specs: Mappin
               seed: int = 0) -> list[Finding]:
     """Every check of every link; ``specs`` defaults to ``losscheck.spec.all_specs()``."""
     specs = all_specs() if specs is None else specs
-    return [finding for link in links for finding in check_link(link, checkout, specs.get(link.spec), seed)]
+    return [finding for link in links for finding in check_link(link, checkout, specs.get(link.spec), seed, specs)]

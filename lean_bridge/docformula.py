@@ -8,6 +8,11 @@ Lean reader (its operators are Lean's) and evaluated on the node's inputs as fla
 product, ``N`` and ``size(s)`` the element count, ``m`` and ``n`` the rows and classes.
 Definitions ``name = value`` are bound first; the documented formula is the first other
 snippet whose value depends on the inputs.
+
+Index notation is read too: ``Σ_{i,j} body`` sums ``body`` over every element (the sum's scope
+runs to the end of its bracket, as in written mathematics), and ``x[i,j]`` is ``x_i``. Snippets
+that name an input are tried first, so a formula is preferred to a passing mention such as
+``x⁻¹``; when none reads, the error reported is that of the first formula-like snippet.
 """
 
 from __future__ import annotations
@@ -20,10 +25,31 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .lean_source import Checkout
 from .syntax import BinOp, Name, Untranslatable, parse
 from .translate import Builtin, Interpreter, ShapeValue, _log_softmax, _map, _sigmoid, _softplus, _total
 
 _SNIPPET = re.compile(r"`([^`]+)`")
+_INDEXED_SUM = re.compile(r"[Σ∑]_\{[^}]*\}\s*")
+_SUBSCRIPT = re.compile(r"(\w+)\[[a-z](?:\s*,\s*[a-z])*\]")
+_CLOSE = {")": "(", "]": "[", "⟫": "⟪"}
+
+
+def _index_notation(text: str) -> str:
+    """``Σ_{i,j} a * (b)`` -> ``Σ_i (a * (b))`` and ``x[i,j]`` -> ``x_i``."""
+    text = _SUBSCRIPT.sub(r"\1_i", text)
+    while (match := _INDEXED_SUM.search(text)) is not None:
+        depth, end = 0, match.end()
+        while end < len(text):
+            if text[end] in "([⟪":
+                depth += 1
+            elif text[end] in _CLOSE:
+                if depth == 0:
+                    break
+                depth -= 1
+            end += 1
+        text = f"{text[:match.start()]}Σ_i ({text[match.end():end]}){text[end:]}"
+    return text
 
 VOCABULARY = {
     "Σ_i": Builtin("Σ_i", 1, lambda a, n, call: _total(a[0])),
@@ -35,8 +61,10 @@ VOCABULARY = {
 
 
 def documented_forward(docstring: str, inputs: Mapping[str, np.ndarray], shape: tuple[int, ...],
-                       line: int) -> tuple[str, sp.Expr]:
+                       line: int, checkout: Checkout | None = None) -> tuple[str, sp.Expr]:
     """(the snippet, its value) for the first snippet of ``docstring`` that is a scalar formula of ``inputs``.
+
+    Names the snippets use that the checkout declares (``c = 1 / Spec.meanDenom s``) are its own.
 
     ``Untranslatable`` (naming the last snippet tried) when none is.
     """
@@ -51,13 +79,18 @@ def documented_forward(docstring: str, inputs: Mapping[str, np.ndarray], shape: 
     for name, vector in inputs.items():
         env[name] = env[f"{name}_i"] = vector.reshape(-1)
     symbols = {s for vector in inputs.values() for s in vector.reshape(-1)}
-    snippets = _SNIPPET.findall(docstring)
-    interpreter = Interpreter(None)
+    snippets = [(text, _index_notation(text)) for text in _SNIPPET.findall(docstring)]
+    mentions = set(inputs) | {f"{name}_i" for name in inputs}
+    snippets.sort(key=lambda pair: not (mentions & set(re.findall(r"[\w']+", pair[1]))))  # stable: formulas first
+    interpreter = Interpreter(checkout)
     formulas = []
-    for text in snippets:
+    unparsed: Untranslatable | None = None  # the first formula-like snippet that does not parse
+    for text, readable in snippets:
         try:
-            node = parse(text, line)
-        except Untranslatable:
+            node = parse(readable, line)
+        except Untranslatable as error:
+            if unparsed is None and mentions & set(re.findall(r"[\w']+", readable)):
+                unparsed = error
             continue
         if isinstance(node, BinOp) and node.op == "=" and isinstance(node.left, Name):
             try:
@@ -66,15 +99,15 @@ def documented_forward(docstring: str, inputs: Mapping[str, np.ndarray], shape: 
                 continue
         else:
             formulas.append((text, node))
-    last: Untranslatable | None = None
+    first = unparsed
     for text, node in formulas:
         try:
             value = interpreter.eval(node, env)
         except Untranslatable as error:
-            last = error
+            first = first or error
             continue
         if isinstance(value, sp.Expr) and value.free_symbols & symbols:
             return text, value
-    if last is not None:
-        raise last
+    if first is not None:
+        raise first
     raise Untranslatable("docstring", line, "no backticked formula in the inputs' names")

@@ -3,8 +3,9 @@
 A file is read command by command. ``namespace A.B`` / ``section`` / ``noncomputable section`` /
 ``@[expose] public section`` open scopes and ``end`` closes the innermost one; a declaration's
 fully qualified name is the open namespaces joined with its own (dotted) name, so
-``def Loss.mse`` inside ``namespace Spec`` is ``Spec.Loss.mse``. A command starts at column 0;
-a declaration runs to the next one. The ``/-- … -/`` right before it is its docstring.
+``def Loss.mse`` inside ``namespace Spec`` is ``Spec.Loss.mse``. A command starts at column 0,
+except that a declaration may be indented (Lean allows it, and TorchLean's runtime layer has one);
+a declaration runs to the next command at column 0. The ``/-- … -/`` right before it is its docstring.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .constants import read_constants
 from .syntax import Token, tokenize
 
 
@@ -45,6 +47,35 @@ class Declaration:
 
     def explicit(self) -> list[Binder]:
         return [b for b in self.binders if b.kind == "explicit"]
+
+    def arrow_parameters(self) -> list[Binder]:
+        """The parameters written in the type, ``{s : Shape} → Tensor α s → …``: one Binder per arrow
+        (an unnamed one has name ''), the result type left out."""
+        depth, parts, current = 0, [], []
+        for word in self.type_text.split():
+            depth += word in ("(", "{", "[", "⦃")
+            depth -= word in (")", "}", "]", "⦄")
+            if word == "→" and depth == 0:
+                parts.append(current)
+                current = []
+            else:
+                current.append(word)
+        found = []
+        for part in parts:
+            kind = _BRACKETS.get(part[0], "explicit") if part else "explicit"
+            if part and part[0] in _BRACKETS and ":" in part:
+                colon = part.index(":")
+                found += [Binder(n, kind, " ".join(part[colon + 1:-1])) for n in part[1:colon]]
+            elif part and part[0] in _BRACKETS:
+                found.append(Binder("", kind, " ".join(part[1:-1])))
+            else:
+                found.append(Binder("", "explicit", " ".join(part)))
+        return found
+
+    def explicit_types(self) -> list[str]:
+        """The types of the explicit parameters: the ``( )`` binders, then the explicit ``A →``
+        arguments of the type (``def f : {s : Shape} → Tensor α s → Tensor α s`` has one)."""
+        return [b.type_text for b in [*self.explicit(), *self.arrow_parameters()] if b.kind == "explicit"]
 
 
 _DECL = re.compile(r"^(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|public|noncomputable|partial|unsafe)\s+)*"
@@ -94,7 +125,9 @@ def _declaration(text: str, first_line: int, kind: str, name: str, qualified: st
     start = next(k for k, t in enumerate(tokens) if t.text == name) + 1
     binders, i = _binders(tokens, start)
     depth, type_tokens = 0, []
-    while tokens[i].kind != "eof" and not (depth == 0 and tokens[i].text == ":="):
+    # the type ends at ``:=``, or at the first ``| pattern =>`` equation of a definition by cases
+    while tokens[i].kind != "eof" and not (depth == 0 and (tokens[i].text == ":=" or
+                                                           (tokens[i].text == "|" and tokens[i].first))):
         depth += tokens[i].text in "([{⟨"
         depth -= tokens[i].text in ")]}⟩"
         type_tokens.append(tokens[i].text)
@@ -102,6 +135,9 @@ def _declaration(text: str, first_line: int, kind: str, name: str, qualified: st
     assign = tokens[i]
     if assign.kind == "eof":
         body, body_line = "", assign.line
+    elif assign.text == "|":  # a definition by equations: the body is the list of ``| patterns => term``
+        line_start = text.rfind("\n", 0, assign.pos) + 1
+        body, body_line = " " * (assign.pos - line_start) + text[assign.pos:], assign.line
     else:
         after = assign.pos + 2
         line_start = text.rfind("\n", 0, after) + 1
@@ -135,7 +171,7 @@ def read_declarations(path: Path) -> dict[str, Declaration]:
         elif (match := _END.match(line)) is not None:
             if scopes:
                 scopes.pop()
-        elif (match := _DECL.match(line)) is not None:
+        elif (match := _DECL.match(line.lstrip())) is not None:
             end = i + 1
             while end < len(lines) and (not lines[end] or lines[end][0].isspace() or lines[end][0] in ")]}"):
                 end += 1
@@ -158,6 +194,13 @@ class Checkout:
     primary: tuple[str, ...]
     _index: dict[str, Declaration] | None = None
     _scanned_all: bool = False
+    _constants: dict[str, tuple[str, int]] | None = None
+
+    def constant(self, name: str) -> tuple[str, int] | None:
+        """A class constant such as ``Numbers.two``: its value in the checkout's ℝ instance, and line."""
+        if self._constants is None:
+            self._constants = read_constants(sorted((self.root / "NN").rglob("*.lean")))
+        return self._constants.get(name)
 
     def find(self, name: str) -> Declaration | None:
         if self._index is None:

@@ -1,8 +1,10 @@
 """Which TorchLean declarations each losscheck spec mirrors, and how their conventions differ.
 
-One ``Link`` per (spec, TorchLean forward declaration). It names the declarations fully
+One ``Link`` per (spec, TorchLean forward declaration) in the spec layer, the tape nodes and the
+runtime layer (``NN/Runtime/**``, ``torch.nn.functional``-style helpers). It names the declarations fully
 qualified (the forward definition, its hand-written ``…DerivSpec`` or the tape node's
-``…Fderiv`` certificate), maps the Lean parameters to the spec's tensors and options, and
+``…Fderiv`` certificate; ``renamed`` lists the names the same declaration has in other TorchLean
+versions), maps the Lean parameters to the spec's tensors and options, and
 records the convention differences as data:
 
 * ``denominator``: what TorchLean's ``mean`` divides by (``meanOver``: every element;
@@ -25,7 +27,8 @@ from typing import Any
 
 SPEC_FILE = "NN/Spec/Layers/Loss.lean"
 TAPE_FILE = "NN/Proofs/Autograd/Tape/Nodes/Losses.lean"
-SOURCES = (SPEC_FILE, TAPE_FILE)
+RUNTIME_FILE = "NN/Runtime/Autograd/TorchLean/Loss.lean"
+SOURCES = (SPEC_FILE, TAPE_FILE, RUNTIME_FILE)
 
 TORCHLEAN_EPSILON = "1/1000000"  # Context.defaultEpsilon for ℝ, as the TorchLean-only specs take it
 MEAN_EMPTY = "TorchLean's mean of an empty tensor is 0 (its denominator is totalized to 1); PyTorch's is NaN"
@@ -54,7 +57,7 @@ class Link:
 
     spec: str
     forward: str
-    layer: str  # "spec" or "tape"
+    layer: str  # "spec", "tape" or "runtime"
     derivative: str | None = None
     certificate: str | None = None
     arguments: Mapping[str, str] = field(default_factory=dict)
@@ -70,6 +73,7 @@ class Link:
     empty: str = MEAN_EMPTY
     domains: Mapping[str, str] = field(default_factory=dict)
     conventions: tuple[Convention, ...] = ()
+    renamed: tuple[str, ...] = ()
 
     @property
     def declarations(self) -> list[str]:
@@ -82,6 +86,10 @@ def _spec(name: str) -> str:
 
 def _node(name: str) -> str:
     return f"Proofs.Autograd.TapeNodes.{name}"
+
+
+def _runtime(name: str) -> str:
+    return f"Runtime.Autograd.TorchLean.Loss.{name}"
 
 
 ONE_HOT = Convention("one-hot target", "TorchLean takes a one-hot row per unit; PyTorch a class index")
@@ -152,6 +160,20 @@ LINKS: tuple[Link, ...] = (
          arguments={"logProbs": "input", "target": "target"}, shape=(2, 3),
          options={"reduction": "batchmean", "log_target": False}, denominator="rows m (batchmean)",
          class_axis=1, domains={"target": "probability"}, empty="1/0 in ℝ is 0", conventions=(BATCHMEAN,)),
+    # ------------------------------------------------------------ runtime layer (default reduction .mean)
+    Link("mse_loss", _runtime("mse"), "runtime", arguments={"yhat": "input", "y": "target"},
+         denominator="numel (F.mean / mseLoss)", renamed=("TorchLean.Loss.mse",)),
+    Link("nll_loss", _runtime("nllOneHot"), "runtime", arguments={"logProbs": "input", "targetOneHot": "target"},
+         values={"axis": 1}, shape=(2, 3), options={"reduction": "mean", "ignore_index": -100},
+         denominator="numel times the class count (lastDim / Shape.axisSize): the rows", target="one-hot",
+         class_axis=1, domains={"targetOneHot": "probability"}, conventions=(ONE_HOT,),
+         renamed=("TorchLean.Loss.nllOneHot",)),
+    Link("binary_cross_entropy_with_logits", _runtime("bceWithLogits"), "runtime",
+         arguments={"logits": "input", "target": "target"}, denominator="numel (F.mean)",
+         renamed=("TorchLean.Loss.bceWithLogits",)),
+    Link("binary_cross_entropy", _runtime("bce"), "runtime", arguments={"probs": "input", "target": "target"},
+         denominator="numel (F.mean)", epsilon="ε (default Numbers.epsilon) passed to safeLog",
+         domains={"probs": "probability", "target": "probability"}, renamed=("TorchLean.Loss.bce",)),
 )
 
 

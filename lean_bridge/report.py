@@ -1,4 +1,10 @@
-"""The cross-check as a table a Lean author can act on, and as JSON."""
+"""The cross-check as a table a Lean author can act on, and as JSON.
+
+The table stays readable at 80 columns: a declaration's name and its ``file:line`` (the line the
+declaration starts on) sit in a column that is never wrapped, as wide as the longest name; the
+loss, check, verdict and detail share the other column and wrap between words. The JSON report
+holds every finding whole (fully qualified names, counterexamples, what a difference was named).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -25,7 +32,8 @@ def _verdict(finding: Finding) -> str:
 
 
 def _where(finding: Finding) -> str:
-    return f"{finding.path.rsplit('/', 1)[-1]}:{finding.line}" if finding.path else "-"
+    """``Layers/Loss.lean:139``: the file's last two path parts (the spec and runtime layers both have a Loss.lean)."""
+    return f"{'/'.join(finding.path.split('/')[-2:])}:{finding.line}" if finding.path else "-"
 
 
 def unlinked(specs: Sequence[str], links: Sequence[Link] = LINKS) -> list[str]:
@@ -36,14 +44,16 @@ def unlinked(specs: Sequence[str], links: Sequence[Link] = LINKS) -> list[str]:
 
 def print_findings(findings: Sequence[Finding], console: Console, without_link: Sequence[str] = ()) -> None:
     """The table (declarations by their last name, with file:line), then each counterexample."""
-    table = Table(title="losscheck ↔ TorchLean (fully qualified names in the JSON report)", title_justify="left")
-    for column in ("loss", "TorchLean (file:line)", "check", "verdict", "detail"):
-        table.add_column(column, overflow="fold")
-    for f in findings:
+    names = [f.declaration.rsplit(".", 1)[-1] for f in findings]
+    widest = max([*map(len, names), *(len(_where(f)) for f in findings)], default=10)
+    table = Table(title="losscheck ↔ TorchLean (fully qualified names in the JSON report)", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("TorchLean (file:line)", no_wrap=True, min_width=widest)
+    table.add_column("loss · check: verdict", overflow="fold", ratio=1)
+    for f, name in zip(findings, names):
         style = _STYLE.get(f.status, "")
-        declaration = f"{f.declaration.rsplit('.', 1)[-1]} ({_where(f)})"
-        table.add_row(*map(escape, (f.spec, declaration, f.check)),
-                      f"[{style}]{escape(_verdict(f))}[/]", escape(f.detail))
+        verdict = f"{escape(f.spec)} · {escape(f.check)}: [{style}]{escape(_verdict(f))}[/]"
+        table.add_row(f"{escape(name)}\n{escape(_where(f))}", verdict + (f"\n{escape(f.detail)}" if f.detail else ""))
     console.print(table)
     for f in findings:
         if f.counterexample:

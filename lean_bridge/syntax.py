@@ -4,11 +4,17 @@ Supported: ``let x (: T)? := v`` chains (newline- or ``;``-separated), ``fun x y
 (binder types allowed), ``if c then a else b``, application with named arguments
 ``(n := e)``, type ascriptions ``(e : T)``, the operators ``+ - * / ^ • ⁻¹ < > ≤ ≥ = ≠``,
 ``∧ ∨ ¬``, unary ``-``, the norm ``‖v‖`` and inner product ``⟪a, b⟫``, anonymous
-constructors ``⟨a, …⟩`` (first component kept), and ``by …`` proof terms (kept opaque;
-never evaluated). Layout follows Lean's rule: a token that starts a line at or left of the
-column of the enclosing ``let`` ends the term.
+constructors ``⟨a, …⟩`` (first component kept), numerals ``2``, ``0.5``, ``1e-6``, and
+``by …`` proof terms (kept opaque; never evaluated). Layout follows Lean's rule: a token that
+starts a line at or left of the column of the enclosing ``let`` ends the term.
 
-Anything else (``match``, ``do``, ``∑ i, …``, ``fun ⟨a, b⟩ => …``, pipes, …) raises
+Straight-line monadic code reads as the same chain: ``do`` opens it and ``let x ← op …`` binds
+like ``let x := op …`` (each runtime operation is a pure function of its inputs). A choice on
+a constructor, ``match r with | .mean => a | .sum => b`` or the tactic form
+``by cases r with | mean => exact a | sum => exact b``, becomes a ``Match``; a definition by
+equations, ``| .scalar => 1 | .dim n rest => n * size rest``, becomes ``Equations``.
+
+Anything else (other tactics, ``∑ i, …``, ``fun ⟨a, b⟩ => …``, pipes, …) raises
 ``Untranslatable`` naming the construct and its line, so nothing is skipped silently.
 """
 
@@ -26,6 +32,7 @@ class Untranslatable(Exception):
         self.construct = construct
         self.line = line
         self.why = why
+        self.path = ""  # the file the line is in, once a declaration being evaluated claims it
 
 
 # ------------------------------------------------------------------- tree ---
@@ -93,6 +100,21 @@ class Ascribe(Node):
 
 
 @dataclass(frozen=True)
+class Match(Node):
+    """``match`` / ``cases`` on a constructor: arms by constructor name (leading ``.`` dropped)."""
+
+    scrutinee: Node
+    arms: tuple[tuple[str, Node], ...]
+
+
+@dataclass(frozen=True)
+class Equations(Node):
+    """A definition by equations: each arm is (its patterns, left to right; its term)."""
+
+    arms: tuple[tuple[tuple[Node, ...], Node], ...]
+
+
+@dataclass(frozen=True)
 class Opaque(Node):
     """A proof term (``by …``) or other value that is never computed with."""
 
@@ -116,8 +138,8 @@ KEYWORDS = {"let", "fun", "λ", "if", "then", "else", "by", "have", "show", "mat
             "return", "where", "in", "calc", "from"}
 _IDENT_START = r"[^\W\d]|[α-ωΑ-Ωℝℕℤℚ𝕜_]"
 _IDENT = re.compile(rf"\.?(?:{_IDENT_START})(?:[\w'!?₀-₉ₐ-ₜ]|\.(?=[^\W\d]))*")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_SYMBOLS = (":=", "=>", "<|", "|>", "≤", "≥", "≠", "<=", ">=", "→", "⁻¹", "(", ")", "[", "]", "{", "}",
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?")
+_SYMBOLS = (":=", "=>", "←", "<|", "|>", "≤", "≥", "≠", "<=", ">=", "→", "⁻¹", "(", ")", "[", "]", "{", "}",
             "⟨", "⟩", "‖", "⟪", "⟫", ",", ":", ";", "+", "-", "*", "/", "^", "•", "<", ">", "=", "|", "@",
             "·", "∑", "∏", "$", "∘", "!", "%", "&", "∀", "∃", "¬", "∧", "∨", "↑", "#", "?")
 
@@ -179,7 +201,7 @@ _BINARY = {  # Lean 4 precedences; the right operand binds at prec + 1 (left-ass
     "+": 65, "-": 65, "*": 70, "/": 70, "•": 73, "^": 75,
 }
 _RIGHT_ASSOC = {"^", "•", "∧", "∨"}
-_CLOSERS = {")", "]", "}", "⟩", "⟫", ",", ":=", ":", "then", "else", "=>", "eof", ";", "‖", "with"}
+_CLOSERS = {")", "]", "}", "⟩", "⟫", ",", ":=", ":", "then", "else", "=>", "eof", ";", "‖", "with", "|"}
 _OPEN_CLOSE = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⟪": "⟫"}
 
 
@@ -242,9 +264,18 @@ class Parser:
         if token.text == "if":
             return self.parse_if()
         if token.text == "by":
+            if self.tokens[self.pos + 1].text == "cases":
+                return self.parse_cases()
             self.advance()
             self.skip_balanced(set())
             return Opaque(token.line, "by")
+        if token.text == "do":
+            self.advance()
+            return self.parse_term()
+        if token.text == "match":
+            return self.parse_match()
+        if token.text == "|" and token.first:
+            return self.parse_equations()
         if token.kind == "keyword":
             raise Untranslatable(token.text, token.line)
         return self.parse_binary(0)
@@ -256,8 +287,11 @@ class Parser:
             raise Untranslatable(f"let {name.text}", name.line, "only `let name := value` is supported")
         if self.at(":"):
             self.advance()
-            self.skip_balanced({":="})
-        self.expect(":=")
+            self.skip_balanced({":=", "←"})
+        if self.at("←"):
+            self.advance()
+        else:
+            self.expect(":=")
         self.block.append(let.col)
         try:
             value = self.parse_term()
@@ -267,6 +301,52 @@ class Parser:
             self.advance()
         body = self.parse_term()
         return Let(let.line, name.text, value, body)
+
+    def parse_arms(self, keyword: str, line: int, scrutinee: Node) -> Node:
+        """``| pattern => term`` arms; ``exact`` before a tactic arm's term is dropped."""
+        arms: list[tuple[str, Node]] = []
+        while self.at("|"):
+            self.advance()
+            pattern = self.advance()
+            if pattern.kind != "ident" or not self.at("=>"):
+                raise Untranslatable(keyword, line, f"arm `| {pattern.text}` (line {pattern.line}): only arms that "
+                                                    "name a constructor without arguments are supported")
+            self.advance()
+            if self.tok.text == "exact":
+                self.advance()
+            self.block.append(-1)
+            try:
+                arms.append((pattern.text.lstrip("."), self.parse_term()))
+            finally:
+                self.block.pop()
+        if not arms:
+            raise Untranslatable(keyword, line, "no `| constructor => term` arms")
+        return Match(line, scrutinee, tuple(arms))
+
+    def parse_equations(self) -> Node:
+        line, arms = self.tok.line, []
+        while self.at("|"):
+            self.advance()
+            patterns = [self.parse_inner("=>")]
+            while self.at(","):
+                self.advance()
+                patterns.append(self.parse_inner("=>"))
+            self.expect("=>")
+            arms.append((tuple(patterns), self.parse_inner("|")))
+        return Equations(line, tuple(arms))
+
+    def parse_match(self) -> Node:
+        token = self.advance()
+        scrutinee = self.parse_term()
+        self.expect("with")
+        return self.parse_arms("match", token.line, scrutinee)
+
+    def parse_cases(self) -> Node:
+        token = self.advance()
+        self.advance()  # cases
+        scrutinee = self.parse_term()
+        self.expect("with")
+        return self.parse_arms("by cases", token.line, scrutinee)
 
     def parse_lambda(self) -> Node:
         fun = self.advance()

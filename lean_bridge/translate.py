@@ -7,6 +7,15 @@ meaning (``subSpec a b = a − b``, ``sumSpec t = Σ t``, ``meanOver x = x / max
 A name that is neither local, nor in the vocabulary, nor another declaration of the checkout
 raises ``Untranslatable`` with its line. Tape nodes (``Node.ofVec (f := …) (jvp := …) (vjp := …)``)
 evaluate to a ``TapeNode`` whose closures take ``Context`` values (``xV``, ``dxV``) and ``δV``.
+
+What the checkout itself says comes first where the vocabulary could only guess: a constant
+field such as ``Numbers.two`` is read from the checkout's ``instance : Numbers ℝ``
+(``constants``), and a vocabulary entry with a signature (``Activation.logSoftmaxSpec``) takes
+the parameters the checkout declares, so an older one-argument last-axis version and the newer
+``axis``-first one both translate. A constructor ``.mean`` is a ``Tag``; ``match`` picks its arm.
+A definition by equations on shapes (``| .scalar => 1 | .dim n rest => n * size rest``) takes the
+parameters its type lists (implicit ones by name) and evaluates the first arm whose patterns
+(``_``, a variable, ``.scalar``, ``.dim p q``, a constructor, a numeral) match.
 """
 
 from __future__ import annotations
@@ -20,7 +29,23 @@ import numpy as np
 import sympy as sp
 
 from .lean_source import Checkout, Declaration
-from .syntax import App, Ascribe, BinOp, If, Lambda, Let, Name, Node, Number, Opaque, UnOp, Untranslatable, parse
+from .syntax import (
+    App,
+    Ascribe,
+    BinOp,
+    Equations,
+    If,
+    Lambda,
+    Let,
+    Match,
+    Name,
+    Node,
+    Number,
+    Opaque,
+    UnOp,
+    Untranslatable,
+    parse,
+)
 
 EPSILON = sp.Symbol("epsilon", positive=True)
 
@@ -76,6 +101,8 @@ class Builtin:
     """A vocabulary entry: ``fn(args, named, call)`` once ``arity`` positional arguments are given.
 
     ``call(f)`` turns a Lean function value into a Python callable (for ``mapSpec`` and friends).
+    ``signature`` names the roles of the positional arguments (``axis``, ``tensor``) with the value a
+    missing role takes, for entries whose parameters differ between TorchLean versions.
     """
 
     name: str
@@ -83,6 +110,14 @@ class Builtin:
     fn: Callable[[list[Any], dict[str, Any], Callable], Any]
     args: tuple[Any, ...] = ()
     named: dict[str, Any] = field(default_factory=dict)
+    signature: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A constructor without arguments (``.mean``, ``Reduction.sum``), chosen among by ``match``."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -185,8 +220,11 @@ VOCABULARY: dict[str, Builtin] = {b.name: b for b in (
     Builtin("reduceDim", 3, lambda a, n, call: np.sum(a[2], axis=int(a[1]))),
     Builtin("broadcastAfterSum", 3,
             lambda a, n, call: np.broadcast_to(np.expand_dims(a[2], int(a[1])), a[0].dims).copy()),
-    Builtin("Activation.softmaxSpec", 2, lambda a, n, call: _softmax(a[1], int(a[0]))),
-    Builtin("Activation.logSoftmaxSpec", 2, lambda a, n, call: _log_softmax(a[1], int(a[0]))),
+    # without an axis parameter (TorchLean before the axis argument) they act on the last axis
+    Builtin("Activation.softmaxSpec", 2, lambda a, n, call: _softmax(a[1], int(a[0])),
+            signature=(("axis", -1), ("tensor", None))),
+    Builtin("Activation.logSoftmaxSpec", 2, lambda a, n, call: _log_softmax(a[1], int(a[0])),
+            signature=(("axis", -1), ("tensor", None))),
     Builtin("Activation.Math.softplusSpec", 1, lambda a, n, call: _map(_softplus, a[0])),
     Builtin("Activation.Math.softplusDerivSpec", 1, lambda a, n, call: _map(_sigmoid, a[0])),
     Builtin("Activation.Math.sigmoidSpec", 1, lambda a, n, call: _map(_sigmoid, a[0])),
@@ -236,12 +274,46 @@ def _compare(op: str, a: Any, b: Any) -> Any:
     return _map2(lambda x, y: relation(_number(x), _number(y)), a, b)
 
 
-class Interpreter:
-    """Evaluates parsed Lean terms; declarations of ``checkout`` are resolved from ``namespace`` outwards."""
+def _role(type_text: str) -> str | None:
+    words = type_text.replace("(", " ").replace(")", " ").split()
+    if {"Tensor", "RefTy", "Var"} & set(words):
+        return "tensor"
+    if words and words[0] in ("Nat", "ℕ"):
+        return "axis"
+    return None
 
-    def __init__(self, checkout: Checkout | None, namespace: str = ""):
+
+def with_declared_signature(builtin: Builtin, declaration: Declaration) -> Builtin:
+    """``builtin`` taking the explicit parameters ``declaration`` has, each by its role.
+
+    A role the declaration lacks takes the builtin's default for it (no ``axis``: the last axis).
+    A parameter of a role the builtin does not know leaves the builtin as it is.
+    """
+    roles = [_role(t) for t in declaration.explicit_types()]
+    known = dict(builtin.signature)
+    if not builtin.signature or any(r not in known for r in roles) or len(set(roles)) != len(roles):
+        return builtin
+
+    def adapted(args: list[Any], named: dict[str, Any], call: Callable) -> Any:
+        given = dict(zip(roles, args))
+        return builtin.fn([given.get(role, default) for role, default in builtin.signature], named, call)
+
+    return Builtin(builtin.name, len(roles), adapted)
+
+
+class Interpreter:
+    """Evaluates parsed Lean terms; declarations of ``checkout`` are resolved from ``namespace`` outwards.
+
+    ``vocabulary`` is the table of known operations (``VOCABULARY``; the runtime layer adds its own);
+    ``aliases`` maps an operation to the checkout declaration that defines it, preferred when present.
+    """
+
+    def __init__(self, checkout: Checkout | None, namespace: str = "",
+                 vocabulary: Mapping[str, Builtin] | None = None, aliases: Mapping[str, str] | None = None):
         self.checkout = checkout
         self.namespace = namespace
+        self.vocabulary = VOCABULARY if vocabulary is None else vocabulary
+        self.aliases = aliases or {}
 
     # -- names
     def lookup(self, name: str, env: dict[str, Any], line: int) -> Any:
@@ -252,10 +324,23 @@ class Interpreter:
             return env[head]  # a field of a proof (``hsz.symm``)
         if name in _OPAQUE_NAMES or name == "_":
             return Opaque(line, name)
-        builtin = VOCABULARY.get(name) or next(
-            (b for key, b in VOCABULARY.items() if key.endswith("." + name) and not key.startswith(".")), None)
+        if name in self.aliases and self.checkout is not None:
+            defined = self.checkout.find(self.aliases[name])
+            if defined is not None:
+                return defined
+        builtin = self.vocabulary.get(name) or next(
+            (b for key, b in self.vocabulary.items() if key.endswith("." + name) and not key.startswith(".")), None)
         if builtin is not None:
+            if builtin.signature and self.checkout is not None:
+                declared = self.checkout.find(builtin.name)
+                builtin = builtin if declared is None else with_declared_signature(builtin, declared)
             return self.apply(builtin, [], {}, line) if builtin.arity == 0 and not name.startswith("Node") else builtin
+        constant = self.checkout.constant(name) if self.checkout is not None else None
+        if constant is not None:
+            text, value_line = constant
+            return self.eval(parse(text, value_line), {})
+        if name.startswith(".") and "." not in name[1:]:
+            return Tag(name[1:])
         declaration = self.find(name)
         if declaration is not None:
             return declaration
@@ -327,10 +412,65 @@ class Interpreter:
         outer = self.namespace
         self.namespace = declaration.name.rsplit(".", 1)[0] if "." in declaration.name else ""
         try:
-            result = self.eval(parse(declaration.body, declaration.body_line), env)
+            node = parse(declaration.body, declaration.body_line)
+            if isinstance(node, Equations):
+                result = self._equations(node, self._arrow_arguments(declaration, positional, named), env)
+            else:
+                result = self.eval(node, env)
+        except Untranslatable as error:
+            error.path = error.path or str(declaration.path)
+            raise
         finally:
             self.namespace = outer
         return self.apply(result, positional, {}, declaration.line) if positional else result
+
+    @staticmethod
+    def _arrow_arguments(declaration: Declaration, positional: list[Any], named: dict[str, Any]) -> list[Any]:
+        """Values for the parameters of ``declaration``'s type, consumed from ``positional``."""
+        values = []
+        for binder in declaration.arrow_parameters():
+            if binder.name and binder.name in named:
+                values.append(named[binder.name])
+            elif binder.kind == "explicit" and positional:
+                values.append(positional.pop(0))
+            elif binder.kind == "explicit":
+                raise Untranslatable(f"parameter {binder.type_text}", declaration.line, "no value given")
+            else:
+                values.append(Opaque(declaration.line, binder.name or binder.type_text))
+        return values
+
+    def _equations(self, node: Equations, values: list[Any], env: dict[str, Any]) -> Any:
+        for patterns, body in node.arms:
+            if len(patterns) != len(values):
+                raise Untranslatable("|", node.line, f"{len(patterns)} patterns for {len(values)} parameters")
+            bound: dict[str, Any] = {}
+            if all(self._bind(p, v, bound) for p, v in zip(patterns, values)):
+                return self.eval(body, {**env, **bound})
+        raise Untranslatable("|", node.line, "no equation matches these arguments")
+
+    def _bind(self, pattern: Node, value: Any, bound: dict[str, Any]) -> bool:
+        """Does ``value`` match ``pattern``? Variables it binds go to ``bound``."""
+        if isinstance(pattern, Name) and pattern.name == "_":
+            return True
+        if isinstance(pattern, Name) and pattern.name.startswith("."):
+            if isinstance(value, ShapeValue) and pattern.name == ".scalar":
+                return value.dims == ()
+            if isinstance(value, ShapeValue) and pattern.name == ".dim":
+                return False
+            if isinstance(value, Tag):
+                return value.name == pattern.name[1:]
+            raise Untranslatable(pattern.name, pattern.line, "a constructor pattern on a value that is not known")
+        if isinstance(pattern, Name) and "." not in pattern.name:
+            bound[pattern.name] = value
+            return True
+        if isinstance(pattern, Number):
+            return value == sp.Rational(pattern.text)
+        if isinstance(pattern, App) and isinstance(pattern.fn, Name) and pattern.fn.name == ".dim" \
+                and len(pattern.args) == 2 and isinstance(value, ShapeValue):
+            return bool(value.dims) and self._bind(pattern.args[0], sp.Integer(value.dims[0]), bound) \
+                and self._bind(pattern.args[1], ShapeValue(value.dims[1:]), bound)
+        raise Untranslatable(getattr(pattern, "name", type(pattern).__name__), pattern.line,
+                             "a pattern that is not `_`, a variable, a numeral, `.scalar`, `.dim n rest` or a tag")
 
     # -- terms
     def eval(self, node: Node, env: dict[str, Any]) -> Any:
@@ -348,6 +488,8 @@ class Interpreter:
             return Closure(node.params, node.body, dict(env), self.namespace)
         if isinstance(node, If):
             return self._if(node, env)
+        if isinstance(node, Match):
+            return self._match(node, env)
         if isinstance(node, UnOp):
             return self._unary(node, self.eval(node.operand, env))
         if isinstance(node, BinOp):
@@ -369,6 +511,15 @@ class Interpreter:
         if isinstance(cond, np.ndarray) or isinstance(then, np.ndarray) or isinstance(orelse, np.ndarray):
             raise Untranslatable("if", node.line, "a condition or branch that is a whole tensor")
         return sp.Piecewise((_number(then), cond), (_number(orelse), True))
+
+    def _match(self, node: Match, env: dict[str, Any]) -> Any:
+        value = self.eval(node.scrutinee, env)
+        if not isinstance(value, Tag):
+            raise Untranslatable("match", node.line, "on a value that is not a constructor")
+        arm = next((body for pattern, body in node.arms if pattern.rsplit(".", 1)[-1] == value.name), None)
+        if arm is None:
+            raise Untranslatable(f"match .{value.name}", node.line, "no arm for this constructor")
+        return self.eval(arm, env)
 
     def _unary(self, node: UnOp, value: Any) -> Any:
         self._check_value(value, node)
@@ -402,14 +553,15 @@ class Interpreter:
 
     @staticmethod
     def _check_value(value: Any, node: Node) -> None:
-        if isinstance(value, (Opaque, Closure, Builtin, Declaration, TapeIdx, Context, ShapeValue)):
+        if isinstance(value, (Opaque, Closure, Builtin, Declaration, TapeIdx, Context, ShapeValue, Tag)):
             what = value.kind if isinstance(value, Opaque) else type(value).__name__
             raise Untranslatable(what, node.line, "used as a number")
 
 
-def evaluate(checkout: Checkout | None, declaration: Declaration, bindings: Mapping[str, Any]) -> Any:
+def evaluate(checkout: Checkout | None, declaration: Declaration, bindings: Mapping[str, Any],
+             vocabulary: Mapping[str, Builtin] | None = None, aliases: Mapping[str, str] | None = None) -> Any:
     """The value of ``declaration`` with its binders taken from ``bindings`` (by name) or their defaults."""
-    return Interpreter(checkout).instantiate(declaration, [], dict(bindings))
+    return Interpreter(checkout, vocabulary=vocabulary, aliases=aliases).instantiate(declaration, [], dict(bindings))
 
 
 def call(checkout: Checkout | None, function: Any, *args: Any) -> Any:
