@@ -165,10 +165,16 @@ def test_a_declared_subset_passes_and_strict_or_require_fails_it(run_cli, tmp_pa
 
 
 def test_supports_on_the_command_line_declares_the_same(run_cli, tmp_path):
+    report = tmp_path / "report.jsonl"
     status, out, _ = run_cli("run", "--loss", "mse_loss", "--dtype", "float32", "--supports", "shape_cases=matrix",
-                             "--supports", "reduction=sum", "--save-failures", str(tmp_path), "--jobs", "1")
+                             "--supports", "reduction=sum", "--save-failures", str(tmp_path), "--jobs", "1",
+                             "--report", str(report))
     assert status == 0, out
-    assert "declared unsupported: shape_cases odd vector" in out and "declared unsupported: reduction='mean'" in out
+    results = read_report(str(report))["results"]
+    reasons = {r["message"] for r in results if r["status"] == "unsupported"}
+    assert {"declared unsupported: shape_cases odd vector", "declared unsupported: reduction='mean'"} <= reasons
+    checked = [r for r in results if r["status"] == "pass"]
+    assert checked and all(r["case"].split(" ")[1] == "matrix" and "reduction='sum'" in r["case"] for r in checked)
 
 
 def test_not_implemented_everywhere_does_not_pass(run_cli, tmp_path, monkeypatch):
