@@ -39,11 +39,12 @@ def summary_table(result: Result) -> Table:
     numeric = ("checks", "unsup.", "worst ulp", "rel err", "err/allowed")
     for column in ("loss", "dtype", "direction", *numeric, "verdict"):
         table.add_column(column, justify="right" if column in numeric else "left",
-                         no_wrap=column in ("dtype", "direction", "verdict"), overflow="fold")
+                         no_wrap=column in ("loss", "dtype", "direction", "verdict"), overflow="fold")
     for (loss, target, dtype, direction), rows in result.groups().items():
         v = verdict(rows)
         unsupported = sum(r.status == Status.UNSUPPORTED for r in rows)
-        table.add_row(row_label(loss, target), dtype, direction, str(len(rows)), str(unsupported or ""),
+        label = loss if target == "pytorch" else f"{loss}\n[{target}]"
+        table.add_row(label, dtype, direction, str(len(rows)), str(unsupported or ""),
                       _number(max(r.worst_ulps for r in rows)), _number(max(r.worst_relative for r in rows)),
                       _number(max(r.worst_ratio for r in rows)), f"[{_STYLE[v]}]{v}[/]")
     return table

@@ -87,14 +87,14 @@ def test_a_kernel_that_patches_torch_and_losscheck_at_import_is_still_judged(tmp
 
 def test_the_parent_never_imports_the_implementation(run_cli, tmp_path, monkeypatch):
     monkeypatch.chdir(TESTS)
-    status, out, _ = run_cli("run", "--loss", "mse_loss", "--impl", "mse_loss=hostile_impls:patched_and_wrong",
-                             "--dtype", "float32", "--save-failures", str(tmp_path), "--jobs", "1")
+    status, _, _ = run_cli("run", "--loss", "mse_loss", "--impl", "mse_loss=hostile_impls:patched_and_wrong",
+                           "--dtype", "float32", "--save-failures", str(tmp_path), "--jobs", "1")
     assert status == 1
     assert "hostile_impls" not in sys.modules
 
 
 def test_an_unimportable_module_is_a_usage_error(run_cli, tmp_path):
-    status, out, err = run_cli("run", "--loss", "mse_loss", "--impl", "mse_loss=no_such_module_here:f",
+    status, _, err = run_cli("run", "--loss", "mse_loss", "--impl", "mse_loss=no_such_module_here:f",
                                "--save-failures", str(tmp_path))
     assert status == 2 and "no_such_module_here" in err and len(err.strip().splitlines()) == 1
 
@@ -194,8 +194,9 @@ def test_not_implemented_for_hard_values_of_an_accepted_form_is_a_failure(run_cl
 
 def test_a_silent_zero_gradient_is_a_failure_not_unsupported(run_cli, tmp_path, monkeypatch):
     monkeypatch.chdir(TESTS)
-    status, out, _ = run_cli("run", "--loss", "mse_loss", "--impl", "mse_loss=capability_impls:mse_silent_zero_backward",
-                             "--dtype", "float32", "--save-failures", str(tmp_path), "--jobs", "1")
+    status, out, _ = run_cli("run", "--loss", "mse_loss", "--impl",
+                             "mse_loss=capability_impls:mse_silent_zero_backward", "--dtype", "float32",
+                             "--save-failures", str(tmp_path), "--jobs", "1")
     assert status == 1 and "FAIL" in out
 
 
@@ -210,5 +211,5 @@ def test_a_silent_zero_gradient_is_a_failure_not_unsupported(run_cli, tmp_path, 
     (["run", "--device", "tpu"], "device"),
 ])
 def test_bad_run_arguments_get_one_line_and_exit_2(run_cli, argv, problem):
-    status, out, err = run_cli(*argv)
+    status, _, err = run_cli(*argv)
     assert status == 2 and problem in err and len(err.strip().splitlines()) == 1, err
