@@ -19,6 +19,7 @@ from dataclasses import asdict
 from typing import Any
 
 import torch
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -34,19 +35,22 @@ def _number(value: float) -> str:
 
 
 def summary_table(result: Result) -> Table:
-    """Row × dtype × direction: checks, unsupported, worst ULPs, relative error, error/allowed, verdict."""
-    table = Table(title="losscheck conformance", title_justify="left")
-    numeric = ("checks", "unsup.", "worst ulp", "rel err", "err/allowed")
-    for column in ("loss", "dtype", "direction", *numeric, "verdict"):
+    """Row × dtype × direction: checks, unsupported, worst ULPs, relative error, error/allowed, verdict.
+
+    Compact enough for 80 columns: loss names are never broken (a target goes on a line of its own)."""
+    table = Table(title="losscheck conformance", title_justify="left", box=box.SIMPLE_HEAD, collapse_padding=True)
+    numeric = ("checks", "unsup", "ulp", "rel err", "err/allowed")
+    for column in ("loss", "dtype", "dir", *numeric, "verdict"):
         table.add_column(column, justify="right" if column in numeric else "left",
-                         no_wrap=column in ("loss", "dtype", "direction", "verdict"), overflow="fold")
+                         no_wrap=column in ("loss", "dtype", "dir", "verdict"), overflow="fold")
     for (loss, target, dtype, direction), rows in result.groups().items():
         v = verdict(rows)
         unsupported = sum(r.status == Status.UNSUPPORTED for r in rows)
         label = loss if target == "pytorch" else f"{loss}\n[{target}]"
-        table.add_row(label, dtype, direction, str(len(rows)), str(unsupported or ""),
-                      _number(max(r.worst_ulps for r in rows)), _number(max(r.worst_relative for r in rows)),
-                      _number(max(r.worst_ratio for r in rows)), f"[{_STYLE[v]}]{v}[/]")
+        table.add_row(label, dtype, {"forward": "fwd", "backward": "bwd"}[direction], str(len(rows)),
+                      str(unsupported or ""), _number(max(r.worst_ulps for r in rows)),
+                      _number(max(r.worst_relative for r in rows)), _number(max(r.worst_ratio for r in rows)),
+                      f"[{_STYLE[v]}]{v}[/]")
     return table
 
 
