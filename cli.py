@@ -303,7 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _command_repro(args, console)
         return _command_run(args, console)
     except (UsageError, CheckoutError) as error:
-        print(f"losscheck: error: {error}", file=sys.stderr)
+        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(error))  # one line, whatever was typed
+        print(f"losscheck: error: {shown}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("losscheck: interrupted", file=sys.stderr)
