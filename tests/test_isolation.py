@@ -213,3 +213,13 @@ def test_a_silent_zero_gradient_is_a_failure_not_unsupported(run_cli, tmp_path, 
 def test_bad_run_arguments_get_one_line_and_exit_2(run_cli, argv, problem):
     status, _, err = run_cli(*argv)
     assert status == 2 and problem in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA device")
+def test_cuda_runs_in_workers_too(tmp_path):
+    report = tmp_path / "report.jsonl"
+    done = _run("run", "--loss", "mse_loss", "--device", "cuda", "--report", str(report), "--jobs", "1",
+                "--save-failures", str(tmp_path))
+    assert done.returncode == 0, done.stdout
+    document = read_report(str(report))
+    assert document["settings"]["device"] == "cuda" and document["results"]
