@@ -132,7 +132,7 @@ def judge_scalar(trial: Trial, quantity: str, exact: Any, got: Any, allowed: Any
 
 def judge_jvp(trial: Trial, tangent: Returned, tangents: dict[str, np.ndarray], device: str) -> QuantityResult | None:
     if any(branch_ambiguous(trial.dtype, b.slack) for n in trial.wrt for b in trial.reference.grad_bounds[n]):
-        return None  # within rounding of a kink: a correct kernel may take either branch
+        return None  # within rounding of a kink a correct kernel may take either branch (tolerance.withheld)
     if any(mpmath.isnan(v) for v in trial.reference.value):
         return None  # a NaN loss (an all-ignored mean, 0/0) has no derivative to hold a tangent to
     problem = returned_problem(tangent, trial.dtype, device, trial.reference.shape, "output tangent")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import mpmath
 import torch
@@ -122,6 +123,21 @@ def branch_ambiguous(dtype: str, slack: mpmath.mpf) -> bool:
     with ulp(z) ≤ 2u·|z| ≤ 2u·M(z)); ``slack`` is |z|/M(z). A derivative there carries no claim."""
     tol = TOLERANCES[dtype]
     return slack <= (2 * tol.rounding_ulps + tol.condition) * FORMATS[dtype].unit_roundoff
+
+
+def withheld(bound: Any, exact: mpmath.mpf, dtype: str, derivative: bool) -> str:
+    """Why the policy makes no claim on one element ('' when it makes one). ``bound`` is the element's
+    ``oracle.Bound``. No claim where an intermediate of the per-unit formula overflows the dtype (its
+    peak), nor on a derivative through a mean whose denominator is 0 (its NaN value is held), nor on a
+    derivative within rounding of a kink (``branch_ambiguous``). Nothing the implementation returned
+    enters this decision."""
+    if mpmath.isfinite(bound.peak) and overflows(bound.peak, dtype) and mpmath.isfinite(exact):
+        return "an intermediate overflows"
+    if derivative and bound.undefined:
+        return "derivative of a 0/0 mean"
+    if derivative and branch_ambiguous(dtype, bound.slack):
+        return "within rounding of a kink"
+    return ""
 
 
 def describe_policy() -> dict:
