@@ -68,8 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--save-failures", default="losscheck-failures", metavar="DIR",
                      help="write one reproducer file per failing (loss, dtype, direction) here, for "
                           "`losscheck repro` (default: losscheck-failures)")
-    run.add_argument("--jobs", default=str(os.cpu_count() or 1), metavar="N",
-                     help="run N workers side by side (default: the CPU count); the report is the same for any N")
+    run.add_argument("--jobs", default=None, metavar="N",
+                     help="run N workers side by side (default: the CPU count, at most one per loss run); "
+                          "the report is the same for any N")
     run.add_argument("--compile", action="store_true",
                      help="wrap the implementation under test (default: PyTorch's own) in torch.compile")
     run.add_argument("--compile-mode", default=None, metavar="MODE",
@@ -207,7 +208,7 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     for name in losses:
         validate(name, dtypes, args.device)
     seed = _positive(args.seed, "--seed", allow_zero=True)
-    jobs = _positive(args.jobs, "--jobs")
+    jobs = _positive(args.jobs, "--jobs") if args.jobs is not None else min(os.cpu_count() or 1, len(losses))
     compiled = None
     if args.compile or args.compile_mode or args.compile_dynamic:
         compiled = CompileSettings(args.compile_mode, {"true": True, "false": False}.get(args.compile_dynamic))

@@ -91,9 +91,16 @@ def run_units(units: Sequence[Unit], settings: RunSettings, jobs: int = 1, decla
     return combined
 
 
+def _quiet() -> None:
+    """PyTorch's warnings (deprecations, experimental dtypes) are not findings, in a judge process either."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+
+
 def _run_pool(tasks: list[tuple], settings: RunSettings, jobs: int, finish: Callable[[int, Result], None]) -> None:
     context = multiprocessing.get_context("spawn")  # never fork a process that holds torch's threads
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_quiet) as pool:
         pending = {pool.submit(_task, task, settings): index for index, task in enumerate(tasks)}
         while pending:
             completed, _ = wait(pending, return_when=FIRST_COMPLETED)
