@@ -378,7 +378,13 @@ def run_unit(unit: Unit, settings: RunSettings, worker: Any) -> Result:
     result = Result()
     for case in plan(spec.name, unit.seed, unit.fixed):
         result.cases[(spec.name, case.name)] = case
-        result.results.extend(runner.run(case, unit.dtype))
+        try:
+            result.results.extend(runner.run(case, unit.dtype))
+        except Exception as error:  # losscheck's own bug: loud, and the other cases still run
+            result.results.append(QuantityResult(spec.name, unit.dtype, case.name, "value", Status.ERROR,
+                                                 message=f"internal error in losscheck's judge: "
+                                                         f"{type(error).__name__}: {error}",
+                                                 target=unit.target.name))
         if settings.fail_fast and not result.ok:
             break
     settle_unit(result.results, settings)
