@@ -32,10 +32,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--loss", action="append", default=[])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", metavar="DIR", help="keep both reports and their failures in DIR")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        serial, status_1, report_1 = timed_run(1, args.loss, args.seed, Path(folder))
-        parallel, status_n, report_n = timed_run(args.jobs, args.loss, args.seed, Path(folder))
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(args.keep or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        serial, status_1, report_1 = timed_run(1, args.loss, args.seed, folder)
+        parallel, status_n, report_n = timed_run(args.jobs, args.loss, args.seed, folder)
     print(f"--jobs 1: {serial:.1f} s (exit {status_1});  --jobs {args.jobs}: {parallel:.1f} s (exit {status_n})")
     print(f"speed-up {serial / parallel:.2f}x;  reports byte-identical: {report_1 == report_n}")
 
