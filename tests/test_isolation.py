@@ -223,3 +223,11 @@ def test_cuda_runs_in_workers_too(tmp_path):
     assert done.returncode == 0, done.stdout
     document = read_report(str(report))
     assert document["settings"]["device"] == "cuda" and document["results"]
+
+
+def test_in_process_mode_says_so(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(TESTS)
+    status, out, _ = run_cli("run", "--loss", "mse_loss", "--impl", "mse_loss=wrong_impls:mse_half_gradient",
+                             "--dtype", "float32", "--in-process", "--fail-fast", "--save-failures", str(tmp_path))
+    assert status == 1
+    assert "in-process mode (debugging only)" in out
