@@ -42,7 +42,13 @@ MODE_UNSUPPORTED = re.compile(
 
 
 def says_unsupported(message: str) -> bool:
+    """PyTorch's words for a mode it cannot run (double backward, forward AD)."""
     return bool(MODE_UNSUPPORTED.search(message))
+
+
+def lacks_kernel(message: str) -> bool:
+    """PyTorch's words for a dtype or device with no kernel: '"ctc_loss_cpu" not implemented for 'Half''."""
+    return "not implemented for" in message
 
 
 @dataclass(frozen=True)

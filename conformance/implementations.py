@@ -2,20 +2,17 @@
 
 An implementation is any callable with the ``torch.nn.functional`` signature
 of the loss it replaces. ``--impl NAME=MODULE:ATTR`` imports MODULE with the
-current directory and ``PYTHONPATH`` on ``sys.path``. A call that raises is
-caught and reported; a call that runs past its time limit is interrupted.
+current directory and ``PYTHONPATH`` on ``sys.path``, in a worker process only
+(``driver``); calls are timed and isolated there (``workers``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import re
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import torch.nn.functional as F
@@ -30,10 +27,6 @@ _IMPL_PATTERN = re.compile(r"^(?P<loss>[A-Za-z_]\w*)=(?P<module>[A-Za-z_][\w.]*)
 
 class UsageError(ValueError):
     """Bad command-line or API input; the message is one line naming the problem."""
-
-
-class TimeLimitExceeded(Exception):
-    """The implementation under test ran past its time limit."""
 
 
 def pytorch_implementation(loss: str) -> Implementation:
@@ -76,30 +69,6 @@ def load_impl(text: str) -> tuple[str, Implementation]:
     """Parse and load ``NAME=MODULE:ATTR`` into (loss name, callable)."""
     loss, module_name, attr = parse_impl(text)
     return loss, load_object(module_name, attr)
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise TimeLimitExceeded in the block after ``seconds`` (main thread only; else unlimited)."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeLimitExceeded(f"implementation did not return within {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def is_unsupported(error: BaseException) -> bool:
-    """PyTorch's way of saying a dtype/device has no kernel."""
-    return isinstance(error, (RuntimeError, NotImplementedError)) and "not implemented for" in str(error)
 
 
 class NamedCallable:

@@ -26,12 +26,12 @@ import numpy as np
 from ..derivations.symbolic import variant_key
 from ..derivations.units import split_units
 from ..spec import LossSpec, get_spec
-from .capabilities import ANYTHING, Capabilities, says_unsupported
+from .capabilities import ANYTHING, Capabilities, lacks_kernel, says_unsupported
 from .cases import COMPLEX_DTYPES, Case, expandable, generate_cases, round_to
 from .driver import CallRequest, Driver, Observation, Raised, digest
 from .extra_checks import random_like
 from .gradient_checks import verify_gradients
-from .implementations import NamedCallable, UsageError, is_unsupported
+from .implementations import NamedCallable, UsageError
 from .judge import (
     Trial,
     judge_gradient,
@@ -170,7 +170,7 @@ class CaseRunner:
         except Exception:  # PyTorch's own path failed to run at all: it does not support this form
             return True
         if isinstance(observation.output, Raised):
-            return mode == "value" and is_unsupported(Exception(observation.output.message))
+            return mode == "value" and lacks_kernel(observation.output.message)
         outcome = {"backward": observation.grads, "jvp": observation.jvp, "hvp": observation.hvp}.get(mode)
         return isinstance(outcome, Raised)
 
@@ -182,7 +182,7 @@ class CaseRunner:
             return [make(q, Status.ERROR, message=f"exited: SystemExit({error.message}) raised during {mode}")
                     for q in quantities]
         message = str(error)
-        pytorch_words = is_unsupported(Exception(error.message)) or says_unsupported(error.message)
+        pytorch_words = lacks_kernel(error.message) or says_unsupported(error.message)
         if (pytorch_words or error.not_implemented or mode in ("jvp", "hvp")) and self._pytorch_lacks(request, mode):
             return [make(q, Status.UNSUPPORTED, message=f"PyTorch itself does not support this: {message}",
                          declared=True) for q in quantities]
