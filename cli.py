@@ -25,6 +25,7 @@ from .conformance.replay import read_reproducer, write_reproducer
 from .conformance.report import print_result, report_json
 from .conformance.runner import FAILING, Result, check, replay
 from .conformance.tolerance import DTYPES
+from .docs_site import command as docs_command
 from .lean_bridge import commands as lean_commands
 from .lean_bridge.lean_source import CheckoutError
 from .spec import all_specs
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     repro.add_argument("--timeout", default="20", metavar="SECONDS", help="time limit for one call (default: 20)")
     lean = commands.add_parser("lean", help="cross-check against TorchLean; emit and compile Lean 4")
     lean_commands.add_arguments(lean, _Parser)
+    docs_command.add_arguments(commands.add_parser("docs", help="write the formula reference (HTML + Markdown)"))
     return parser
 
 
@@ -248,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _command_list(console)
         if args.command == "lean":
             return lean_commands.run(args, console)
+        if args.command == "docs":
+            return docs_command.run(args, console)
         if args.command == "repro":
             return _command_repro(args, console)
         return _command_run(args, console)
