@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .conformance import html_command
 from .conformance.implementations import Implementation, UsageError, load_impl
 from .conformance.replay import read_reproducer, write_reproducer
 from .conformance.report import print_result, report_json
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     run.add_argument("--seed", default="0", help="seed for the drawn inputs (default: 0)")
     run.add_argument("--report", metavar="PATH", help="write a JSON report to PATH")
+    run.add_argument("--html", metavar="PATH", help="write a self-contained HTML audit report to PATH")
     run.add_argument("--timeout", default="20", metavar="SECONDS",
                      help="time limit for one call of an implementation (default: 20)")
     run.add_argument("--fail-fast", action="store_true",
@@ -71,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     lean = commands.add_parser("lean", help="cross-check against TorchLean; emit and compile Lean 4")
     lean_commands.add_arguments(lean, _Parser)
     docs_command.add_arguments(commands.add_parser("docs", help="write the formula reference (HTML + Markdown)"))
+    html_command.add_arguments(commands.add_parser("report", help="render a saved report as HTML"))
     return parser
 
 
@@ -174,6 +177,8 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
                 pass
         except OSError as error:
             raise UsageError(f"cannot write report {args.report!r}: {error.strerror}") from None
+    if args.html:
+        html_command.check_html_target(args.html)
     combined = Result()
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -186,11 +191,14 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     saved = _save_failures(combined, Path(args.save_failures), args.device, impl_names)
     print_result(combined, console, saved)
     console.print(f"checked {len(losses)} losses in {elapsed:.1f} s", highlight=False)
-    if args.report:
+    if args.report or args.html:
         settings = {"losses": losses, "impls": args.impl, "options": args.option, "dtypes": dtypes,
                     "device": args.device, "seed": seed, "timeout": timeout, "seconds": round(elapsed, 2)}
-        with open(args.report, "w", encoding="utf-8") as report:
-            report.write(report_json(combined, settings))
+        text = report_json(combined, settings)
+        if args.report:
+            Path(args.report).write_text(text, encoding="utf-8")
+        if args.html:
+            html_command.write_run_html(text, args.html)
     return 0 if combined.ok else 1
 
 
@@ -250,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _command_list(console)
         if args.command == "lean":
             return lean_commands.run(args, console)
+        if args.command == "report":
+            return html_command.run(args, console)
         if args.command == "docs":
             return docs_command.run(args, console)
         if args.command == "repro":
