@@ -48,5 +48,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
     except ReportError as error:
         raise UsageError(str(error)) from None
     write_html(document, args.html)
-    console.print(f"wrote {Path(args.html)} ({len(document['results'])} checks)", highlight=False, markup=False)
+    console.print(f"wrote {Path(args.html)} ({len(document['results'])} checks)", highlight=False, markup=False,
+                  soft_wrap=True)
     return 0

@@ -41,5 +41,5 @@ def run(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(str(error)) from None
     write_site(out, pages)
     console.print(f"wrote {len(pages)} spec pages to {out / 'index.html'} (Markdown in {out / 'md'}) "
-                  f"in {time.perf_counter() - started:.1f} s", highlight=False, markup=False)
+                  f"in {time.perf_counter() - started:.1f} s", highlight=False, markup=False, soft_wrap=True)
     return 0

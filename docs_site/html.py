@@ -90,6 +90,8 @@ function filter() {
   }
   document.getElementById('count').textContent = shown + ' of ' + items.length + ' losses';
 }
+const asked = new URLSearchParams(location.hash.slice(1)).get('q');  // index.html#q=margin links a search
+if (asked) box.value = asked;
 box.addEventListener('input', filter); filter();
 """
 
