@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import math
+import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,6 +50,7 @@ def _svg(figure: Any) -> str:
     figure.savefig(buffer, format="svg", bbox_inches="tight")
     plt.close(figure)
     text = buffer.getvalue()
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)  # the RDF block says only "matplotlib"
     return text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE: the SVG is inlined in HTML
 
 
@@ -70,14 +73,13 @@ def group_histograms(rows: Sequence[tuple[str, float, float]], title: str) -> st
         (left, 1, "log10(err / allowed); below −6 at −6", math.log10, 1e-6),
         (right, 2, "bits of error, log2(1 + ULPs)", lambda v: math.log2(1 + v), 0.0),
     ):
-        stacks, names, infinite = [], [], 0
+        stacks, infinite = [], 0
         for status in statuses:
             values, bad = _finite_log([r[column] for r in rows if r[0] == status], transform, floor)
             infinite += bad
             stacks.append(values)
-            names.append(f"{status} ({len([r for r in rows if r[0] == status])})")
         if any(stacks):
-            axis.hist(stacks, bins=24, stacked=True, color=[colour(s) for s in statuses], label=names)
+            axis.hist(stacks, bins=24, stacked=True, color=[colour(s) for s in statuses])
         if column == 1:
             axis.axvline(0.0, color="black", linewidth=1, linestyle="--")
             axis.text(0.0, 1.0, " allowed", transform=axis.get_xaxis_transform(), va="top", fontsize=8)
@@ -87,7 +89,11 @@ def group_histograms(rows: Sequence[tuple[str, float, float]], title: str) -> st
         axis.set_xlabel(label, fontsize=9)
         axis.tick_params(labelsize=8)
     left.set_ylabel("checks", fontsize=9)
-    left.legend(fontsize=7, loc="upper left", frameon=False)
+    from matplotlib.patches import Patch  # handles of their own: a status with no finite value is still listed
+
+    counts = Counter(status for status, _, _ in rows)
+    left.legend(handles=[Patch(color=colour(s), label=f"{s} ({counts[s]})") for s in statuses], fontsize=7,
+                loc="upper left", frameon=False)
     figure.suptitle(title, fontsize=10)
     return _svg(figure)
 
