@@ -195,8 +195,12 @@ def _worst_points(results: Sequence[Mapping[str, Any]]) -> str:
     """The non-passing checks with the largest err/allowed: expected against got, and the reproducer."""
     flagged = [r for r in results if r.get("status") not in PASSING]
     flagged.sort(key=lambda r: -number(r.get("worst_ratio")) if not math.isnan(number(r.get("worst_ratio"))) else 0)
+    distinct: dict[tuple[str, str, str], Mapping[str, Any]] = {}
+    for r in flagged:  # one point per (status, quantity, message): five copies of one crash say nothing more
+        distinct.setdefault((str(r.get("status")), str(r.get("quantity")), str(r.get("message"))), r)
+    shown = list(distinct.values())[:WORST_SHOWN]
     parts = []
-    for k, r in enumerate(flagged[:WORST_SHOWN]):
+    for k, r in enumerate(shown):
         rows = [("status", _status_html(str(r.get("status", "?")))), ("case", escape(str(r.get("case", "")))),
                 ("quantity", escape(str(r.get("quantity", ""))))]
         errors = (("element", "worst_index"), ("expected (oracle)", "expected"), ("got (implementation)", "got"),
@@ -207,11 +211,12 @@ def _worst_points(results: Sequence[Mapping[str, Any]]) -> str:
                 rows.append((label, escape(str(r[field]))))
         reproducer = r.get("shrunk_reproducer") or r.get("reproducer")
         opened = " open" if k == 0 else ""
-        shown = (f"<details{opened}><summary>reproducer</summary><pre>{escape(str(reproducer))}</pre></details>"
+        folded = (f"<details{opened}><summary>reproducer</summary><pre>{escape(str(reproducer))}</pre></details>"
                  if reproducer else "")
-        parts.append(_table(("", ""), rows) + shown)
-    if len(flagged) > WORST_SHOWN:
-        parts.append(f"<p>… and {len(flagged) - WORST_SHOWN} more non-passing checks in this group.</p>")
+        parts.append(_table(("", ""), rows) + folded)
+    if len(flagged) > len(shown):
+        parts.append(f"<p>{len(shown)} of the group's {len(flagged)} non-passing checks are shown (the worst, one "
+                     "per status, quantity and message); the lists below name them all.</p>")
     return "".join(parts)
 
 
@@ -225,7 +230,7 @@ def _group_section(key: GroupKey, results: Sequence[Mapping[str, Any]]) -> str:
         plots += (f"<p>{unmeasured} of {len(results)} checks measured no error at an element (a crash, an "
                   "unsupported call, or a check with no numbers to compare); they are not plotted.</p>")
     verdict = _verdict(results)
-    if verdict not in ("PASS", "UNSUPPORTED", "NOT RUN"):
+    if any(r.get("status") not in PASSING and measured(r) for r in results):
         scatter = [(regime(str(r.get("case", ""))), str(r.get("status", "?")), number(r.get("worst_ratio")))
                    for r in results if measured(r)]
         plots += "" if not scatter else report_plots.regime_scatter(scatter, f"{title}: err/allowed by input regime")

@@ -82,7 +82,8 @@ def group_histograms(rows: Sequence[tuple[str, float, float]], title: str) -> st
             axis.hist(stacks, bins=24, stacked=True, color=[colour(s) for s in statuses])
         if column == 1:
             axis.axvline(0.0, color="black", linewidth=1, linestyle="--")
-            axis.text(0.0, 1.0, " allowed", transform=axis.get_xaxis_transform(), va="top", fontsize=8)
+            axis.text(0.0, 0.5, "allowed ", transform=axis.get_xaxis_transform(), rotation=90, ha="right",
+                      va="center", fontsize=8)
         if infinite:
             axis.text(1.0, 1.0, f"{infinite} not finite ", transform=axis.transAxes, ha="right", va="top",
                       fontsize=8, color="#c8312b")

@@ -206,7 +206,7 @@ def _math_section(reference: FormulaReference) -> Section:
     blocks: list[Any] = [Text(f"Shown for: {reference.variant}.")]
     if reference.options:
         blocks.append(Text("Continuous options stay symbols: " + ", ".join(s.name for s in reference.options) + "."))
-    loss_doc = inspect.getdoc(spec.loss)
+    loss_doc = (inspect.getdoc(spec.loss) or "").rstrip(".")
     blocks += [Text("Per-unit loss" + (f" ({loss_doc})" if loss_doc else "") + ":"),
                Equation(("l",), readable(reference.loss), "loss")]
     return Section("Per-unit loss", blocks)
@@ -214,7 +214,7 @@ def _math_section(reference: FormulaReference) -> Section:
 
 def _reduction_section(reference: FormulaReference) -> Section:
     spec = reference.spec
-    denominator_doc = inspect.getdoc(spec.denominator)
+    denominator_doc = (inspect.getdoc(spec.denominator) or "").rstrip(".")
     return Section("Reduction and denominator", [
         Text(_reduction_text(spec)),
         Text("Denominator share of one unit" + (f" ({denominator_doc})" if denominator_doc else "") + ":"),
