@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter as SympyLatexPrinter
 from sympy.printing.mathml import MathMLContentPrinter, MathMLPresentationPrinter
 
 _INDEXED = re.compile(r"^(?P<base>.*?)(?P<indices>(?:_\d+)+)$")
@@ -22,6 +23,21 @@ def readable(expr: sp.Expr) -> sp.Expr:
     """``expr`` with common factors pulled out where that shortens it (cheap, never ``simplify``)."""
     candidate = sp.factor_terms(expr)
     return candidate if sp.count_ops(candidate) < sp.count_ops(expr) else expr
+
+
+def float_literal(value: sp.Float) -> tuple[str, int | None]:
+    """(mantissa, exponent) of the shortest decimal of the float64 nearest ``value``: ``1e-06`` → ("1", −6)."""
+    mantissa, _, exponent = repr(float(value)).partition("e")
+    return mantissa.removesuffix(".0"), int(exponent) if exponent else None
+
+
+def as_decimals(expr: sp.Basic) -> sp.Basic:
+    """``expr`` with each rational that is exactly a float64 with a large denominator shown as a decimal
+    (PyTorch's eps = 1e-6 arrives as 4722366482869645/2^72). For display only: the content MathML
+    keeps the exact rational."""
+    floats = {r: sp.Float(r, 30) for r in expr.atoms(sp.Rational)
+              if r.q > 1000 and sp.Rational(float(r)) == r}
+    return expr.xreplace(floats) if floats else expr
 
 
 def split_name(name: str) -> tuple[str, list[str]]:
@@ -57,6 +73,18 @@ class PresentationPrinter(MathMLPresentationPrinter):
         return subscript
 
     _print_Dummy = _print_Symbol
+
+    def _print_Float(self, expr: sp.Float):
+        mantissa, exponent = float_literal(expr)
+        if exponent is None:
+            return self._text("mn", mantissa)
+        row = self.dom.createElement("mrow")
+        power = self.dom.createElement("msup")
+        power.appendChild(self._text("mn", "10"))
+        power.appendChild(self._text("mn", str(exponent).replace("-", "\u2212")))
+        for child in (self._text("mn", mantissa), self._text("mo", "·"), power):
+            row.appendChild(child)
+        return row
 
     def _text(self, tag: str, text: str):
         element = self.dom.createElement(tag)
@@ -112,7 +140,7 @@ def _markup(printer: MathMLPresentationPrinter | MathMLContentPrinter, expr: sp.
 
 def _presentation(expr: sp.Basic) -> str:
     """Products with a visible dot (names are words: "delta sign", not "deltasign"), minus as U+2212."""
-    markup = _markup(PresentationPrinter({"mul_symbol": "dot"}), expr)
+    markup = _markup(PresentationPrinter({"mul_symbol": "dot"}), as_decimals(expr))
     return markup.replace("<mo>-</mo>", "<mo>\u2212</mo>").replace("<mn>-", "<mn>\u2212")
 
 
@@ -176,10 +204,18 @@ def _latex_name(sym: sp.Symbol) -> str:
     return f"{text}_{{{','.join(indices)}}}" if indices else text
 
 
+class LatexPrinter(SympyLatexPrinter):
+    """SymPy's LaTeX with decimals as the shortest float64 literal, like the MathML."""
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        mantissa, exponent = float_literal(expr)
+        return mantissa if exponent is None else rf"{mantissa} \cdot 10^{{{exponent}}}"
+
+
 def latex(expr: sp.Basic) -> str:
     """LaTeX of ``expr`` with the same naming as the MathML (whole names, numeric subscripts)."""
     names = {sym: _latex_name(sym) for sym in expr.free_symbols if isinstance(sym, sp.Symbol)}
-    return sp.latex(expr, symbol_names=names)
+    return LatexPrinter({"symbol_names": names}).doprint(as_decimals(expr))
 
 
 def latex_partial(of: str, wrt: sp.Symbol) -> str:

@@ -150,12 +150,12 @@ def describe_structure(spec: LossSpec) -> str:
         if s.index_target:
             parts.append(f"{s.index_target} may come as class indices (one dim fewer): it becomes a one-hot "
                          "row, and a unit whose index equals ignore_index is dropped (keep = 0).")
-        for label, names in (("read once per unit", s.per_unit), ("per class, shape (C,)", s.per_class),
-                             ("read whole by every unit", s.shared), ("encoded rows", tuple(s.encode))):
+        for label, names in (("Read once per unit", s.per_unit), ("Per class, shape (C,)", s.per_class),
+                             ("Read whole by every unit", s.shared), ("Encoded rows", tuple(s.encode))):
             if names:
                 parts.append(f"{label}: {', '.join(names)}.")
         if s.classes:
-            parts.append(f"the class count C is dim {s.classes[1]} of {s.classes[0]}.")
+            parts.append(f"The class count C is dim {s.classes[1]} of {s.classes[0]}.")
         return " ".join(parts)
     if isinstance(s, Sequences):
         return (f"Sequences: one unit per sequence of {s.sequence} ((T, N, C), or (T, C) unbatched); "

@@ -6,6 +6,7 @@ Each page is self-contained (its style inline), so the site works from ``file://
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -46,6 +47,12 @@ def _lhs(equation: Equation) -> str:
     return f"<mi>{escape(kind)}</mi>"
 
 
+def _cell(text: str) -> str:
+    """A table cell's text, with break points after . : _ , inside long tokens (module paths, shapes)."""
+    return " ".join(re.sub(r"([.:_,])(?=\S)", r"\1<wbr>", word) if len(word) > 24 else word
+                    for word in escape(text).split(" "))
+
+
 def _block(block: Any) -> str:
     if isinstance(block, Text):
         return f"<p>{escape(block.text)}</p>"
@@ -53,7 +60,7 @@ def _block(block: Any) -> str:
         return f"<pre>{escape(block.text)}</pre>"
     if isinstance(block, Table):
         head = "".join(f"<th>{escape(h)}</th>" for h in block.headers) if any(block.headers) else ""
-        rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in block.rows)
+        rows = "".join("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>" for row in block.rows)
         return f"<table>{f'<tr>{head}</tr>' if head else ''}{rows}</table>"
     if isinstance(block, Equation):
         attributes = {"data-quantity": block.quantity, **({"data-wrt": block.wrt} if block.wrt else {})}
