@@ -111,6 +111,7 @@ def test_a_wrong_equation_would_be_caught():
 
 
 def _visible_text(page: str) -> str:
+    page = page.replace("<wbr>", "")  # a break opportunity, not a character
     page = re.sub(r"<annotation-xml.*?</annotation-xml>", "", page, flags=re.S)
     page = re.sub(r"<(script|style)\b.*?</\1>", "", page, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
@@ -145,7 +146,7 @@ def test_known_deviations_are_listed_on_their_loss_page(site):
     deviations = known_deviations()
     assert deviations
     for deviation in deviations:
-        page = html.unescape((site / f"{deviation.loss}.html").read_text())
+        page = _visible_text((site / f"{deviation.loss}.html").read_text())
         assert deviation.id in page
         assert str(deviation.pytorch) in page and str(deviation.exact) in page
         target = getattr(deviation, "target", None)
@@ -163,7 +164,7 @@ def test_lean_check_verdicts_with_a_checkout(run_cli, tmp_path):
     status, _, _ = run_cli("docs", "--out", str(tmp_path), "--loss", "mse_loss",
                            "--torchlean", str(FIXTURES / "torchlean_ok"))
     assert status == 0
-    page = (tmp_path / "mse_loss.html").read_text()
+    page = (tmp_path / "mse_loss.html").read_text().replace("<wbr>", "")
     assert re.search(r"Loss\.lean:\d+</td><td>forward</td><td>equal", page)
     assert "not run (no TorchLean checkout given" not in page
 
