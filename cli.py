@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
+from . import listing
 from .conformance import html_command
 from .conformance.implementations import Implementation, UsageError, load_impl
 from .conformance.replay import read_reproducer, write_reproducer
@@ -42,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="losscheck", description="Check loss functions against their symbolic specs.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="list every spec with its options and TorchLean links")
+    commands.add_parser("show", help="one spec in full").add_argument("name", metavar="NAME", help="a loss name")
     run = commands.add_parser("run", help="check implementations against the oracle")
     run.add_argument("--loss", action="append", default=[], metavar="NAME",
                      help="a torch.nn.functional loss name (repeatable; default: every spec, "
@@ -84,18 +84,6 @@ def _integer(text: str, what: str) -> int:
         raise UsageError(f"{what} must be an integer, got {text!r}") from None
 
 
-def _describe_option(option: Option) -> str:
-    if option.interval is not None:
-        lo, hi = option.interval
-        left, right = ("[" if option.closed[0] else "("), ("]" if option.closed[1] else ")")
-        return f"{option.name}={option.default!r} in {left}{lo}, {hi}{right}"
-    if option.callable_with is not None:
-        return f"{option.name}={option.default!r} or MODULE:ATTR with .{', .'.join(option.callable_with)}"
-    if option.choices is not None:
-        return f"{option.name}={option.default!r} of {'|'.join(map(str, option.choices))}"
-    return f"{option.name}={option.default!r}"
-
-
 def _option_value(option: Option, text: str) -> object:
     """``text`` as a value of ``option``: None, MODULE:ATTR, one of its choices, or a number."""
     if text == "None" and (option.callable_with is not None or None in (option.choices or ())):
@@ -136,16 +124,15 @@ def _fixed_options(texts: Sequence[str], losses: Sequence[str]) -> dict[str, dic
 
 
 def _command_list(console: Console) -> int:
-    table = Table(title="losscheck specs", title_justify="left", show_lines=True)
-    table.add_column("loss", no_wrap=True)
-    for column in ("formula", "options", "TorchLean"):
-        table.add_column(column, overflow="fold")
-    for spec in all_specs().values():
-        tensors = [f"{t.name}=None" for t in spec.optional_tensors]
-        options = [_describe_option(o) for o in spec.options]
-        cells = (spec.name, spec.formula, "\n".join(tensors + options), "\n".join(spec.torchlean) or "-")
-        table.add_row(*map(escape, cells))
-    console.print(table)
+    listing.print_list(console)
+    return 0
+
+
+def _command_show(args: argparse.Namespace, console: Console) -> int:
+    specs = all_specs()
+    if args.name not in specs:
+        raise UsageError(f"unknown loss {args.name!r}; known: {', '.join(specs)}")
+    listing.print_spec(specs[args.name], console)
     return 0
 
 
@@ -256,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "list":
             return _command_list(console)
+        if args.command == "show":
+            return _command_show(args, console)
         if args.command == "lean":
             return lean_commands.run(args, console)
         if args.command == "report":
