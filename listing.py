@@ -82,7 +82,9 @@ def print_spec(spec: LossSpec, console: Console) -> None:
     _section(console, "conventions", [f"{c.name}: {c.text}" for c in spec.conventions])
     _section(console, "TorchLean", list(spec.torchlean))
     _section(console, "names in other systems", [f"{system}: {name}" for system, name in sorted(spec.aliases.items())])
-    deviations = [f"{d.id} ({d.quantity}; {', '.join(d.dtypes)}): PyTorch {d.pytorch}, exact {d.exact}"
+    deviations = [f"{d.id} ({d.quantity}; {', '.join(d.dtypes)}"
+                  + (f"; target {getattr(d, 'target', None)}" if getattr(d, "target", None) else "")
+                  + f"): PyTorch {d.pytorch}, exact {d.exact}"
                   for d in known_deviations() if d.loss == spec.name]
     _section(console, "known PyTorch deviations", deviations)
     console.print()
