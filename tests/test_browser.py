@@ -4,11 +4,12 @@ A probe page loads each page in an iframe and measures it with the browser's own
 every fraction of the mathematics must be laid out as a fraction (numerator above denominator,
 which only a MathML renderer does), the visible text must hold no LaTeX or Python repr, the
 report's plots must have a size, and the index's search must hide the losses that do not match.
-Screenshots go to $LOSSCHECK_SCREENSHOTS when it is set. Skips, with the reason, without Chromium.
+With $LOSSCHECK_SCREENSHOTS set, screenshots go there. Skips, with the reason, without Chromium.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -30,11 +31,10 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-fro
 SPECS = ("huber_loss", "cross_entropy", "ctc_loss", "binary_cross_entropy")
 
 PROBE = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><pre id="result">pending</pre>
-<iframe id="page" src="PAGE" style="width: 1200px; height: 900px"></iframe><script>
-const frame = document.getElementById('page');
-frame.addEventListener('load', () => {
-  const d = frame.contentDocument, out = {};
-  const box = e => e.getBoundingClientRect();
+<script>
+const pages = PAGES, results = {};
+function measure(d) {
+  const out = {}, box = e => e.getBoundingClientRect();
   const maths = Array.from(d.querySelectorAll('math'));
   out.maths = maths.length;
   out.sized_maths = maths.filter(m => box(m).width > 0 && box(m).height > 0).length;
@@ -46,31 +46,44 @@ frame.addEventListener('load', () => {
   const svgs = Array.from(d.querySelectorAll('svg'));
   out.svgs = svgs.length;
   out.sized_svgs = svgs.filter(s => box(s).width > 100 && box(s).height > 50).length;
-  out.listed = Array.from(d.querySelectorAll('#specs li')).length;
-  out.shown = Array.from(d.querySelectorAll('#specs li')).filter(li => !li.hidden).map(li => li.innerText);
-  document.getElementById('result').textContent = JSON.stringify(out);
-});
+  const items = Array.from(d.querySelectorAll('#specs li'));
+  out.listed = items.length;
+  out.shown = items.filter(li => !li.hidden).map(li => li.innerText);
+  return out;
+}
+for (const page of pages) {
+  const frame = document.createElement('iframe');
+  frame.style.width = '1200px'; frame.style.height = '900px';
+  frame.addEventListener('load', () => {
+    results[page] = measure(frame.contentDocument);
+    if (Object.keys(results).length === pages.length)
+      document.getElementById('result').textContent = JSON.stringify(results);
+  });
+  frame.src = page;
+  document.body.appendChild(frame);
+}
 </script></body></html>"""
 
 
-def _browse(folder: Path, page: str) -> dict:
-    """The probe's measurements of ``page`` (a file name in ``folder``, optionally with a #fragment)."""
-    probe = folder / f"probe-{re.sub(r'[^a-z_]', '_', page)}.html"
-    probe.write_text(PROBE.replace("PAGE", page), encoding="utf-8")
+def _browse(folder: Path, pages: list[str]) -> dict[str, dict]:
+    """The probe's measurements of each of ``pages`` (file names in ``folder``, optionally with a #fragment),
+    all loaded at once in one browser run."""
+    probe = folder / "probe.html"
+    probe.write_text(PROBE.replace("PAGES", json.dumps(pages)), encoding="utf-8")
     dom = subprocess.run([BROWSER, *FLAGS, "--dump-dom", probe.as_uri()], capture_output=True, text=True,
-                         timeout=120).stdout
+                         timeout=180).stdout
     match = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
-    assert match and match.group(1) != "pending", f"the probe did not run: {dom[:300]!r}"
-    import html
-
+    assert match and match.group(1) != "pending", f"the probe did not finish: {dom[:300]!r}"
     return json.loads(html.unescape(match.group(1)))
 
 
 def _screenshot(path: Path, name: str) -> None:
-    """A full-width screenshot of ``path``, kept in $LOSSCHECK_SCREENSHOTS if set."""
-    folder = Path(os.environ.get("LOSSCHECK_SCREENSHOTS") or path.parent)
-    folder.mkdir(parents=True, exist_ok=True)
-    shot = folder / f"{name}.png"
+    """With $LOSSCHECK_SCREENSHOTS set, a screenshot of ``path`` there, for a person to look at."""
+    folder = os.environ.get("LOSSCHECK_SCREENSHOTS")
+    if not folder:
+        return
+    shot = Path(folder) / f"{name}.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([BROWSER, *FLAGS, "--window-size=1280,2400", f"--screenshot={shot}", path.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 20_000, f"no screenshot of {name}"
@@ -101,35 +114,41 @@ def report(tmp_path_factory) -> Path:
     return out
 
 
+SEARCHES = ("index.html", "index.html#q=huber", "index.html#q=no_such_loss")
+
+
+@pytest.fixture(scope="module")
+def seen(site) -> dict[str, dict]:
+    return _browse(site, [f"{name}.html" for name in SPECS] + list(SEARCHES))
+
+
 LEAKS = ("\\frac", "\\left", "\\mathrm", "Piecewise", "True", "False", "Symbol(", "<function", "object at 0x")
 
 
 @pytest.mark.parametrize("name", SPECS)
-def test_spec_page_mathematics_is_laid_out_by_the_browser(site, name):
-    seen = _browse(site, f"{name}.html")
-    assert seen["maths"] >= 3 and seen["sized_maths"] == seen["maths"]
-    assert seen["fractions"] >= 1 and seen["stacked"] == seen["fractions"]  # every ∂l/∂s is a real fraction
+def test_spec_page_mathematics_is_laid_out_by_the_browser(site, seen, name):
+    page = seen[f"{name}.html"]
+    assert page["maths"] >= 3 and page["sized_maths"] == page["maths"]
+    assert page["fractions"] >= 1 and page["stacked"] == page["fractions"]  # every ∂l/∂s is a real fraction
     for leak in LEAKS:
-        assert leak not in seen["math_text"], leak
+        assert leak not in page["math_text"], leak
     for leak in LEAKS[:4] + LEAKS[6:]:  # True and False are option values in the tables
-        assert leak not in seen["text"], leak
+        assert leak not in page["text"], leak
     _screenshot(site / f"{name}.html", f"docs-{name}")
 
 
-def test_index_search_finds_a_loss_by_name(site):
-    everything = _browse(site, "index.html")
+def test_index_search_finds_a_loss_by_name(site, seen):
+    everything, found, nothing = (seen[page] for page in SEARCHES)
     assert everything["listed"] == len(SPECS) and len(everything["shown"]) == len(SPECS)
-    found = _browse(site, "index.html#q=huber")
     assert [text.split()[0] for text in found["shown"]] == ["huber_loss"]
-    nothing = _browse(site, "index.html#q=no_such_loss")
     assert nothing["shown"] == []
     _screenshot(site / "index.html", "docs-index")
 
 
 def test_report_plots_are_drawn(report):
-    seen = _browse(report, "report.html")
-    assert seen["svgs"] >= 3 and seen["sized_svgs"] == seen["svgs"]
-    assert "FAIL" in seen["text"] and "reproducer" in seen["text"]
+    page = _browse(report, ["report.html"])["report.html"]
+    assert page["svgs"] >= 3 and page["sized_svgs"] == page["svgs"]
+    assert "FAIL" in page["text"] and "reproducer" in page["text"]
     for leak in ("<function", "object at 0x", "Traceback"):
-        assert leak not in seen["text"]
+        assert leak not in page["text"]
     _screenshot(report / "report.html", "report-failing-kernel")
