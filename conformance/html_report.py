@@ -64,6 +64,8 @@ def load_report(path: str | Path) -> dict[str, Any]:
         document = json.loads(text)
     except json.JSONDecodeError:
         document = _from_lines(enumerate(text.splitlines(), 1), str(path))
+    if isinstance(document, dict) and "kind" in document:  # JSON Lines of one line (a run that stopped early)
+        document = [document]
     if isinstance(document, list):  # JSON Lines records gathered into one array
         document = _from_lines(((k, json.dumps(r)) for k, r in enumerate(document, 1)), str(path))
     if not isinstance(document, dict) or not isinstance(document.get("results"), list):

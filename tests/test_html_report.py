@@ -83,6 +83,14 @@ def test_json_lines_read_as_the_same_document(document, tmp_path):
     assert b["ok"] is False
 
 
+def test_a_stream_cut_after_its_header_reads_as_an_empty_report(tmp_path):
+    path = tmp_path / "cut.jsonl"
+    path.write_text(json.dumps({"kind": "header", "settings": {"seed": 1}}) + "\n")
+    document = load_report(path)
+    assert document["results"] == [] and document["settings"] == {"seed": 1}
+    assert "0 checks in 0 groups" in render_html(document)
+
+
 @pytest.mark.parametrize("text, message", [
     ("{not json\n", "not JSON"),
     ('{"kind": "check", "loss": "x"}\n[1, 2]\n', "expected a JSON object per line"),
