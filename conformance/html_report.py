@@ -20,7 +20,8 @@ from typing import Any
 from . import report_plots
 
 PASSING = ("pass",)
-WORST_SHOWN = 5
+WORST_SHOWN = 3
+REPRODUCER_SHOWN = 3000  # characters of a reproducer shown; a batch of 4105 elements would take 100 kB
 FOLD_AFTER = 8  # a status list longer than this starts folded
 
 
@@ -211,7 +212,10 @@ def _worst_points(results: Sequence[Mapping[str, Any]]) -> str:
                              ("shrunk: expected", "shrunk_expected"), ("shrunk: got", "shrunk_got")):
             if r.get(field) not in (None, ""):
                 rows.append((label, escape(str(r[field]))))
-        reproducer = r.get("shrunk_reproducer") or r.get("reproducer")
+        reproducer = str(r.get("shrunk_reproducer") or r.get("reproducer") or "")
+        if len(reproducer) > REPRODUCER_SHOWN:
+            reproducer = (reproducer[:REPRODUCER_SHOWN] + f"\n… ({len(reproducer)} characters in all: the whole "
+                          "reproducer is in the JSON report and in the file --save-failures writes)")
         opened = " open" if k == 0 else ""
         folded = (f"<details{opened}><summary>reproducer</summary><pre>{escape(str(reproducer))}</pre></details>"
                  if reproducer else "")

@@ -30,6 +30,7 @@ def _pyplot() -> Any:
     matplotlib.use("Agg")
     matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: smaller files, selectable labels
     matplotlib.rcParams["svg.hashsalt"] = "losscheck"  # the same report gives the same SVG
+    matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans"]  # not a 12-name fallback list on every label
     import matplotlib.pyplot as plt
 
     return plt
@@ -47,10 +48,14 @@ def colour(status: str) -> str:
 def _svg(figure: Any) -> str:
     plt = _pyplot()
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    figure.savefig(buffer, format="svg")  # fixed margins: a tight bounding box lays every figure out twice
     plt.close(figure)
     text = buffer.getvalue()
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)  # the RDF block says only "matplotlib"
+    text = re.sub(r"(\d\.\d)\d+", r"\1", text)  # a tenth of a point is finer than any screen shows
+    text = re.sub(r"\s*\n\s*", "\n", text)
+    text = re.sub(r' transform="rotate\(-0 [\d. ]+\)"', "", text)
+    text = re.sub(r'<g id="[a-z_]+(?:\.[a-z_]+)?_\d+">', "<g>", text)  # group names nothing refers to
     return text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE: the SVG is inlined in HTML
 
 
@@ -79,7 +84,8 @@ def group_histograms(rows: Sequence[tuple[str, float, float]], title: str) -> st
             infinite += bad
             stacks.append(values)
         if any(stacks):
-            axis.hist(stacks, bins=24, stacked=True, color=[colour(s) for s in statuses])
+            axis.hist(stacks, bins=24, stacked=True, histtype="stepfilled",  # one shape per status, not per bar
+                      color=[colour(s) for s in statuses])
         if column == 1:
             axis.axvline(0.0, color="black", linewidth=1, linestyle="--")
             axis.text(0.0, 0.5, "allowed ", transform=axis.get_xaxis_transform(), rotation=90, ha="right",
@@ -96,7 +102,14 @@ def group_histograms(rows: Sequence[tuple[str, float, float]], title: str) -> st
     left.legend(handles=[Patch(color=colour(s), label=f"{s} ({counts[s]})") for s in statuses], fontsize=7,
                 loc="upper left", frameon=False)
     figure.suptitle(title, fontsize=10)
+    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.86, wspace=0.22)
     return _svg(figure)
+
+
+def _log_locator() -> Any:
+    from matplotlib.ticker import LogLocator
+
+    return LogLocator(base=10, numticks=8)
 
 
 def regime_scatter(rows: Sequence[tuple[str, str, float]], title: str) -> str:
@@ -116,10 +129,13 @@ def regime_scatter(rows: Sequence[tuple[str, str, float]], title: str) -> str:
         xs, ys = zip(*points)
         axis.scatter(xs, [max(y, 1e-6) for y in ys], s=12, color=colour(status), label=status)
     axis.set_yscale("log")
+    axis.yaxis.set_major_locator(_log_locator())
+    axis.minorticks_off()  # a log axis over 12 decades has hundreds of minor ticks: slow to lay out, unread
     axis.axhline(1.0, color="black", linewidth=1, linestyle="--")
     axis.set_xticks(range(len(regimes)), regimes, fontsize=8)
     axis.set_ylabel("err / allowed", fontsize=9)
     axis.tick_params(labelsize=8)
     axis.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     axis.set_title(title, fontsize=10)
+    figure.subplots_adjust(left=0.1, right=0.88, bottom=0.13, top=0.88)
     return _svg(figure)
