@@ -126,11 +126,17 @@ def group_results(results: Sequence[Mapping[str, Any]]) -> dict[GroupKey, list[M
     return groups
 
 
+QUIET = ("pass", "known", "unsupported", "not run")
+"""Statuses that do not fail a group; any other status, named here or not, does."""
+
+
 def _verdict(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The worst status of the group: anything not pass/known/unsupported beats them."""
+    """The group's verdict: a failing status (fail, error, unstable, then any unknown one) beats known, known
+    beats pass, and unsupported or not run is the verdict only when no check of the group ran."""
     statuses = {str(r.get("status", "?")) for r in rows}
-    others = sorted(statuses - {"pass", "known", "unsupported", "not run"})
-    for status in ("fail", "error", "unstable", *others, "known", "unsupported", "not run", "pass"):
+    order = ("fail", "error", "unstable")
+    failing = sorted(statuses - set(QUIET), key=lambda s: (order.index(s) if s in order else len(order), s))
+    for status in (*failing, "known", "pass", "unsupported", "not run"):
         if status in statuses:
             return status.upper()
     return "-"
@@ -272,7 +278,7 @@ def render_html(document: Mapping[str, Any]) -> str:
     results = [r for r in document.get("results", []) if isinstance(r, Mapping)]
     groups = group_results(results)
     with_target = any(key[3] for key in groups)
-    failing = sum(1 for r in results if _verdict([r]) not in ("PASS", "KNOWN", "UNSUPPORTED", "NOT RUN"))
+    failing = sum(1 for r in results if str(r.get("status", "?")) not in QUIET)
     ok = document.get("ok", failing == 0)
     headline = ("all checks conform" if ok else f"{failing} checks do not conform")
     problems = document.get("spec_problems") or []

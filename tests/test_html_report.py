@@ -66,6 +66,18 @@ def test_each_group_has_its_plots_and_their_legends_count_its_checks(document):
             assert f"{status} ({count})" in sections[title], (title, status)
 
 
+@pytest.mark.parametrize("statuses, verdict", [
+    (("pass", "unsupported"), "PASS"),
+    (("unsupported", "not run"), "UNSUPPORTED"),
+    (("pass", "known", "unsupported"), "KNOWN"),
+    (("pass", "known", "quarantined"), "QUARANTINED"),
+    (("error", "fail"), "FAIL"),
+])
+def test_a_group_verdict_follows_its_worst_status(statuses, verdict):
+    document = {"results": [_result(2 * k, status) for k, status in enumerate(statuses)]}
+    assert re.search(rf'<td><span class="status"[^>]*>{verdict}</span></td></tr>', render_html(document))
+
+
 def test_non_finite_errors_are_counted_not_dropped(document):
     page = render_html(document)
     assert "1 not finite" in page
