@@ -11,7 +11,7 @@ import textwrap
 
 from rich.console import Console
 
-from .conformance.deviations import known_deviations
+from .docs_site.build import deviation_target, every_known_deviation
 from .docs_site.content import describe_domain, describe_range
 from .spec import all_specs
 from .spec.core import LossSpec
@@ -83,9 +83,9 @@ def print_spec(spec: LossSpec, console: Console) -> None:
     _section(console, "TorchLean", list(spec.torchlean))
     _section(console, "names in other systems", [f"{system}: {name}" for system, name in sorted(spec.aliases.items())])
     deviations = [f"{d.id} ({d.quantity}; {', '.join(d.dtypes)}"
-                  + (f"; target {getattr(d, 'target', None)}" if getattr(d, "target", None) else "")
+                  + (f"; target {deviation_target(d)}" if deviation_target(d) else "")
                   + f"): PyTorch {d.pytorch}, exact {d.exact}"
-                  for d in known_deviations() if d.loss == spec.name]
+                  for d in every_known_deviation() if d.loss == spec.name]
     _section(console, "known PyTorch deviations", deviations)
     console.print()
     _heading(console, "gradients")

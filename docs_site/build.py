@@ -20,6 +20,19 @@ from .html import index_html, search_index, spec_html
 from .markdown import index_markdown, spec_markdown
 
 
+def every_known_deviation() -> tuple:
+    """Every recorded deviation, of every target's ledger where the loader keeps several (``"all"``)."""
+    try:
+        return tuple(known_deviations("all"))
+    except TypeError:  # a loader with one ledger takes no argument
+        return tuple(known_deviations())
+
+
+def deviation_target(deviation) -> str | None:
+    """The target a deviation belongs to, if the ledger says (``target``, or the ``ledger`` it came from)."""
+    return getattr(deviation, "target", None) or getattr(deviation, "ledger", None)
+
+
 def _emitted(spec) -> str:
     try:
         return lean_file(spec)
@@ -34,7 +47,7 @@ def build_pages(names: Sequence[str] | None = None, torchlean: str | None = None
     findings = None
     if torchlean is not None:
         findings = check_all(open_checkout(torchlean, SOURCES))
-    deviations = known_deviations()
+    deviations = every_known_deviation()
     pages = []
     for name in chosen:
         spec = specs[name]

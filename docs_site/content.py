@@ -245,7 +245,7 @@ def _deviation_blocks(spec: LossSpec, deviations: Sequence[Any]) -> list[Any]:
         return [Text("None recorded for this loss.")]
     blocks: list[Any] = []
     for d in mine:
-        target = getattr(d, "target", None)
+        target = getattr(d, "target", None) or getattr(d, "ledger", None)
         head = f"{d.id}: {d.quantity} in {', '.join(d.dtypes)}" + (f" (target {target})" if target else "")
         if d.options:
             head += "; options " + ", ".join(f"{k}={v!r}" for k, v in d.options.items())
