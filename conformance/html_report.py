@@ -46,8 +46,11 @@ def _from_lines(lines: Iterable[tuple[int, str]], path: str) -> dict[str, Any]:
         kind = record.pop("kind", "check")
         if kind == "check":
             document["results"].append(record.get("result", record))
+        elif kind == "spec_problem":
+            document.setdefault("spec_problems", []).append(record.get("problem", record))
         elif kind in ("header", "summary"):
             document.update(record)
+            document["complete"] = document.get("complete", False) or kind == "summary"
         else:
             document.setdefault("other_lines", []).append({"kind": kind, **record})
     return document
@@ -279,8 +282,12 @@ def render_html(document: Mapping[str, Any]) -> str:
     groups = group_results(results)
     with_target = any(key[3] for key in groups)
     failing = sum(1 for r in results if str(r.get("status", "?")) not in QUIET)
-    ok = document.get("ok", failing == 0)
+    ok = document.get("ok")
+    if ok is None:  # a stream cut before its summary: judge what is there
+        ok = failing == 0
     headline = ("all checks conform" if ok else f"{failing} checks do not conform")
+    if document.get("complete") is False:
+        headline += " so far: the run did not finish (the report has no summary line)"
     problems = document.get("spec_problems") or []
     body = [
         "<h1>losscheck audit report</h1>",
@@ -289,6 +296,8 @@ def render_html(document: Mapping[str, Any]) -> str:
         "<h2>Summary</h2>", _summary(groups, with_target),
         *(["<h2>Spec problems</h2><ul>" + "".join(f"<li>{escape(str(p))}</li>" for p in problems) + "</ul>"]
           if problems else []),
+        *(["<h2>Notes</h2><ul>" + "".join(f"<li>{escape(str(n))}</li>" for n in document["notes"]) + "</ul>"]
+          if document.get("notes") else []),
         "<h2>Groups</h2><p>Per (loss, dtype, direction): histograms over the group's checks of each check's worst "
         "err/allowed and worst error in bits; for a group that does not pass, every check's err/allowed by the "
         "regime its inputs were drawn from; then the worst points with their reproducers.</p>",

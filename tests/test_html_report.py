@@ -95,6 +95,18 @@ def test_json_lines_read_as_the_same_document(document, tmp_path):
     assert b["ok"] is False
 
 
+def test_a_stream_cut_before_its_summary_says_so(document, tmp_path):
+    path = tmp_path / "cut.jsonl"
+    lines = [{"kind": "header", "format": "losscheck-report/2", "settings": {"seed": 3}},
+             *({"kind": "check", **r} for r in document["results"][:4]),
+             {"kind": "spec_problem", "problem": "mse_loss: a planted problem"}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    read = load_report(path)
+    assert len(read["results"]) == 4 and read["spec_problems"] == ["mse_loss: a planted problem"]
+    page = render_html(read)
+    assert "did not finish" in page and "a planted problem" in page
+
+
 def test_a_stream_cut_after_its_header_reads_as_an_empty_report(tmp_path):
     path = tmp_path / "cut.jsonl"
     path.write_text(json.dumps({"kind": "header", "settings": {"seed": 1}}) + "\n")
