@@ -18,19 +18,20 @@ from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
+from . import listing
+from .conformance import html_command
 from .conformance.capabilities import Capabilities
 from .conformance.implementations import UsageError, parse_impl
 from .conformance.junit import write_junit
 from .conformance.replay import read_reproducer, write_reproducer
-from .conformance.report import ReportStream, print_result
+from .conformance.report import ReportStream, print_result, report_document
 from .conformance.results import FAILING, MODES, Result
 from .conformance.runner import RunSettings, plan_units, replay, validate
 from .conformance.schedule import run_units
 from .conformance.targets import CompileSettings
 from .conformance.tolerance import DTYPES
+from .docs_site import command as docs_command
 from .lean_bridge import commands as lean_commands
 from .lean_bridge.lean_source import CheckoutError
 from .spec import all_specs
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="losscheck", description="Check loss functions against their symbolic specs.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="list every spec with its options and TorchLean links")
+    commands.add_parser("show", help="one spec in full").add_argument("name", metavar="NAME", help="a loss name")
     run = commands.add_parser("run", help="check implementations against the oracle")
     run.add_argument("--loss", action="append", default=[], metavar="NAME",
                      help="a torch.nn.functional loss name (repeatable; default: every spec, "
@@ -60,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     run.add_argument("--seed", default="0", help="seed for the drawn inputs (default: 0)")
     run.add_argument("--report", metavar="PATH", help="write a JSON report to PATH")
+    run.add_argument("--html", metavar="PATH", help="write a self-contained HTML audit report to PATH")
     run.add_argument("--timeout", default="20", metavar="SECONDS",
                      help="time limit for one call of an implementation (default: 20)")
     run.add_argument("--fail-fast", action="store_true",
@@ -93,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     repro.add_argument("--timeout", default="20", metavar="SECONDS", help="time limit for one call (default: 20)")
     lean = commands.add_parser("lean", help="cross-check against TorchLean; emit and compile Lean 4")
     lean_commands.add_arguments(lean, _Parser)
+    docs_command.add_arguments(commands.add_parser("docs", help="write the formula reference (HTML + Markdown)"))
+    html_command.add_arguments(commands.add_parser("report", help="render a saved report as HTML"))
     return parser
 
 
@@ -101,18 +106,6 @@ def _integer(text: str, what: str) -> int:
         return int(text)
     except ValueError:
         raise UsageError(f"{what} must be an integer, got {text!r}") from None
-
-
-def _describe_option(option: Option) -> str:
-    if option.interval is not None:
-        lo, hi = option.interval
-        left, right = ("[" if option.closed[0] else "("), ("]" if option.closed[1] else ")")
-        return f"{option.name}={option.default!r} in {left}{lo}, {hi}{right}"
-    if option.callable_with is not None:
-        return f"{option.name}={option.default!r} or MODULE:ATTR with .{', .'.join(option.callable_with)}"
-    if option.choices is not None:
-        return f"{option.name}={option.default!r} of {'|'.join(map(str, option.choices))}"
-    return f"{option.name}={option.default!r}"
 
 
 def _option_value(option: Option, text: str) -> object:
@@ -155,16 +148,15 @@ def _fixed_options(texts: Sequence[str], losses: Sequence[str]) -> dict[str, dic
 
 
 def _command_list(console: Console) -> int:
-    table = Table(title="losscheck specs", title_justify="left", show_lines=True)
-    table.add_column("loss", no_wrap=True)
-    for column in ("formula", "options", "TorchLean"):
-        table.add_column(column, overflow="fold")
-    for spec in all_specs().values():
-        tensors = [f"{t.name}=None" for t in spec.optional_tensors]
-        options = [_describe_option(o) for o in spec.options]
-        cells = (spec.name, spec.formula, "\n".join(tensors + options), "\n".join(spec.torchlean) or "-")
-        table.add_row(*map(escape, cells))
-    console.print(table)
+    listing.print_list(console)
+    return 0
+
+
+def _command_show(args: argparse.Namespace, console: Console) -> int:
+    specs = all_specs()
+    if args.name not in specs:
+        raise UsageError(f"unknown loss {args.name!r}; known: {', '.join(specs)}")
+    listing.print_spec(specs[args.name], console)
     return 0
 
 
@@ -219,6 +211,8 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     supports = Capabilities.parse(args.supports, {o.name for n in losses for o in specs[n].options})
     _writable(args.report, "report")
     _writable(args.junit, "JUnit report")
+    if args.html:
+        html_command.check_html_target(args.html)
     settings = RunSettings(args.device, timeout, args.strict, require, in_process=args.in_process,
                            fail_fast=args.fail_fast)
     units = plan_units(losses, impls, dtypes, seed, fixed, compiled, args.device)
@@ -239,6 +233,8 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
         stream.finish(combined)
     if args.junit:
         write_junit(combined, args.junit)
+    if args.html:
+        html_command.write_html(report_document(combined, described), args.html)
     return 0 if combined.ok else 1
 
 
@@ -298,8 +294,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "list":
             return _command_list(console)
+        if args.command == "show":
+            return _command_show(args, console)
         if args.command == "lean":
             return lean_commands.run(args, console)
+        if args.command == "report":
+            return html_command.run(args, console)
+        if args.command == "docs":
+            return docs_command.run(args, console)
         if args.command == "repro":
             return _command_repro(args, console)
         return _command_run(args, console)

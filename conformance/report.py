@@ -143,14 +143,25 @@ def _summary(result: Result) -> dict[str, Any]:
             "notes": result.notes, "failures": len(result.failures)}
 
 
+def _header(settings: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "header", "format": "losscheck-report/2", "settings": settings,
+            "environment": {"torch": torch.__version__, "python": platform.python_version()},
+            "tolerance_policy": describe_policy()}
+
+
+def report_document(result: Result, settings: dict[str, Any]) -> dict[str, Any]:
+    """The whole report as one dict, as ``read_report`` gives it back (for the HTML report of a run)."""
+    lines = [_header(settings), *(json.loads(_check_line(r)) for r in result.results),
+             *({"kind": "spec_problem", "problem": p} for p in result.spec_problems), _summary(result)]
+    return _gather(lines)
+
+
 class ReportStream:
     """The JSON Lines report, streamed unit by unit, then rewritten in plan order."""
 
     def __init__(self, path: str, settings: dict[str, Any]):
         self.path = path
-        self.header = _line({"kind": "header", "format": "losscheck-report/2", "settings": settings,
-                             "environment": {"torch": torch.__version__, "python": platform.python_version()},
-                             "tolerance_policy": describe_policy()})
+        self.header = _line(_header(settings))
         self.file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open for the whole run
         self.file.write(self.header)
         self.file.flush()
@@ -176,18 +187,19 @@ class ReportStream:
 def read_report(path: str) -> dict[str, Any]:
     """A report (finished, or the stream of a killed run) as one document: header fields, ``results``,
     ``spec_problems``, and the summary's fields when the run finished (``ok`` is None otherwise)."""
-    document: dict[str, Any] = {"results": [], "spec_problems": [], "ok": None, "complete": False}
     with open(path, encoding="utf-8") as lines:
-        for text in lines:
-            if not text.strip():
-                continue
-            line = json.loads(text)
-            kind = line.pop("kind", None)
-            if kind == "check":
-                document["results"].append(line)
-            elif kind == "spec_problem":
-                document["spec_problems"].append(line["problem"])
-            elif kind in ("header", "summary"):
-                document.update(line)
-                document["complete"] = document["complete"] or kind == "summary"
+        return _gather(json.loads(text) for text in lines if text.strip())
+
+
+def _gather(lines: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {"results": [], "spec_problems": [], "ok": None, "complete": False}
+    for line in lines:
+        kind = line.pop("kind", None)
+        if kind == "check":
+            document["results"].append(line)
+        elif kind == "spec_problem":
+            document["spec_problems"].append(line["problem"])
+        elif kind in ("header", "summary"):
+            document.update(line)
+            document["complete"] = document["complete"] or kind == "summary"
     return document
