@@ -23,9 +23,13 @@ the failing element belongs to a unit whose slice of some sliced tensor is
 zero in the dtype: the product of the unit's squared norms, computed in the
 dtype, is 0 (a zero vector, or vectors so small that it underflows), and for
 a reduced output when some unit has one;
-``empty_input`` holds when the first input has no elements.
-A scalar claim (``jvp``, ``hvp``) is explained by an entry that gives
-``relative_error_below``: the claim's relative error must be below it.
+``empty_input`` holds when the first input has no elements;
+``nan_value`` holds when the exact value is NaN (a mean whose denominator is 0:
+every entry ignored).
+A scalar claim (``jvp``, ``hvp``) is explained by an entry for that quantity: its
+relative error must be below ``relative_error_below`` where the entry gives one,
+and the projection the target returned must show ``pytorch`` (``0``: the mode
+silently gave no tangent, or a detached gradient, so the projection is exactly 0).
 It also records what PyTorch returns there (``pytorch``: a number, ``nan``,
 ``non-finite`` for ±inf or NaN, whose sign follows the upstream gradient, or
 ``uninitialized`` for whatever uninitialized memory held, ``finite`` for a wrong
@@ -45,6 +49,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import mpmath
 import numpy as np
 import torch
 
@@ -99,6 +104,8 @@ class KnownDeviation:
     def _requirement_holds(self, dtype: str, reference: Reference) -> bool:
         if self.requires == "unit_total_overflows":
             return abs(reference.unit_total) > FORMATS[dtype].max_value
+        if self.requires == "nan_value":
+            return any(mpmath.isnan(v) for v in reference.value)
         return not self.requires or self.requires in ("zero_slice", "empty_input")
 
     def applies(self, case: Case, quantity: str, dtype: str, reference: Reference) -> bool:
@@ -108,6 +115,15 @@ class KnownDeviation:
         if not self.options_match(case.options) or not self._requirement_holds(dtype, reference):
             return False
         return not self.shape_cases or case.shape_case.name.startswith(self.shape_cases)
+
+    def explains_claim(self, relative_error: float, got: float | None) -> bool:
+        """Does this entry explain a failed scalar claim with this relative error and projection ``got``?
+        (``got`` None: a caller that does not pass the projection; only ``relative_error_below`` can speak.)"""
+        if self.relative_error_below is not None and not relative_error < self.relative_error_below:
+            return False
+        if got is None:
+            return self.relative_error_below is not None
+        return self._shows(got)
 
     def explains(self, element: int, case: Case, quantity: str, tensors: Mapping[str, np.ndarray],
                  got: np.ndarray, dtype: str, zero_elements: Callable[[], set[int]] = set) -> bool:
@@ -215,11 +231,11 @@ def known_deviations(ledgers: Sequence[str] = ()) -> tuple[KnownDeviation, ...]:
 
 
 def find_known_claim(case: Case, quantity: str, dtype: str, reference: Reference, relative_error: float,
-                     ledgers: Sequence[str] = ()) -> str | None:
-    """The id of a known deviation explaining a failed scalar claim (jvp, hvp) by its relative error, if any."""
+                     ledgers: Sequence[str] = (), got: float | None = None) -> str | None:
+    """The id of a known deviation explaining a failed scalar claim (jvp, hvp) by its relative error and
+    the projection ``got`` the target returned (see ``KnownDeviation.explains_claim``), if any."""
     for entry in known_deviations(ledgers):
-        if (entry.relative_error_below is not None and entry.applies(case, quantity, dtype, reference)
-                and relative_error < entry.relative_error_below):
+        if entry.applies(case, quantity, dtype, reference) and entry.explains_claim(relative_error, got):
             return entry.id
     return None
 
