@@ -25,7 +25,8 @@ dtype, is 0 (a zero vector, or vectors so small that it underflows), and for
 a reduced output when some unit has one;
 ``empty_input`` holds when the first input has no elements;
 ``nan_value`` holds when the exact value is NaN (a mean whose denominator is 0:
-every entry ignored).
+every entry ignored); ``large_reduction`` holds for the gate's large batches
+(``probes.LARGE_REDUCTION`` rows or more), where accumulation in a half type shows.
 A scalar claim (``jvp``, ``hvp``) is explained by an entry for that quantity: its
 relative error must be below ``relative_error_below`` where the entry gives one,
 and the projection the target returned must show ``pytorch`` (``0``: the mode
@@ -57,6 +58,7 @@ from ..derivations.units import split_units
 from ..spec.core import Slices
 from .cases import Case
 from .oracle import Reference
+from .probes import LARGE_REDUCTION
 from .tolerance import FORMATS
 
 
@@ -106,13 +108,15 @@ class KnownDeviation:
             return abs(reference.unit_total) > FORMATS[dtype].max_value
         if self.requires == "nan_value":
             return any(mpmath.isnan(v) for v in reference.value)
-        return not self.requires or self.requires in ("zero_slice", "empty_input")
+        return not self.requires or self.requires in ("zero_slice", "empty_input", "large_reduction")
 
     def applies(self, case: Case, quantity: str, dtype: str, reference: Reference) -> bool:
         """Does this entry speak about this quantity of this case in this dtype?"""
         if (case.spec.name, quantity) != (self.loss, self.quantity) or dtype not in self.dtypes:
             return False
         if not self.options_match(case.options) or not self._requirement_holds(dtype, reference):
+            return False
+        if self.requires == "large_reduction" and (case.batch or 0) < LARGE_REDUCTION:
             return False
         return not self.shape_cases or case.shape_case.name.startswith(self.shape_cases)
 
