@@ -18,6 +18,7 @@ from losscheck.conformance.compare import compare
 from losscheck.conformance.deviations import find_known, find_known_claim, known_deviations
 from losscheck.conformance.extra_checks import hvp_claim
 from losscheck.conformance.oracle import exact_reference
+from losscheck.conformance.probes import probe_cases
 from losscheck.conformance.pytorch_paths import ACC_POLICIES, chunked_linear_cross_entropy
 from losscheck.conformance.targets import EXTRA_TARGETS, builtin_targets
 from losscheck.spec import get_spec
@@ -194,9 +195,85 @@ def test_the_chunked_ledger_explains_a_zero_tangent_and_a_zero_hvp_only():
     assert find_known_claim(smoothing, "jvp", "float64", reference, 1.0, ("chunked",), got=0.0) is None
 
 
+HALF_WRONG = {  # dtype → acc_policy → the gradients that come out wrong on _half_rows's 4096 rows
+    "bfloat16": {"accurate": ("linear_weight", "linear_bias"), "balanced": ("linear_weight", "linear_bias"),
+                 "compact": ("linear_bias",), "auto": ()},
+    # here only the bias: the weight's sum survives float16's 11 bits (the gate's drawn 4097 rows break it too)
+    "float16": {"accurate": ("linear_bias",), "balanced": ("linear_bias",), "compact": ("linear_bias",), "auto": ()}}
+
+
+def _half_rows(dtype, reduction, impl, rows=4096):
+    """4096 rows x = 1 through zero weights and bias, every target 0: p = 1/3 everywhere."""
+    h = getattr(torch, dtype)
+    x = torch.ones(rows, 1, dtype=h, requires_grad=True)
+    w = torch.zeros(3, 1, dtype=h, requires_grad=True)
+    b = torch.zeros(3, dtype=h, requires_grad=True)
+    target = torch.zeros(rows, dtype=torch.long)
+    out = impl(x, w, target, linear_bias=b, reduction=reduction)
+    upstream = torch.ones_like(out)
+    grads = dict(zip(("linear_weight", "linear_bias"), torch.autograd.grad(out, [w, b], upstream)))
+    tensors = {"input": x.detach().double().numpy(), "linear_weight": w.detach().double().numpy(),
+               "target": target.numpy(), "linear_bias": b.detach().double().numpy()}
+    exact = exact_reference(SPEC, tensors, {**DEFAULTS, "reduction": reduction}, upstream.double().numpy())
+    return grads, exact
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_types_accumulate_gradients_over_rows_in_the_half_type(dtype, reduction):
+    """Exact: [-2/3, 1/3, 1/3] (mean) or 4096 times that (sum). The reference path and auto conform; the
+    other policies' row sums, kept in the half type, do not (bfloat16 accurate: +0.334 for -2/3)."""
+    scale = 1 if reduction == "mean" else 4096
+    for policy, wrong in (("pytorch", ()), *HALF_WRONG[dtype].items()):
+        impl = F.linear_cross_entropy if policy == "pytorch" else chunked_linear_cross_entropy(policy)
+        grads, exact = _half_rows(dtype, reduction, impl)
+        for name, grad in grads.items():
+            with mpmath.workdps(50):
+                assert all(mpmath.almosteq(e, mpmath.mpf(v) * scale / 3, rel_eps=1e-40)
+                           for e, v in zip(exact.grads[name], (-2, 1, 1)))
+            ok = compare(exact.grads[name], exact.grad_bounds[name], grad.double().numpy(), dtype, derivative=True).ok
+            assert ok == (name not in wrong), (policy, name, grad.tolist())
+    if dtype == "bfloat16":
+        grads, _ = _half_rows(dtype, reduction, chunked_linear_cross_entropy("accurate"))
+        assert grads["linear_bias"][0] > 0  # the target's -1 is lost entirely
+
+
+def test_the_chunked_ledger_explains_half_accumulation_on_the_gates_large_batch_only():
+    grid = generate_cases(SPEC)
+    large = next(c for c in probe_cases(SPEC, 0, len(grid)) if (c.batch or 0) >= 4096
+                 and c.options["reduction"] == "mean")
+    small = next(c for c in grid if c.shape_case.name.startswith("index (N,H)") and c.options["reduction"] == "mean"
+                 and c.options["label_smoothing"] == 0.0 and "linear_bias" in c.present)
+    tensors = large.tensors("bfloat16")
+    reference = exact_reference(SPEC, tensors, large.options, large.upstream("bfloat16"))
+    inputs = {n: torch.tensor(v, dtype=torch.bfloat16 if v.dtype.kind == "f" else torch.int64)
+              for n, v in tensors.items()}
+    wrt = ("input", "linear_weight", "linear_bias")
+    for n in wrt:
+        inputs[n].requires_grad_(True)
+    optional = {n: inputs[n] for n in ("linear_bias", "weight") if n in inputs}
+    out = chunked_linear_cross_entropy("accurate")(inputs["input"], inputs["linear_weight"], inputs["target"],
+                                                   **optional, **large.options)
+    upstream = torch.tensor(large.upstream("bfloat16"), dtype=torch.bfloat16)
+    grads = dict(zip(wrt, torch.autograd.grad(out, [inputs[n] for n in wrt], upstream)))
+    for name in ("linear_weight", "linear_bias"):
+        got = grads[name].double().numpy()
+        comparison = compare(reference.grads[name], reference.grad_bounds[name], got, "bfloat16", derivative=True)
+        assert comparison.failing, name
+        quantity = f"grad {name}"
+        entry = f"linear_cross_entropy-chunked-half-accumulation-grad-{name}"
+        assert find_known(large, quantity, "bfloat16", tensors, reference, comparison.failing, got,
+                          ("chunked",)) == entry
+        assert find_known(large, quantity, "bfloat16", tensors, reference, comparison.failing, got) is None
+        known = next(e for e in known_deviations(("chunked",)) if e.id == entry)
+        assert not known.applies(small, quantity, "bfloat16", reference)  # a small batch is not excused
+        assert not known.applies(large, quantity, "float32", reference)
+
+
 def test_every_chunked_entry_has_a_reproducer_and_a_test_here():
     tested = {*(f"linear_cross_entropy-chunked-all-ignored-mean-nan-grad-{n}"
                 for n in ("input", "linear_weight", "linear_bias")),
+              *(f"linear_cross_entropy-chunked-half-accumulation-grad-{n}" for n in ("linear_weight", "linear_bias")),
               "linear_cross_entropy-chunked-forward-mode-no-tangent",
               "linear_cross_entropy-chunked-create-graph-detached"}
     entries = [e for e in known_deviations(("chunked",)) if e.ledger == "chunked"]
