@@ -125,9 +125,19 @@ class KnownDeviation:
         (``got`` None: a caller that does not pass the projection; only ``relative_error_below`` can speak.)"""
         if self.relative_error_below is not None and not relative_error < self.relative_error_below:
             return False
-        if got is None:
+        if got is None or not self._names_a_value():  # a formula in ``pytorch`` describes, it does not match
             return self.relative_error_below is not None
         return self._shows(got)
+
+    def _names_a_value(self) -> bool:
+        """Is ``pytorch`` a value ``_shows`` can match (a keyword or a number), not a description?"""
+        if self.pytorch in ("uninitialized", "finite", "nan", "non-finite"):
+            return True
+        try:
+            float(self.pytorch)
+        except ValueError:
+            return False
+        return True
 
     def explains(self, element: int, case: Case, quantity: str, tensors: Mapping[str, np.ndarray],
                  got: np.ndarray, dtype: str, zero_elements: Callable[[], set[int]] = set) -> bool:
