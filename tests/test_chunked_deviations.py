@@ -154,7 +154,9 @@ def _unbatched_case(options):
                 and all(c.options[k] == v for k, v in options.items()))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+# float16 is left out: there eager PyTorch's own entry linear_cross_entropy-float16-ignored-row-overflowing-logits-*
+# (any NaN gradient under ignore_index=1) already explains these NaNs, for every target.
+@pytest.mark.parametrize("dtype", ["float64", "float32", "bfloat16"])
 def test_the_chunked_ledger_explains_the_all_ignored_nan_gradients_only_for_the_chunked_target(dtype):
     case = _unbatched_case({"ignore_index": 1, "reduction": "mean", "label_smoothing": 0.0})
     tensors = case.tensors(dtype)
