@@ -104,21 +104,22 @@ class Case:
 def batch_tensors(spec: LossSpec, shape_case: ShapeCase) -> tuple[str, ...] | None:
     """The tensors whose dim 0 is the batch dim of ``shape_case``, or None if it has no batch dim to resize.
 
-    A batch dim is dim 0 of the first (sliced) tensor, batched: two dims or more for a sliced
-    structure, one or more elementwise. Every tensor with that dim-0 length follows it, except
-    per-class tensors (read whole by every unit); broadcast dims of size 1 stay. Recursions
+    A batch dim is dim 0 of the first (sliced) tensor, or of the first gathered one labelled ``n``,
+    batched: two dims or more for a sliced structure, one or more elementwise. Every tensor with that
+    dim-0 length follows it, except per-class tensors (read whole by every unit) and gathered ones
+    without ``n`` (a weight); broadcast dims of size 1 stay. Recursions
     (CTC) and whole-tensor units are never resized.
     """
     structure = spec.structure
     if isinstance(structure, Sequences) or (isinstance(structure, Slices) and structure.axis is None):
         return None
-    first = structure.sliced[0] if isinstance(structure, Slices) else spec.required_tensors[0].name
+    first = structure.batch_source if isinstance(structure, Slices) else spec.required_tensors[0].name
     first_shape = tuple(shape_case.shapes[first])
     if len(first_shape) < (2 if isinstance(structure, Slices) else 1) or first_shape[0] < 2:
         return None
-    per_class = structure.per_class if isinstance(structure, Slices) else ()
     return tuple(name for name, shape in shape_case.shapes.items()
-                 if name not in per_class and len(shape) >= 1 and shape[0] == first_shape[0])
+                 if (not isinstance(structure, Slices) or structure.follows_batch(name))
+                 and len(shape) >= 1 and shape[0] == first_shape[0])
 
 
 def expandable(spec: LossSpec, shape_case: ShapeCase, present: tuple[str, ...]) -> tuple[str, ...]:

@@ -23,9 +23,14 @@ the failing element belongs to a unit whose slice of some sliced tensor is
 zero in the dtype: the product of the unit's squared norms, computed in the
 dtype, is 0 (a zero vector, or vectors so small that it underflows), and for
 a reduced output when some unit has one;
-``empty_input`` holds when the first input has no elements.
-A scalar claim (``jvp``, ``hvp``) is explained by an entry that gives
-``relative_error_below``: the claim's relative error must be below it.
+``empty_input`` holds when the first input has no elements;
+``nan_value`` holds when the exact value is NaN (a mean whose denominator is 0:
+every entry ignored); ``large_reduction`` holds for the gate's large batches
+(``probes.LARGE_REDUCTION`` rows or more), where accumulation in a half type shows.
+A scalar claim (``jvp``, ``hvp``) is explained by an entry for that quantity: its
+relative error must be below ``relative_error_below`` where the entry gives one,
+and the projection the target returned must show ``pytorch`` (``0``: the mode
+silently gave no tangent, or a detached gradient, so the projection is exactly 0).
 It also records what PyTorch returns there (``pytorch``: a number, ``nan``,
 ``non-finite`` for ±inf or NaN, whose sign follows the upstream gradient, or
 ``uninitialized`` for whatever uninitialized memory held, ``finite`` for a wrong
@@ -45,6 +50,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import mpmath
 import numpy as np
 import torch
 
@@ -52,6 +58,7 @@ from ..derivations.units import split_units
 from ..spec.core import Slices
 from .cases import Case
 from .oracle import Reference
+from .probes import LARGE_REDUCTION
 from .tolerance import FORMATS
 
 
@@ -99,7 +106,9 @@ class KnownDeviation:
     def _requirement_holds(self, dtype: str, reference: Reference) -> bool:
         if self.requires == "unit_total_overflows":
             return abs(reference.unit_total) > FORMATS[dtype].max_value
-        return not self.requires or self.requires in ("zero_slice", "empty_input")
+        if self.requires == "nan_value":
+            return any(mpmath.isnan(v) for v in reference.value)
+        return not self.requires or self.requires in ("zero_slice", "empty_input", "large_reduction")
 
     def applies(self, case: Case, quantity: str, dtype: str, reference: Reference) -> bool:
         """Does this entry speak about this quantity of this case in this dtype?"""
@@ -107,7 +116,28 @@ class KnownDeviation:
             return False
         if not self.options_match(case.options) or not self._requirement_holds(dtype, reference):
             return False
+        if self.requires == "large_reduction" and (case.batch or 0) < LARGE_REDUCTION:
+            return False
         return not self.shape_cases or case.shape_case.name.startswith(self.shape_cases)
+
+    def explains_claim(self, relative_error: float, got: float | None) -> bool:
+        """Does this entry explain a failed scalar claim with this relative error and projection ``got``?
+        (``got`` None: a caller that does not pass the projection; only ``relative_error_below`` can speak.)"""
+        if self.relative_error_below is not None and not relative_error < self.relative_error_below:
+            return False
+        if got is None or not self._names_a_value():  # a formula in ``pytorch`` describes, it does not match
+            return self.relative_error_below is not None
+        return self._shows(got)
+
+    def _names_a_value(self) -> bool:
+        """Is ``pytorch`` a value ``_shows`` can match (a keyword or a number), not a description?"""
+        if self.pytorch in ("uninitialized", "finite", "nan", "non-finite"):
+            return True
+        try:
+            float(self.pytorch)
+        except ValueError:
+            return False
+        return True
 
     def explains(self, element: int, case: Case, quantity: str, tensors: Mapping[str, np.ndarray],
                  got: np.ndarray, dtype: str, zero_elements: Callable[[], set[int]] = set) -> bool:
@@ -215,11 +245,11 @@ def known_deviations(ledgers: Sequence[str] = ()) -> tuple[KnownDeviation, ...]:
 
 
 def find_known_claim(case: Case, quantity: str, dtype: str, reference: Reference, relative_error: float,
-                     ledgers: Sequence[str] = ()) -> str | None:
-    """The id of a known deviation explaining a failed scalar claim (jvp, hvp) by its relative error, if any."""
+                     ledgers: Sequence[str] = (), got: float | None = None) -> str | None:
+    """The id of a known deviation explaining a failed scalar claim (jvp, hvp) by its relative error and
+    the projection ``got`` the target returned (see ``KnownDeviation.explains_claim``), if any."""
     for entry in known_deviations(ledgers):
-        if (entry.relative_error_below is not None and entry.applies(case, quantity, dtype, reference)
-                and relative_error < entry.relative_error_below):
+        if entry.applies(case, quantity, dtype, reference) and entry.explains_claim(relative_error, got):
             return entry.id
     return None
 

@@ -19,7 +19,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
+
+from .pytorch_paths import ACC_POLICIES, chunked_linear_cross_entropy
 
 Implementation = Callable[..., Any]
 
@@ -37,6 +40,13 @@ class BuiltinTarget:
 EXTRA_TARGETS: dict[str, tuple[BuiltinTarget, ...]] = {}
 """loss name → PyTorch paths checked beside its default one in the default run. Registering a
 path here (a name, a builder, a ledger) is all it takes: the runner gives it rows of its own."""
+
+EXTRA_TARGETS["linear_cross_entropy"] = tuple(
+    BuiltinTarget(f"chunked:{policy}", build=partial(chunked_linear_cross_entropy, policy), ledgers=("chunked",),
+                  description=f"F.linear_cross_entropy(..., options=LinearCrossEntropyOptions(acc_policy={policy!r})): "
+                              "the chunked kernel (index targets, label_smoothing=0, (C, H) weight; other calls "
+                              "fall back to the reference path)")
+    for policy in ACC_POLICIES)
 
 DEFAULT = "pytorch"
 

@@ -127,21 +127,31 @@ def _slices(structure: Slices, tensors: Mapping[str, np.ndarray], options: Mappi
             batch_size: int, sizes: dict[str, int]) -> UnitTable:
     if structure.axis is None:  # one unit: the sliced tensors flattened (flat positions are unchanged)
         tensors = {name: t.reshape(-1) if name in structure.sliced else t for name, t in tensors.items()}
-    first = tensors[structure.sliced[0]]
-    axis = structure.axis_of(first.shape)
-    classes = structure.class_count({name: t.shape for name, t in tensors.items()})
-    out_shape = first.shape[:axis] + first.shape[axis + 1:]
+    shapes = {name: tuple(t.shape) for name, t in tensors.items()}
+    classes = structure.class_count(shapes)
+    if structure.gathered:  # the class grid (n, C, d1..dK) of the output's dims
+        dims = structure.unit_dims(shapes)
+        grid = tuple(dims.values())
+        first_shape = (*grid[:1], classes, *grid[1:])
+    else:
+        dims, first_shape = {}, shapes[structure.sliced[0]]
+    axis = structure.axis_of(first_shape)
+    out_shape = first_shape[:axis] + first_shape[axis + 1:]
     values: dict[str, np.ndarray] = {}
     positions: dict[str, np.ndarray] = {}
     units = int(np.prod(out_shape, dtype=np.int64))
     kept = np.ones(units, bool)
     index_target = False
+    ignore_index = options.get("ignore_index", -100)
     for name, tensor in tensors.items():
-        if name == structure.index_target and tensor.shape != first.shape:
+        if name == structure.index_target and tensor.shape != first_shape:
             index_target = True
             indices = tensor.reshape(-1).astype(np.int64)
-            kept = indices != options.get("ignore_index", -100)
+            kept = indices != (-100 if ignore_index is None else ignore_index)  # None: PyTorch's default, -100
             values[name] = (indices[:, None] == np.arange(classes)).astype(np.float64)
+        elif name in structure.gathered:
+            where = _gathered_rows(structure.dim_labels(name, tensor.ndim), tensor.shape, dims, tuple(out_shape))
+            values[name], positions[name] = tensor.reshape(-1)[where], where
         elif name in structure.encode:
             rows = tensor.reshape(-1)[_rows(tensor.shape, structure.axis_of(tensor.shape))]
             encoded = np.array([structure.encode[name](row) for row in rows], dtype=np.float64)
@@ -156,6 +166,21 @@ def _slices(structure: Slices, tensors: Mapping[str, np.ndarray], options: Mappi
             where = np.broadcast_to(_flat_positions(tensor.shape), out_shape).reshape(-1)
             values[name], positions[name] = tensor.reshape(-1)[where], where
     return UnitTable(values, positions, kept, tuple(out_shape), classes, index_target, batch_size, sizes)
+
+
+def _gathered_rows(labels: tuple[str, ...], shape: tuple[int, ...], dims: Mapping[str, int],
+                   out_shape: tuple[int, ...]) -> np.ndarray:
+    """Flat positions a unit reads in a gathered tensor, shape (U, row length): its output dims moved first
+    (in output order, absent ones broadcast), the dims read whole after them, in the tensor's order."""
+    unit_axes = [labels.index(d) for d in dims if d in labels]
+    row_axes = [k for k, label in enumerate(labels) if label not in dims]
+    where = np.transpose(_flat_positions(shape), unit_axes + row_axes)
+    row_shape = tuple(shape[k] for k in row_axes)
+    present = [d in labels for d in dims]
+    where = where.reshape(tuple(size if p else 1 for size, p in zip(out_shape, present)) + row_shape)
+    length = int(np.prod(row_shape, dtype=np.int64))
+    units = int(np.prod(out_shape, dtype=np.int64))
+    return np.broadcast_to(where, (*out_shape, *row_shape)).reshape(units, length)
 
 
 def _sequences(structure: Sequences, tensors: Mapping[str, np.ndarray], batch_size: int,

@@ -16,7 +16,9 @@ records the convention differences as data:
 
 ``conventions`` names every difference a report must cite when it says "equal under".
 Specs that are not on this branch yet are linked by name; the checks that need the spec
-say so instead of failing. Adding a spec needs at most one entry here.
+say so instead of failing. Adding a spec needs at most one entry here; a spec with no TorchLean
+counterpart (``linear_cross_entropy``: TorchLean has no linear layer fused with a loss) has none,
+and ``lean check`` lists it among the specs without a link.
 """
 
 from __future__ import annotations

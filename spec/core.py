@@ -405,10 +405,21 @@ class Slices:
     * ``classes``: (tensor, dim) whose size is the class count C, where it is
       not the slice length K (fused_linear_cross_entropy: the weight's rows,
       while a unit slices an input row of H features). Default: C = K.
+    * ``gathered``: name → space-separated labels of that tensor's dims, for
+      tensors that no input of the output's shape holds (linear_cross_entropy's
+      logits are computed, so its units are laid out by the input and the weight).
+      ``n`` labels the batch dim and ``...`` the output's trailing dims d1..dK;
+      every other label is a dim a unit reads whole, in the tensor's order. The
+      units are then the output (n, d1..dK) (the sliced tensors and the index
+      target are laid out like the class grid (n, C, d1..dK)), and unit (n, s)
+      reads a gathered tensor at its own n and s: ``"n h"`` (input row n),
+      ``"c ... h"`` (the weight's C·H values at position s). A label string
+      without ``...`` may come without its leading ``n`` (an unbatched tensor).
+      Units that read one element add their gradients, as for a shared tensor.
 
     Every sliced and encoded tensor reads as a list of K symbols, a one-hot
     index target and every per-class tensor as a list of C, a shared tensor
-    as a list of its size.
+    as a list of its size, a gathered tensor as its dims read whole.
     """
 
     sliced: tuple[str, ...]
@@ -419,6 +430,7 @@ class Slices:
     shared: tuple[str, ...] = ()
     encode: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict, hash=False, compare=False)
     classes: tuple[str, int] | None = None
+    gathered: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def slice_length(self, shape: tuple[int, ...]) -> int:
         """K for a first sliced tensor of ``shape``."""
@@ -443,8 +455,40 @@ class Slices:
 
     def is_row(self, name: str) -> bool:
         """Does a unit read tensor ``name`` as a list of symbols?"""
-        groups = (self.sliced, self.per_class, self.shared, self.encode)
+        groups = (self.sliced, self.per_class, self.shared, self.encode, self.gathered)
         return name == self.index_target or any(name in group for group in groups)
+
+    def dim_labels(self, name: str, ndim: int) -> tuple[str, ...]:
+        """The labels of a gathered tensor of ``ndim`` dims, ``...`` spelled out as ``...0``, ``...1``."""
+        labels = self.gathered[name].split()
+        if "..." in labels:
+            at = labels.index("...")
+            extra = tuple(f"...{k}" for k in range(ndim - len(labels) + 1))
+            return (*labels[:at], *extra, *labels[at + 1:])
+        if labels[0] == "n" and ndim == len(labels) - 1:
+            return tuple(labels[1:])
+        return tuple(labels)
+
+    def unit_dims(self, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, int]:
+        """The output's dims from the gathered tensors' ``shapes``: label (``n``, ``...0``, ...) → size."""
+        dims: dict[str, int] = {}
+        for name in self.gathered:
+            if name in shapes:
+                for label, size in zip(self.dim_labels(name, len(shapes[name])), shapes[name]):
+                    if label == "n" or label.startswith("..."):
+                        dims.setdefault(label, size)
+        return {label: dims[label] for label in sorted(dims, key=lambda d: (d != "n", len(d), d))}
+
+    def follows_batch(self, name: str) -> bool:
+        """Does tensor ``name`` have the batch dim as its dim 0 (not per-class, not gathered without ``n``)?"""
+        if name in self.per_class:
+            return False
+        return name not in self.gathered or self.gathered[name].split()[0] == "n"
+
+    @property
+    def batch_source(self) -> str:
+        """The tensor whose dim 0 is the batch dim: the first gathered with ``n``, else the first sliced."""
+        return next((n for n, labels in self.gathered.items() if labels.split()[0] == "n"), self.sliced[0])
 
 
 def ClassAxis(per_class: tuple[str, ...] = ("weight",)) -> Slices:

@@ -39,16 +39,17 @@ from .cross_entropy import IGNORE_INDEX, LABEL_SMOOTHING, log_softmax_cross_entr
 FEATURE = Domain("feature", regimes=("typical", "large"), large_scale=100.0)
 
 
-def logits(u: Unit) -> list:
-    """z_v = Σ_h W[v, h]·x_h + b_v, W read row-major from the flattened weight."""
-    features = len(u.input)
-    rows = [u.weight[v * features:(v + 1) * features] for v in range(u.num_classes)]
-    return [sp.Add(*[w * x for w, x in zip(row, u.input)]) + b for row, b in zip(rows, u.bias)]
+def linear_logits(features: list, weight: list, bias: list) -> list:
+    """z_v = Σ_h W[v, h]·x_h + b_v for V = len(bias) classes, W read row-major from its flat V·H values."""
+    width = len(features)
+    rows = [weight[v * width:(v + 1) * width] for v in range(len(bias))]
+    return [sp.Add(*[w * x for w, x in zip(row, features)]) + b for row, b in zip(rows, bias)]
 
 
 def loss(u: Unit):
     """−Σ_v y'_v·(z_v − log Σ_k exp(z_k))."""
-    return log_softmax_cross_entropy(logits(u), [1] * u.num_classes, smoothed_target(u))
+    return log_softmax_cross_entropy(linear_logits(u.input, u.weight, u.bias), [1] * u.num_classes,
+                                     smoothed_target(u))
 
 
 def denominator(u: Unit):

@@ -265,7 +265,9 @@ def test_every_entry_has_a_reproducer_and_a_test_here():
               *(f"triplet_margin_loss-float16-p3-norm-underflow-nan-grad-{n}"
                 for n in ("anchor", "positive", "negative")),
               *(f"fused_linear_cross_entropy-float16-ignored-row-overflowing-logits-nan-grad-{n}"
-                for n in ("input", "weight", "bias"))}
+                for n in ("input", "weight", "bias")),
+              *(f"linear_cross_entropy-float16-ignored-row-overflowing-logits-nan-grad-{n}"
+                for n in ("input", "linear_weight", "linear_bias"))}
     for entry in known_deviations():
         assert entry.id in tested
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]
@@ -376,3 +378,20 @@ def test_fused_linear_cross_entropy_ignored_row_with_overflowing_logits():
     reference = exact_reference(get_spec("fused_linear_cross_entropy"), tensors,
                                 {"reduction": "mean", "ignore_index": 1, "label_smoothing": 0.0}, np.array(1.0))
     assert all(v == 0 for name in ("input", "weight", "bias") for v in reference.grads[name])
+
+
+def test_linear_cross_entropy_ignored_row_with_overflowing_logits():
+    """The same ignored float16 row through F.linear_cross_entropy's reference path: NaN gradients, exact 0."""
+    h = torch.float16
+    x = torch.tensor([[-32768.0, 0.0, 2**-22]], dtype=h, requires_grad=True)
+    w = torch.tensor([[-2.0, 128, -1024], [8192, -128, 1], [512, -512, -2**-15], [32768, -2**-19, 1024]], dtype=h,
+                     requires_grad=True)
+    b = torch.tensor([8192.0, 1, -2048, 32768], dtype=h, requires_grad=True)
+    out = F.linear_cross_entropy(x, w, torch.tensor([1]), linear_bias=b, ignore_index=1)
+    grads = torch.autograd.grad(out, [x, w, b])
+    assert all(torch.isnan(g).all() for g in grads)
+    tensors = {"input": x.detach().double().numpy(), "linear_weight": w.detach().double().numpy(),
+               "target": np.array([1]), "linear_bias": b.detach().double().numpy()}
+    reference = exact_reference(get_spec("linear_cross_entropy"), tensors,
+                                {"reduction": "mean", "ignore_index": 1, "label_smoothing": 0.0}, np.array(1.0))
+    assert all(v == 0 for name in ("input", "linear_weight", "linear_bias") for v in reference.grads[name])

@@ -92,3 +92,36 @@ def test_a_dividing_branch_is_not_evaluated_where_it_is_not_taken():
     evaluate = make_mpmath([p], outputs)
     assert list(evaluate(mpmath.mpf(0))) == [0, 1]
     assert list(evaluate(mpmath.mpf(2))) == [0.5, 2.5]
+
+
+def test_gathered_tensors_give_each_position_its_own_weight_slab():
+    """linear_cross_entropy's K-dim layout by brute force: unit (n, s1, s2) reads input row n, W[:, s1, s2, :]
+    and b[:, s1, s2], its class-index target t[n, s1, s2] or probability row y[n, :, s1, s2]."""
+    from losscheck.conformance.cases import batch_tensors
+
+    spec = get_spec("linear_cross_entropy")
+    rng = np.random.default_rng(3)
+    n, c, d1, d2, h = 2, 4, 3, 2, 5
+    x, w, b = rng.standard_normal((n, h)), rng.standard_normal((c, d1, d2, h)), rng.standard_normal((c, d1, d2))
+    index = rng.integers(0, c, (n, d1, d2))
+    probs = rng.uniform(size=(n, c, d1, d2))
+    for target in (index, probs):
+        tensors = {"input": x, "linear_weight": w, "target": target, "linear_bias": b}
+        table = split_units(spec, tensors, {"ignore_index": None})
+        assert table.out_shape == (n, d1, d2) and table.num_classes == c
+        assert table.index_target == (target is index)
+        for u, (i, s1, s2) in enumerate(np.ndindex(n, d1, d2)):
+            assert table.values["input"][u].tolist() == x[i].tolist()
+            assert table.values["linear_weight"][u].tolist() == w[:, s1, s2, :].reshape(-1).tolist()
+            assert table.values["linear_bias"][u].tolist() == b[:, s1, s2].tolist()
+            expected = np.eye(c)[index[i, s1, s2]] if target is index else probs[i, :, s1, s2]
+            assert table.values["target"][u].tolist() == expected.tolist()
+            where = table.positions["linear_weight"][u]
+            assert w.reshape(-1)[where].tolist() == w[:, s1, s2, :].reshape(-1).tolist()
+    unbatched = split_units(spec, {"input": x[0], "linear_weight": w[:, 0, 0], "target": np.array(1)},
+                            {"ignore_index": 1})
+    assert unbatched.out_shape == () and unbatched.kept.tolist() == [False]
+    assert split_units(spec, {"input": x, "linear_weight": w[:, 0, 0], "target": index[:, 0, 0]},
+                       {"ignore_index": None}).kept.all()  # None is -100: nothing ignored
+    case = next(sc for sc in spec.shape_cases if sc.name.startswith("index K-dim"))
+    assert batch_tensors(spec, case) == ("input", "target")  # the weight and bias have no batch dim
