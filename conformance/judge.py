@@ -114,6 +114,7 @@ def judge_scalar(trial: Trial, quantity: str, exact: Any, got: Any, allowed: Any
     """A projected claim (jvp, hvp): |got − exact| ≤ allowed, special values exactly."""
     shown = f"projection {mpmath.nstr(got, 12)} against exact {mpmath.nstr(exact, 12)}"
     expected, returned = mpmath.nstr(exact, 17), mpmath.nstr(got, 17)
+    projection = float(got)  # what the target showed: a known deviation must show exactly that
     if not (mpmath.isfinite(got) and mpmath.isfinite(exact)):  # special values must match exactly
         same = (mpmath.isnan(got) and mpmath.isnan(exact)) or got == exact
         exact, got, allowed = mpmath.mpf(1), mpmath.mpf(1 if same else "inf"), mpmath.mpf(1)
@@ -123,7 +124,8 @@ def judge_scalar(trial: Trial, quantity: str, exact: Any, got: Any, allowed: Any
     relative = float(error / abs(exact)) if exact else 0.0
     status, message = Status.PASS, ""
     if not error <= allowed:
-        known = find_known_claim(trial.case, quantity, trial.dtype, trial.reference, relative, trial.ledgers)
+        known = find_known_claim(trial.case, quantity, trial.dtype, trial.reference, relative, trial.ledgers,
+                                 got=projection)
         status = Status.KNOWN if known else Status.FAIL
         message = f"known deviation {known}" if known else f"{shown}, allowed ±{mpmath.nstr(allowed, 3)}"
     return trial.make(quantity, status, worst_ulps=ulps, worst_relative=relative, worst_ratio=ratio,
