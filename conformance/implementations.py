@@ -81,7 +81,12 @@ class NamedCallable:
         return self.target(*args, **kwargs)
 
     def __getattr__(self, attr: str) -> Any:
+        if "target" not in self.__dict__:  # while unpickling, before __init__'s fields exist
+            raise AttributeError(attr)
         return getattr(self.__dict__["target"], attr)
+
+    def __reduce__(self) -> tuple:
+        return NamedCallable, (self.name, self.target)
 
     def __repr__(self) -> str:
         return self.name
