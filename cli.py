@@ -24,6 +24,7 @@ from .conformance import html_command
 from .conformance.capabilities import Capabilities
 from .conformance.implementations import UsageError, parse_impl
 from .conformance.junit import write_junit
+from .conformance.progress import RunProgress
 from .conformance.replay import read_reproducer, write_reproducer
 from .conformance.report import ReportStream, print_result, report_document
 from .conformance.results import FAILING, MODES, Result
@@ -222,9 +223,15 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
                  "strict": args.strict, "require": sorted(require)}
     stream = ReportStream(args.report, described) if args.report else None
     started = time.perf_counter()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), RunProgress(console, units) as progress:
         warnings.simplefilter("ignore")  # PyTorch's deprecation chatter is not a finding
-        combined = run_units(units, settings, jobs, supports, on_unit=stream.unit if stream else None)
+
+        def judged(index: int, result: Result) -> None:
+            if stream:
+                stream.unit(index, result)
+            progress.unit(result)
+
+        combined = run_units(units, settings, jobs, supports, on_unit=judged)
     elapsed = time.perf_counter() - started
     saved = _save_failures(combined, Path(args.save_failures), args.device, impls)
     print_result(combined, console, saved)

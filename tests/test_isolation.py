@@ -231,3 +231,22 @@ def test_in_process_mode_says_so(run_cli, tmp_path, monkeypatch):
                              "--dtype", "float32", "--in-process", "--fail-fast", "--save-failures", str(tmp_path))
     assert status == 1
     assert "in-process mode (debugging only)" in out
+
+
+def test_progress_shows_on_a_terminal_only():
+    import io
+
+    from losscheck.conformance.progress import RunProgress
+    from losscheck.conformance.results import QuantityResult, Result, Status
+    from rich.console import Console
+
+    rows = [QuantityResult("mse_loss", "float32", "#0", "value", Status.FAIL)]
+    shown = io.StringIO()
+    with RunProgress(Console(file=shown, force_terminal=True, width=80), [object(), object()]) as progress:
+        progress.unit(Result(results=rows))
+        progress.progress.refresh()
+    assert "mse_loss float32: 1 checks, 1 failing" in shown.getvalue() and "1/2" in shown.getvalue()
+    quiet = io.StringIO()
+    with RunProgress(Console(file=quiet, force_terminal=False), [object()]) as progress:
+        progress.unit(Result(results=rows))
+    assert quiet.getvalue() == ""
