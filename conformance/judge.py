@@ -71,7 +71,8 @@ def _convention_note(trial: Trial, comparison: Comparison) -> str:
     """Names a failure at an exact kink a convention mismatch, with the conventions the spec states."""
     if not comparison.at_kink:
         return ""
-    stated = "; ".join(f"{c.name}: {c.text}" for c in trial.spec.conventions) or "none stated"
+    at_kinks = [c for c in trial.spec.conventions if c.kink]
+    stated = "; ".join(f"{c.name}: {c.text}" for c in at_kinks) or "none stated at kinks"
     return (f"; convention mismatch at a kink: {len(comparison.at_kink)} of them read a unit exactly on a kink "
             f"(a branch argument is 0), where the spec states PyTorch's convention ({stated})")
 

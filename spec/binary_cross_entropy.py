@@ -97,7 +97,8 @@ SPEC = LossSpec(
                                 "(100·w·y at p = 0, 100·w·(1 − y) at p = 1)"),
         Convention("backward clamp", "∂l/∂p = w·(p − y)/max(p·(1 − p), 1e-12) with the float 1e-12 "
                                      "(9.99999996e-13; rounded again to bfloat16, and to 0 in float16): not the "
-                                     "derivative of the clamped forward where p·(1 − p) < 1e-12 or a log is clamped"),
+                                     "derivative of the clamped forward where p·(1 − p) < 1e-12 or a log is clamped",
+                   kink=True),
         Convention("target gradient", "∂l/∂y = −w·logit(p) without the forward's clamp: +inf at p = 0, −inf at p = 1"),
     ),
     torchlean=("Spec.binaryCrossEntropySpec", "Spec.binaryCrossEntropyTensorSpec"),

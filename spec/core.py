@@ -358,10 +358,12 @@ def reduction_option(*extra: str) -> Option:
 
 @dataclass(frozen=True)
 class Convention:
-    """A PyTorch choice that is not pure math, named so reports can cite it."""
+    """A PyTorch choice that is not pure math, named so reports can cite it. ``kink`` marks the choices
+    made where a branch argument is exactly 0 (a hinge, a sign, a clamp's edge): a failure there quotes them."""
 
     name: str
     text: str
+    kink: bool = False
 
 
 # -------------------------------------------------------------- structure ---

@@ -98,7 +98,7 @@ SPEC = LossSpec(
         Convention("norm epsilon", "float32(1e-12) = 9.999999960041972e-13 is added to each squared norm "
                    "before the product and sqrt, so a zero vector gives cos = 0"),
         Convention("hinge kink", "at cos = margin (y = −1) the hinge is active: value 0, gradient that of cos "
-                   "(clamp_min passes the gradient where cos − margin ≥ 0)"),
+                   "(clamp_min passes the gradient where cos − margin ≥ 0)", kink=True),
         Convention("other labels", "a target other than 1 or −1 gives loss 0 and no gradient"),
         Convention("row mean", "mean divides by the number of rows N"),
     ),

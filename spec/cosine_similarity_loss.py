@@ -55,7 +55,7 @@ SPEC = LossSpec(
     conventions=(
         Convention("whole-tensor cosine", "one cosine over all elements, not per row; the result is a scalar"),
         Convention("norm clamp", "each norm is replaced by ε when it is ≤ ε (strict n > ε keeps it); the clamped "
-                   "norm is constant, so its gradient is 0 there, also at n = ε"),
+                   "norm is constant, so its gradient is 0 there, also at n = ε", kink=True),
     ),
     torchlean=("Spec.cosineSimilaritySpec", "Spec.cosineSimilarityDerivSpec"),
 )

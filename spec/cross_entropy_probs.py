@@ -56,7 +56,7 @@ SPEC = LossSpec(
     ),
     conventions=(
         Convention("probability clamp", "p is clamped to [ε, 1 − ε] before the log (p > ε keeps p, then "
-                   "p < 1 − ε keeps p); a clamped probability has gradient 0, also exactly at ε and 1 − ε"),
+                   "p < 1 − ε keeps p); a clamped probability has gradient 0, also exactly at ε and 1 − ε", kink=True),
         Convention("slice mean", "the sum over classes is divided by the number of slices orthogonal to the "
                    "class axis (1 for a lone class vector), never by the target mass"),
         Convention("targets unnormalised", "target rows need not sum to 1"),

@@ -79,7 +79,7 @@ SPEC = LossSpec(
     ),
     gradient_conventions={"var": var_gradient},
     conventions=(
-        Convention("variance clamp", "v = max(var, eps) is applied under no_grad to a clone of var"),
+        Convention("variance clamp", "v = max(var, eps) is applied under no_grad to a clone of var", kink=True),
         Convention("pass-through gradient", "∂l/∂var = ½·(1/v − (x − y)²/v²) evaluated at v, also where "
                                             "var < eps (the derivative of the clamped loss is 0 there)"),
         Convention("var shapes", "a var one dim short of the input gets a trailing dim of 1"),

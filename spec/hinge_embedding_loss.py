@@ -65,7 +65,7 @@ SPEC = LossSpec(
                   domains={"input": KINKS, "target": OTHER_LABELS}),
     ),
     conventions=(
-        Convention("gradient at the hinge", "at x = margin the linear piece's gradient −1 is taken"),
+        Convention("gradient at the hinge", "at x = margin the linear piece's gradient −1 is taken", kink=True),
         Convention("labels other than ±1", "a label that is neither 1 nor −1 gets max(0, margin − x) + x"),
         Convention("y = 1 is the input", "for y = 1 the loss is x itself, negative for a negative input"),
     ),

@@ -53,7 +53,8 @@ SPEC = LossSpec(
         ShapeCase("kinks: half-integer lattice", {"input": (3, 4), "target": (3, 4)}, domains={"input": KINKS}),
     ),
     conventions=(
-        Convention("gradient at the hinge", "at y·x = 1 the linear piece's gradient −y is taken (clamp_min)"),
+        Convention("gradient at the hinge", "at y·x = 1 the linear piece's gradient −y is taken (clamp_min)",
+                   kink=True),
     ),
     torchlean=("Spec.hingeSpec",),
     aliases={"liger": "hinge", "sklearn": "hinge_loss"},

@@ -63,7 +63,7 @@ SPEC = LossSpec(
                   domains={"input": KINKS, "target": KINKS}),
     ),
     conventions=(
-        Convention("linear at the kink", "at |d| = δ the linear branch δ·(|d| − 0.5·δ) is taken"),
+        Convention("linear at the kink", "at |d| = δ the linear branch δ·(|d| − 0.5·δ) is taken", kink=True),
         Convention("weighted mean over numel",
                    "with weight=, mean is mean(w·l) (divides by numel), unlike mse_loss/l1_loss's Σ w·l / Σ w"),
     ),

@@ -60,9 +60,10 @@ SPEC = LossSpec(
                   domains={"input": COARSE, "target": COARSE}, complex_=("input", "target")),
     ),
     conventions=(
-        Convention("sign(0) = 0", "the gradient of |d| at d = 0 is 0"),
+        Convention("sign(0) = 0", "the gradient of |d| at d = 0 is 0", kink=True),
         Convention("weighted mean", "with weight=, mean divides by Σ w, not by numel"),
-        Convention("complex gradient", "for complex x, t the gradient is ∂l/∂re + i·∂l/∂im = d/|d|, and 0 at d = 0"),
+        Convention("complex gradient", "for complex x, t the gradient is ∂l/∂re + i·∂l/∂im = d/|d|, and 0 at d = 0",
+                   kink=True),
     ),
     torchlean=("Spec.maeSpec",),
     aliases={"nnef": "l1_loss", "liger": "l1"},

@@ -66,7 +66,8 @@ SPEC = LossSpec(
                   domains={"input1": KINKS, "input2": KINKS, "target": OTHER_LABELS}),
     ),
     conventions=(
-        Convention("gradient at the hinge", "at −y·(x1 − x2) + margin = 0 the linear piece's gradient is taken"),
+        Convention("gradient at the hinge", "at −y·(x1 − x2) + margin = 0 the linear piece's gradient is taken",
+                   kink=True),
         Convention("any label", "targets other than ±1 are used as numbers in the formula, not rejected"),
         Convention("same ndim", "input1, input2 and target broadcast but must have the same number of dims"),
     ),

@@ -73,7 +73,7 @@ SPEC = LossSpec(
     conventions=(
         Convention("target class excluded", "the sum runs over i ≠ y; the i = y term is absent, not max(0, margin)"),
         Convention("hinge kink", "at margin − x[y] + x[i] = 0 the hinge is inactive: value 0 and gradient 0 "
-                   "(forward and backward test z > 0), also for p = 1"),
+                   "(forward and backward test z > 0), also for p = 1", kink=True),
         Convention("weight after power", "w[y] multiplies max(0, ·)^p"),
         Convention("class average", "each row's sum is divided by C"),
         Convention("row mean", "mean divides by the number of rows N, never by the weights"),

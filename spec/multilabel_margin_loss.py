@@ -99,7 +99,7 @@ SPEC = LossSpec(
         Convention("label list", "labels are read up to the first −1; later entries are ignored"),
         Convention("duplicate labels", "a label listed twice counts twice in the outer sum; the inner sum "
                    "runs over classes not in the set"),
-        Convention("hinge kink", "at x[y_j] − x[i] = 1 exactly the hinge is inactive: value 0, gradient 0"),
+        Convention("hinge kink", "at x[y_j] − x[i] = 1 exactly the hinge is inactive: value 0, gradient 0", kink=True),
         Convention("class average", "each row's sum is divided by C"),
         Convention("row mean", "mean divides by the number of rows N"),
     ),

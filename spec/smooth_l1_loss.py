@@ -59,8 +59,8 @@ SPEC = LossSpec(
                   domains={"input": KINKS, "target": KINKS}),
     ),
     conventions=(
-        Convention("linear at the kink", "at |d| = β the linear branch |d| − 0.5·β is taken"),
-        Convention("sign(0) = 0", "with β = 0 the gradient at d = 0 is 0"),
+        Convention("linear at the kink", "at |d| = β the linear branch |d| − 0.5·β is taken", kink=True),
+        Convention("sign(0) = 0", "with β = 0 the gradient at d = 0 is 0", kink=True),
         Convention("beta = 0 is l1", "β = 0 computes |d|, value and gradient"),
     ),
     aliases={"nnef": "smooth_l1_loss"},

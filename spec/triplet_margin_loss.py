@@ -99,8 +99,8 @@ SWAP = Option("swap", False, grid=(False, True), choices=(False, True),
 KINK_DOMAINS = {"anchor": KINK_ANCHOR, "positive": KINK_POSITIVE, "negative": KINK_NEGATIVE}
 SHARED_CONVENTIONS = (
     Convention("hinge kink", "at margin + d(a, p) − d_neg = 0 the hinge is active: value 0, the linear "
-               "piece's gradient (clamp_min passes the gradient at equality)"),
-    Convention("swap tie", "at d(a, n) = d(p, n) the gradient of the minimum is split ½–½ (torch.minimum)"),
+               "piece's gradient (clamp_min passes the gradient at equality)", kink=True),
+    Convention("swap tie", "at d(a, n) = d(p, n) the gradient of the minimum is split ½–½ (torch.minimum)", kink=True),
     Convention("row mean", "mean divides by the number of rows N"),
     Convention("same ndim", "anchor, positive and negative must have the same number of dims"),
 )
