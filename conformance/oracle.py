@@ -2,10 +2,11 @@
 
 Inputs are the binary values of dtype-rounded tensors, held as float64 and
 turned into ``mpf`` exactly. Units are evaluated with the derivation's
-generated mpmath functions and reduced with ``mpmath.fsum``. Everything is
-evaluated at the working precision (50 digits) and again at a higher one
-(70); a quantity that moves between the two is reported unstable rather than
-used.
+generated mpmath functions and reduced with ``mpmath.fsum``. The values and
+gradients are evaluated at the working precision (50 digits), and again with
+their error scales (Bound) at a higher one (70); a quantity that moves between
+the two is reported unstable rather than used. The Bounds are evaluated once:
+they scale the tolerance and need no confirmation to 30 digits.
 
 Reduction, for units u with losses l_u and denominator shares d_u, and an
 upstream gradient δ:
@@ -87,6 +88,9 @@ class Bound:
                      min((b.slack for b in bounds), default=mpmath.inf), any(b.at_kink for b in bounds),
                      mpmath.fsum(b.summands for b in bounds), sum(b.count for b in bounds),
                      any(b.undefined for b in bounds))
+
+
+_NO_BOUND = Bound.zero()  # the Bound of every quantity of a pass that only confirms values
 
 
 @dataclass
@@ -206,26 +210,46 @@ def _denominator_condition(shares: Sequence[mpmath.mpf]) -> mpmath.mpf:
     return divide(mpmath.fsum(abs(d) for d in shares), total) if total else mpmath.mpf(0)
 
 
+def _unit_values(row: Sequence, c: mpmath.mpf, n_grad: int, denominator_term: mpmath.mpf
+                 ) -> list[tuple[mpmath.mpf, Bound]]:
+    """``_unit_terms`` without the Bounds: c·∂l/∂s (+ the mean's denominator term), for a pass that only
+    confirms the values (the Bounds come from one evaluation, see ``exact_reference``)."""
+    loss_grad = row[2:2 + n_grad]
+    share_grad = row[2 + n_grad:2 + 2 * n_grad]
+    return [(c * g + denominator_term * s if s != 0 else c * g, _NO_BOUND) for g, s in zip(loss_grad, share_grad)]
+
+
 def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grads: bool,
-            conventions: bool = True) -> Reference:
+            conventions: bool = True, bounds: bool = True) -> Reference:
+    """The reduction of the module docstring at the current precision; with ``bounds=False`` only the values
+    and gradients (every Bound zero), from the derivation's ``grad`` rows rather than its ``full`` rows."""
     d = prepared.derivation
     table = prepared.table
     n_grad = len(d.wrt)
     kept = table.kept_units
-    kind = ("full" if conventions else "full/math") if with_grads else "forward"
+    with_bounds = with_grads and bounds
+    if with_grads:
+        kind = "full" if with_bounds else "grad"
+        kind += "" if conventions else "/math"
+    else:
+        kind = "forward"
     evaluate = d.evaluator(kind)
     memo: dict[int, Any] = {}  # repeated units share one argument list (see prepare): evaluate each once
     rows = [memo[key] if (key := id(a)) in memo else memo.setdefault(key, evaluate(*a, *prepared.option_args))
             for a in prepared.unit_args]
-    smallest = {id(a): min((abs(x) for x in a if x != 0), default=mpmath.inf) for a in prepared.unit_args}
+    smallest = {}  # per distinct argument list, not per cycled row of a large reduction
+    for a in prepared.unit_args if with_bounds else ():
+        if id(a) not in smallest:
+            smallest[id(a)] = min((abs(x) for x in a if x != 0), default=mpmath.inf)
     losses = [r[0] for r in rows]
     shares = [r[1] for r in rows]
-    condition = _denominator_condition(shares) if reduction == "mean" else mpmath.mpf(0)
+    condition = _denominator_condition(shares) if reduction == "mean" and with_bounds else mpmath.mpf(0)
     # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l/∂s) (n), A(l), A(∂l/∂s) (n), P, P(∂l/∂s) (n), slack, distance
+    # grad rows: the first 2 + 2n of those
     first_bound = 2 + 2 * n_grad
     loss_bounds = [Bound(r[first_bound], r[first_bound + 1 + n_grad], r[first_bound + 2 + 2 * n_grad], r[-2],
                          r[-1] == 0, abs(r[0]))
-                   if with_grads else Bound.zero()
+                   if with_bounds else _NO_BOUND
                    for r in rows]
     delta = _upstream(upstream)
 
@@ -250,7 +274,7 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
             raise ValueError(f"unknown reduction {reduction!r}")
         loss = divide(total, divisor)
         value = [loss]
-        summed = Bound.sum(loss_bounds)
+        summed = Bound.sum(loss_bounds) if with_bounds else _NO_BOUND
         value_bounds = [Bound(divide(summed.magnitude, abs(divisor)) + abs(loss) * (1 + condition),
                               divide(summed.underflow, abs(divisor)) + 1, summed.peak, summed.slack, summed.at_kink,
                               divide(summed.summands, abs(divisor)) + abs(loss) * condition, max(len(kept), 1))]
@@ -270,8 +294,9 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         for u, row, c, args in zip(kept, rows, coefficients, prepared.unit_args):
             key = (id(row), c)
             if key not in scattered:
-                scattered[key] = _unit_terms(row, c, n_grad, first_bound, denominator_term, all_peak,
-                                             smallest[id(args)], condition)
+                scattered[key] = (_unit_terms(row, c, n_grad, first_bound, denominator_term, all_peak,
+                                              smallest[id(args)], condition)
+                                  if with_bounds else _unit_values(row, c, n_grad, denominator_term))
             for (name, slot), (contribution, bound) in zip(d.wrt, scattered[key]):
                 at = _position(table, name, u, slot)
                 grads[name][at].append(contribution)
@@ -281,7 +306,8 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         value=value,
         value_bounds=value_bounds,
         grads={n: [c[0] if len(c) == 1 else mpmath.fsum(c) for c in g] for n, g in grads.items()},
-        grad_bounds={n: [b[0] if len(b) == 1 else Bound.sum(b) for b in g] for n, g in grad_bounds.items()},
+        grad_bounds={n: [_NO_BOUND if not with_bounds else b[0] if len(b) == 1 else Bound.sum(b) for b in g]
+                     for n, g in grad_bounds.items()},
         unit_total=mpmath.fsum(losses),
     )
 
@@ -355,22 +381,23 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
     ``upstream`` is δ, shaped like the output. ``digits`` are the working and
     the checking precision; the result is the latter's. The VJP follows the
     spec's gradient conventions (what PyTorch's backward computes); with
-    ``conventions=False`` it is ``sympy.diff`` of the loss throughout.
+    ``conventions=False`` it is ``sympy.diff`` of the loss throughout. The working precision
+    confirms the values only: the Bounds are scales, evaluated once, at the checking precision.
     """
     reduction = options.get("reduction", "mean")
     if isinstance(spec.structure, Sequences):
         table = split_units(spec, tensors, options)
 
-        def evaluate() -> Reference:
+        def evaluate(bounds: bool = True) -> Reference:
             return _reduce_sequences(spec, table, options, reduction, upstream, with_grads=True)
     else:
         prepared = prepare(spec, tensors, options)
 
-        def evaluate() -> Reference:
-            return _reduce(prepared, reduction, upstream, with_grads=True, conventions=conventions)
+        def evaluate(bounds: bool = True) -> Reference:
+            return _reduce(prepared, reduction, upstream, with_grads=True, conventions=conventions, bounds=bounds)
     working_digits, check_digits = digits
     with mpmath.workdps(working_digits):
-        working = evaluate()
+        working = evaluate(bounds=False)  # confirms the values only: the Bounds are scales, evaluated once
     with mpmath.workdps(check_digits):
         checked = evaluate()
     for i, (a, b, bound) in enumerate(zip(working.value, checked.value, checked.value_bounds)):

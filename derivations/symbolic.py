@@ -226,8 +226,9 @@ class Derivation:
             return [self.loss_jvp, self.denominator_jvp]
         if kind == "second order":
             return [self.second_order_magnitude]
-        if kind == "grad":
-            return [self.loss, self.denominator, *self.backward_grad, *self.denominator_grad]
+        if kind in ("grad", "grad/math"):
+            grads = self.backward_grad if kind == "grad" else self.loss_grad
+            return [self.loss, self.denominator, *grads, *self.denominator_grad]
         raise ValueError(kind)
 
     def evaluator(self, kind: str, backend: str = "mpmath") -> Callable:
@@ -236,13 +237,14 @@ class Derivation:
         kinds: ``forward`` (l, d); ``grad`` (l, d, ∂l/∂s..., ∂d/∂s...); ``full``
         (``grad``'s outputs, then M(l), M(∂l/∂s)..., then A(l), A(∂l/∂s)..., then P(l),
         the largest partial product of each ∂l/∂s, then the kink slack and distance);
-        ``full/math`` (``full`` with ``loss_grad``, not the conventions, for ∂l/∂s); ``jvp`` (l̇, ḋ);
+        ``full/math`` and ``grad/math`` (``full`` and ``grad`` with ``loss_grad``, not the conventions, for
+        ∂l/∂s); ``jvp`` (l̇, ḋ);
         ``conventions`` (the ``convention_checks`` pairs, flattened); ``second order`` (M of a double
         backward's share, with the directions w then v after ``arguments``).
         backends: ``mpmath`` (the oracle) and ``numpy`` (fast float64).
         """
-        if kind == "full/math" and not self.conventions:
-            kind = "full"  # the same expressions: compile them once
+        if kind in ("full/math", "grad/math") and not self.conventions:
+            kind = kind.removesuffix("/math")  # the same expressions: compile them once
         cache_key = f"{kind}/{backend}"
         if cache_key not in self._evaluators:
             w, v = self.second_order_directions
