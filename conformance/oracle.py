@@ -26,17 +26,22 @@ math's own gradient kept alongside (``Reference.math_grads``).
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import mpmath
 import numpy as np
+from mpmath.libmp import MPZ
 
 from ..derivations.recursion import MPMATH, evaluate_sequence, sequence_unit
 from ..derivations.symbolic import Derivation, derive, variant_key
 from ..derivations.units import UnitTable, real_view, split_units
 from ..spec.core import LossSpec, Sequences
+from . import oracle_cache
+from .oracle_cache import OracleCache
 
 WORKING_DIGITS = 50
 CHECK_DIGITS = 70
@@ -112,6 +117,62 @@ class Reference:
     unit_total: mpmath.mpf
     unstable: list[str] = field(default_factory=list)
     math_grads: dict[str, list[mpmath.mpf]] | None = None
+
+    def encode(self) -> bytes:
+        """Exact bytes of this Reference: every mpf's binary value (sign, mantissa, exponent, bit count), and
+        Python ints (a generated evaluator's constant 0) as ints; equal numbers stored once. TypeError for
+        any other kind of number."""
+        table: dict[tuple, int] = {}
+
+        def number(x: mpmath.mpf | int) -> int:
+            if isinstance(x, mpmath.mpf):
+                sign, mantissa, exponent, bits = x._mpf_
+                return table.setdefault(("mpf", sign, int(mantissa), exponent, bits), len(table))
+            if type(x) is int:
+                return table.setdefault(("int", x), len(table))
+            raise TypeError(f"cannot encode {type(x).__name__} {x!r} exactly")
+
+        def bound(b: Bound) -> list:
+            return [number(b.magnitude), number(b.underflow), number(b.peak), number(b.slack), b.at_kink,
+                    number(b.summands), b.count, b.undefined]
+
+        document = {
+            "shape": list(self.shape),
+            "value": [number(v) for v in self.value],
+            "value_bounds": [bound(b) for b in self.value_bounds],
+            "grads": {n: [number(v) for v in g] for n, g in self.grads.items()},
+            "grad_bounds": {n: [bound(b) for b in g] for n, g in self.grad_bounds.items()},
+            "unit_total": number(self.unit_total),
+            "unstable": self.unstable,
+            "math_grads": None if self.math_grads is None else {n: [number(v) for v in g]
+                                                                for n, g in self.math_grads.items()},
+        }
+        document["numbers"] = [[e[1], f"{e[2]:x}", e[3], e[4]] if e[0] == "mpf" else e[1] for e in table]
+        return json.dumps(document, separators=(",", ":")).encode()
+
+    @staticmethod
+    def decode(data: bytes) -> Reference:
+        """The Reference ``encode`` wrote, with the very same mpf values."""
+        document = json.loads(data)
+        numbers = [n if isinstance(n, int) else mpmath.mp.make_mpf((n[0], MPZ(int(n[1], 16)), n[2], n[3]))
+                   for n in document["numbers"]]
+
+        def bound(fields: list) -> Bound:
+            m, a, p, slack, at_kink, summands, count, undefined = fields
+            return Bound(numbers[m], numbers[a], numbers[p], numbers[slack], at_kink, numbers[summands], count,
+                         undefined)
+
+        math_grads = document["math_grads"]
+        return Reference(
+            shape=tuple(document["shape"]),
+            value=[numbers[i] for i in document["value"]],
+            value_bounds=[bound(b) for b in document["value_bounds"]],
+            grads={n: [numbers[i] for i in g] for n, g in document["grads"].items()},
+            grad_bounds={n: [bound(b) for b in g] for n, g in document["grad_bounds"].items()},
+            unit_total=numbers[document["unit_total"]],
+            unstable=document["unstable"],
+            math_grads=None if math_grads is None else {n: [numbers[i] for i in g] for n, g in math_grads.items()},
+        )
 
 
 @dataclass
@@ -374,16 +435,36 @@ def same_value(a: mpmath.mpf, b: mpmath.mpf, scale: mpmath.mpf) -> bool:
 
 def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
                     upstream: np.ndarray, digits: tuple[int, int] = (WORKING_DIGITS, CHECK_DIGITS), *,
-                    conventions: bool = True) -> Reference:
+                    conventions: bool = True, cache: OracleCache | bool = True) -> Reference:
     """The exact value and VJP (w.r.t. every differentiable input) of one case.
 
     ``tensors`` holds the present tensors as float64 (class indices as ints);
     ``upstream`` is δ, shaped like the output. ``digits`` are the working and
     the checking precision; the result is the latter's. The VJP follows the
     spec's gradient conventions (what PyTorch's backward computes); with
-    ``conventions=False`` it is ``sympy.diff`` of the loss throughout. The working precision
-    confirms the values only: the Bounds are scales, evaluated once, at the checking precision.
+    ``conventions=False`` it is ``sympy.diff`` of the loss throughout.
+    ``cache``: True uses the process's oracle cache (``oracle_cache.active()``: on disk, keyed by
+    everything the reference depends on), False computes afresh, an ``OracleCache`` uses that one.
     """
+    store = oracle_cache.active() if cache is True else cache or None
+    key = store and oracle_cache.reference_key(spec, tensors, options, upstream, digits, conventions)
+    if key:
+        stored = store.load(key)
+        if stored is not None:
+            try:
+                return Reference.decode(stored)
+            except (ValueError, KeyError, TypeError, IndexError):
+                pass  # a checksummed entry from a different encoding: recompute and overwrite it
+    reference = _exact_reference(spec, tensors, options, upstream, digits, conventions)
+    if key:
+        with contextlib.suppress(TypeError):  # a number the encoding cannot hold exactly: not cached
+            store.save(key, reference.encode())
+    return reference
+
+
+def _exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+                     upstream: np.ndarray, digits: tuple[int, int], conventions: bool) -> Reference:
+    """``exact_reference`` computed: at the working precision (values only) and at the checking one."""
     reduction = options.get("reduction", "mean")
     if isinstance(spec.structure, Sequences):
         table = split_units(spec, tensors, options)

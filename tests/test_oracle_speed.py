@@ -30,7 +30,7 @@ def test_the_reference_is_the_full_evaluation_at_the_checking_precision(loss):
     cases = generate_cases(spec, seed=1)
     for case in [*cases[::7], *probe_cases(spec, 1, len(cases))[:3]]:
         tensors, upstream = case.tensors("float16"), case.upstream("float16")
-        reference = exact_reference(spec, tensors, case.options, upstream)
+        reference = exact_reference(spec, tensors, case.options, upstream, cache=False)
         with mpmath.workdps(CHECK_DIGITS):
             full = _reduce(prepare(spec, tensors, case.options), case.options.get("reduction", "mean"), upstream,
                            with_grads=True)
