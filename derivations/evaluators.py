@@ -9,8 +9,9 @@ implementation per backend here.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import mpmath
 import numpy as np
@@ -122,3 +123,30 @@ def make_mpmath(arguments: Sequence[sp.Symbol], outputs: Sequence[sp.Expr]) -> C
 def make_numpy(arguments: Sequence[sp.Symbol], outputs: Sequence[sp.Expr]) -> Callable:
     """f(*arrays) -> tuple of float64 arrays (broadcast over units)."""
     return sp.lambdify(list(arguments), tuple(outputs), modules=[_NUMPY, "numpy"], cse=True)
+
+
+_MODULES = {"mpmath": [_MPMATH, "mpmath"], "numpy": [_NUMPY, "numpy"]}
+
+
+@cache
+def _namespace(backend: str) -> dict:
+    """The globals lambdify gives a generated function of ``backend`` (a template: copied per function)."""
+    return dict(sp.lambdify([], 0, modules=_MODULES[backend]).__globals__)
+
+
+def generated_source(function: Callable, arguments: Sequence[sp.Symbol], backend: str) -> str | None:
+    """The source of a function ``make_mpmath``/``make_numpy`` generated, if ``load_generated`` rebuilds it
+    exactly: None when lambdify put anything but the arguments' names into its globals beyond the template."""
+    extra = set(function.__globals__) - set(_namespace(backend))
+    if not extra <= {str(a) for a in arguments}:
+        return None
+    return inspect.getsource(function)
+
+
+def load_generated(source: str, backend: str) -> Callable:
+    """The function ``generated_source`` returned the source of, rebuilt in a copy of lambdify's globals."""
+    namespace = dict(_namespace(backend))
+    local: dict[str, Callable] = {}
+    exec(compile(source, "<losscheck-generated>", "exec"), namespace, local)
+    (function,) = local.values()
+    return function

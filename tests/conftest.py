@@ -4,21 +4,21 @@ import warnings
 
 import pytest
 from losscheck.cli import main
-from losscheck.conformance import oracle_cache
+from losscheck.derivations import disk_cache
 
 
 @pytest.fixture(scope="session", autouse=True)
 def shared_oracle_cache(tmp_path_factory):
-    """One oracle cache for the session, shared by pytest-xdist's workers: never the repository, never the
-    user's home. Tests that ask for the same references (PyTorch and the wrong kernels of a loss, at one
-    seed) compute them once."""
+    """One cache root (oracle references, generated evaluators) for the session, shared by pytest-xdist's
+    workers: never the repository, never the user's home. Tests that ask for the same references (PyTorch
+    and the wrong kernels of a loss, at one seed) compute them once."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the workers' base folders share this parent
-    directory = root / "oracle-cache"
+    directory = root / "losscheck-cache"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(oracle_cache.ENV_DIRECTORY, str(directory))
-        patch.delenv(oracle_cache.ENV_DISABLE, raising=False)
+        patch.setenv(disk_cache.ENV_DIRECTORY, str(directory))
+        patch.delenv(disk_cache.ENV_DISABLE, raising=False)
         yield directory
 
 
@@ -26,11 +26,11 @@ def shared_oracle_cache(tmp_path_factory):
 def _oracle_cache_per_test(request):
     """A test's ``--no-cache``/``--cache-dir`` does not outlive it; a test that patches code at run time
     (asks for ``monkeypatch``) runs uncached: the cache keys hash the source files, not patched objects."""
-    saved = oracle_cache._configured
+    saved = disk_cache._configured
     if "monkeypatch" in inspect.signature(request.function).parameters:
-        oracle_cache.configure(None)
+        disk_cache.configure(None)
     yield
-    oracle_cache._configured = saved
+    disk_cache._configured = saved
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The on-disk oracle cache: a hit is the very reference the oracle computes; anything else is a miss."""
 
+import dataclasses
 import os
 import threading
 
@@ -10,6 +11,7 @@ from losscheck.conformance import oracle, oracle_cache
 from losscheck.conformance.cases import generate_cases
 from losscheck.conformance.oracle import Reference, exact_reference
 from losscheck.conformance.oracle_cache import OracleCache, reference_key
+from losscheck.derivations import disk_cache
 from losscheck.spec import get_spec
 
 SPEC = get_spec("cross_entropy")
@@ -86,6 +88,16 @@ def test_a_user_function_option_is_never_cached():
                          True) is None
 
 
+def test_a_spec_built_at_run_time_is_never_cached(store, monkeypatch):
+    """Same name, other math (a test-local spec, dataclasses.replace): neither its references nor its
+    generated evaluators come from the store."""
+    altered = dataclasses.replace(SPEC, formula="altered")
+    assert reference_key(altered, TENSORS, CASE.options, UPSTREAM, DIGITS, True) is None
+    prepared = oracle.prepare(altered, TENSORS, CASE.options)
+    assert prepared.derivation.registered is False
+    assert oracle.prepare(SPEC, TENSORS, CASE.options).derivation.registered is True
+
+
 @pytest.mark.parametrize("damage", ["flip a payload byte", "truncate", "another key's entry", "garbage"])
 def test_a_damaged_entry_is_recomputed_and_rewritten(store, damage):
     key = reference_key(SPEC, TENSORS, CASE.options, UPSTREAM, DIGITS, True)
@@ -147,16 +159,17 @@ def test_an_unwritable_directory_costs_speed_not_the_reference(tmp_path):
 
 
 def test_the_directory_follows_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setattr(oracle_cache, "_configured", oracle_cache._UNSET)
-    monkeypatch.delenv(oracle_cache.ENV_DIRECTORY, raising=False)
+    monkeypatch.setattr(disk_cache, "_configured", disk_cache._UNSET)
+    monkeypatch.delenv(disk_cache.ENV_DIRECTORY, raising=False)
+    monkeypatch.delenv(disk_cache.ENV_DISABLE, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert oracle_cache.default_directory() == tmp_path / "xdg" / "losscheck" / "oracle"
-    monkeypatch.setenv(oracle_cache.ENV_DIRECTORY, str(tmp_path / "mine"))
-    assert oracle_cache.active().directory == tmp_path / "mine"
-    monkeypatch.setenv(oracle_cache.ENV_DISABLE, "1")
+    assert oracle_cache.active().directory == tmp_path / "xdg" / "losscheck" / "references"
+    monkeypatch.setenv(disk_cache.ENV_DIRECTORY, str(tmp_path / "mine"))
+    assert oracle_cache.active().directory == tmp_path / "mine" / "references"
+    monkeypatch.setenv(disk_cache.ENV_DISABLE, "1")
     assert oracle_cache.active() is None
     oracle_cache.configure(tmp_path / "flag")
-    assert oracle_cache.active().directory == tmp_path / "flag"
+    assert oracle_cache.active().directory == tmp_path / "flag" / "references"
     oracle_cache.configure(None)
     assert oracle_cache.active() is None
 
