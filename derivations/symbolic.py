@@ -277,8 +277,8 @@ def _evaluator_key(key: VariantKey, kind: str, backend: str, arguments: list[sp.
     """The disk-store key of one generated evaluator: the code hash, the variant, the kind, the backend and
     the argument names; None for a variant that holds something other than plain data (a user's function)."""
     try:
-        variant = json.dumps(dataclasses.astuple(key))
-    except TypeError:
+        variant = json.dumps([getattr(key, f.name) for f in dataclasses.fields(key)])
+    except (TypeError, ValueError):  # a function-valued option's callable: not plain data
         return None
     document = [disk_cache.code_hash(), variant, kind, backend, [str(a) for a in arguments]]
     return hashlib.sha256(json.dumps(document).encode()).hexdigest()

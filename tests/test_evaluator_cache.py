@@ -1,5 +1,7 @@
 """Generated evaluators stored on disk: a loaded one computes exactly what lambdify's own function does."""
 
+import dataclasses
+
 import mpmath
 import numpy as np
 import pytest
@@ -73,3 +75,12 @@ def test_a_corrupt_stored_evaluator_is_generated_again(tmp_path):
     finally:
         derivation._evaluators.clear()
         derivation._evaluators.update(saved)
+
+
+def test_a_variant_holding_a_function_is_never_stored():
+    """A user's distance function is outside the code hash (and has no stable name): generated afresh."""
+    spec = get_spec("triplet_margin_with_distance_loss")
+    key = symbolic.VariantKey(spec.name, ("anchor", "positive", "negative"), 3, False,
+                              (("distance_function", lambda u, v: u), ("swap", False)))
+    assert symbolic._evaluator_key(key, "full", "mpmath", []) is None
+    assert symbolic._evaluator_key(dataclasses.replace(key, discrete=(("swap", False),)), "full", "mpmath", [])
