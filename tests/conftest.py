@@ -6,6 +6,52 @@ import pytest
 from losscheck.cli import main
 from losscheck.derivations import disk_cache
 
+# The full tier: tests the edit loop (`python -m pytest -q`) skips and CI (`--full`) runs, each with why the
+# default tier does not lose a class of bug by skipping it. Keyed "file::test function" (every parameter).
+FULL_TIER = {
+    "test_gradients.py::test_structured_gradients_equal_the_expanded_form":
+        "a third check of the symbolic gradients; the default tier keeps finite differences and the adjoint "
+        "identity on every variant (test_finite_differences_and_adjoint_identity_confirm_every_variant)",
+    "test_oracle.py::test_reference_is_stable_under_a_precision_increase":
+        "re-evaluates every spec at 100/120 digits; every reference the default tier computes is confirmed "
+        "at 50/70 digits, and test_too_little_working_precision_is_reported_unstable holds that check",
+    "test_gate.py::test_a_user_distance_given_as_module_attr_is_held_to_its_own_math":
+        "a user's Chebyshev distance through --option; the default tier runs the function-valued option "
+        "path with the grid's Manhattan distance (PyTorch and the first wrong kernel of the loss)",
+}
+WRONG_KERNELS = "test_wrong_impls.py::test_wrong_implementation_is_flagged"  # the first one of each loss stays
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true", default=False,
+                     help="run the full tier too (what CI runs): every wrong kernel and the slow cross-checks")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "full_tier: runs only with --full (see FULL_TIER in tests/conftest.py)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the full tier; without --full, deselect it. The default tier keeps the first wrong kernel of every
+    loss and every generic bug class (tests/test_mutants.py)."""
+    losses_seen: set[str] = set()
+    full = []
+    for item in items:
+        name = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
+        if name == WRONG_KERNELS:
+            loss = item.callspec.params["loss"]
+            if loss not in losses_seen:
+                losses_seen.add(loss)
+                continue
+        elif name not in FULL_TIER:
+            continue
+        item.add_marker(pytest.mark.full_tier)
+        full.append(item)
+    if not config.getoption("--full") and full:
+        skipped = {id(item) for item in full}
+        config.hook.pytest_deselected(items=full)
+        items[:] = [item for item in items if id(item) not in skipped]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def shared_oracle_cache(tmp_path_factory):
