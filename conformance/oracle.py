@@ -120,21 +120,34 @@ class Reference:
 
     def encode(self) -> bytes:
         """Exact bytes of this Reference: every mpf's binary value (sign, mantissa, exponent, bit count), and
-        Python ints (a generated evaluator's constant 0) as ints; equal numbers stored once. TypeError for
-        any other kind of number."""
-        table: dict[tuple, int] = {}
+        Python ints (a generated evaluator's constant 0) as ints. Numbers and Bounds go into tables, each
+        object once (the cycled rows of a large reduction share theirs); TypeError for any other kind of
+        number."""
+        numbers: list = []
+        number_at: dict[int, int] = {}  # by id: the objects live as long as self
+        bounds: list[list] = []
+        bound_at: dict[int, int] = {}
 
         def number(x: mpmath.mpf | int) -> int:
-            if isinstance(x, mpmath.mpf):
-                sign, mantissa, exponent, bits = x._mpf_
-                return table.setdefault(("mpf", sign, int(mantissa), exponent, bits), len(table))
-            if type(x) is int:
-                return table.setdefault(("int", x), len(table))
-            raise TypeError(f"cannot encode {type(x).__name__} {x!r} exactly")
+            at = number_at.get(id(x))
+            if at is None:
+                if isinstance(x, mpmath.mpf):
+                    sign, mantissa, exponent, bits = x._mpf_
+                    numbers.append([sign, f"{int(mantissa):x}", exponent, bits])
+                elif type(x) is int:
+                    numbers.append(x)
+                else:
+                    raise TypeError(f"cannot encode {type(x).__name__} {x!r} exactly")
+                at = number_at[id(x)] = len(numbers) - 1
+            return at
 
-        def bound(b: Bound) -> list:
-            return [number(b.magnitude), number(b.underflow), number(b.peak), number(b.slack), b.at_kink,
-                    number(b.summands), b.count, b.undefined]
+        def bound(b: Bound) -> int:
+            at = bound_at.get(id(b))
+            if at is None:
+                bounds.append([number(b.magnitude), number(b.underflow), number(b.peak), number(b.slack),
+                               b.at_kink, number(b.summands), b.count, b.undefined])
+                at = bound_at[id(b)] = len(bounds) - 1
+            return at
 
         document = {
             "shape": list(self.shape),
@@ -147,7 +160,7 @@ class Reference:
             "math_grads": None if self.math_grads is None else {n: [number(v) for v in g]
                                                                 for n, g in self.math_grads.items()},
         }
-        document["numbers"] = [[e[1], f"{e[2]:x}", e[3], e[4]] if e[0] == "mpf" else e[1] for e in table]
+        document["numbers"], document["bounds"] = numbers, bounds
         return json.dumps(document, separators=(",", ":")).encode()
 
     @staticmethod
@@ -156,19 +169,16 @@ class Reference:
         document = json.loads(data)
         numbers = [n if isinstance(n, int) else mpmath.mp.make_mpf((n[0], MPZ(int(n[1], 16)), n[2], n[3]))
                    for n in document["numbers"]]
-
-        def bound(fields: list) -> Bound:
-            m, a, p, slack, at_kink, summands, count, undefined = fields
-            return Bound(numbers[m], numbers[a], numbers[p], numbers[slack], at_kink, numbers[summands], count,
-                         undefined)
-
+        bounds = [Bound(numbers[m], numbers[a], numbers[p], numbers[slack], at_kink, numbers[summands], count,
+                        undefined)
+                  for m, a, p, slack, at_kink, summands, count, undefined in document["bounds"]]
         math_grads = document["math_grads"]
         return Reference(
             shape=tuple(document["shape"]),
             value=[numbers[i] for i in document["value"]],
-            value_bounds=[bound(b) for b in document["value_bounds"]],
+            value_bounds=[bounds[i] for i in document["value_bounds"]],
             grads={n: [numbers[i] for i in g] for n, g in document["grads"].items()},
-            grad_bounds={n: [bound(b) for b in g] for n, g in document["grad_bounds"].items()},
+            grad_bounds={n: [bounds[i] for i in g] for n, g in document["grad_bounds"].items()},
             unit_total=numbers[document["unit_total"]],
             unstable=document["unstable"],
             math_grads=None if math_grads is None else {n: [numbers[i] for i in g] for n, g in math_grads.items()},
