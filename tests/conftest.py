@@ -9,9 +9,12 @@ from losscheck.derivations import disk_cache
 # The full tier: tests the edit loop (`python -m pytest -q`) skips and CI (`--full`) runs, each with why the
 # default tier does not lose a class of bug by skipping it. Keyed "file::test function" (every parameter).
 FULL_TIER = {
+    "test_gradients.py::test_finite_differences_and_adjoint_identity_confirm_every_variant":
+        "every variant and reduction at seed 5; the default tier's runs (PyTorch's passes, the wrong kernels, "
+        "the mutants) verify every variant of the grid the same way (check_loss), and "
+        "test_verify_gradients_catches_a_wrong_derivative holds that check",
     "test_gradients.py::test_structured_gradients_equal_the_expanded_form":
-        "a third check of the symbolic gradients; the default tier keeps finite differences and the adjoint "
-        "identity on every variant (test_finite_differences_and_adjoint_identity_confirm_every_variant)",
+        "a third check of the symbolic gradients, after finite differences and the adjoint identity",
     "test_oracle.py::test_reference_is_stable_under_a_precision_increase":
         "re-evaluates every spec at 100/120 digits; every reference the default tier computes is confirmed "
         "at 50/70 digits, and test_too_little_working_precision_is_reported_unstable holds that check",
