@@ -2,10 +2,11 @@
 
 Inputs are the binary values of dtype-rounded tensors, held as float64 and
 turned into ``mpf`` exactly. Units are evaluated with the derivation's
-generated mpmath functions and reduced with ``mpmath.fsum``. Everything is
-evaluated at the working precision (50 digits) and again at a higher one
-(70); a quantity that moves between the two is reported unstable rather than
-used.
+generated mpmath functions and reduced with ``mpmath.fsum``. The values and
+gradients are evaluated at the working precision (50 digits), and again with
+their error scales (Bound) at a higher one (70); a quantity that moves between
+the two is reported unstable rather than used. The Bounds are evaluated once:
+they scale the tolerance and need no confirmation to 30 digits.
 
 Reduction, for units u with losses l_u and denominator shares d_u, and an
 upstream gradient δ:
@@ -25,17 +26,22 @@ math's own gradient kept alongside (``Reference.math_grads``).
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import mpmath
 import numpy as np
+from mpmath.libmp import MPZ
 
 from ..derivations.recursion import MPMATH, evaluate_sequence, sequence_unit
 from ..derivations.symbolic import Derivation, derive, variant_key
 from ..derivations.units import UnitTable, real_view, split_units
 from ..spec.core import LossSpec, Sequences
+from . import oracle_cache
+from .oracle_cache import OracleCache
 
 WORKING_DIGITS = 50
 CHECK_DIGITS = 70
@@ -89,6 +95,9 @@ class Bound:
                      any(b.undefined for b in bounds))
 
 
+_NO_BOUND = Bound.zero()  # the Bound of every quantity of a pass that only confirms values
+
+
 @dataclass
 class Reference:
     """Exact value and gradients of one case, flattened in C order.
@@ -108,6 +117,72 @@ class Reference:
     unit_total: mpmath.mpf
     unstable: list[str] = field(default_factory=list)
     math_grads: dict[str, list[mpmath.mpf]] | None = None
+
+    def encode(self) -> bytes:
+        """Exact bytes of this Reference: every mpf's binary value (sign, mantissa, exponent, bit count), and
+        Python ints (a generated evaluator's constant 0) as ints. Numbers and Bounds go into tables, each
+        object once (the cycled rows of a large reduction share theirs); TypeError for any other kind of
+        number."""
+        numbers: list = []
+        number_at: dict[int, int] = {}  # by id: the objects live as long as self
+        bounds: list[list] = []
+        bound_at: dict[int, int] = {}
+
+        def number(x: mpmath.mpf | int) -> int:
+            at = number_at.get(id(x))
+            if at is None:
+                if isinstance(x, mpmath.mpf):
+                    sign, mantissa, exponent, bits = x._mpf_
+                    numbers.append([sign, f"{int(mantissa):x}", exponent, bits])
+                elif type(x) is int:
+                    numbers.append(x)
+                else:
+                    raise TypeError(f"cannot encode {type(x).__name__} {x!r} exactly")
+                at = number_at[id(x)] = len(numbers) - 1
+            return at
+
+        def bound(b: Bound) -> int:
+            at = bound_at.get(id(b))
+            if at is None:
+                bounds.append([number(b.magnitude), number(b.underflow), number(b.peak), number(b.slack),
+                               b.at_kink, number(b.summands), b.count, b.undefined])
+                at = bound_at[id(b)] = len(bounds) - 1
+            return at
+
+        document = {
+            "shape": list(self.shape),
+            "value": [number(v) for v in self.value],
+            "value_bounds": [bound(b) for b in self.value_bounds],
+            "grads": {n: [number(v) for v in g] for n, g in self.grads.items()},
+            "grad_bounds": {n: [bound(b) for b in g] for n, g in self.grad_bounds.items()},
+            "unit_total": number(self.unit_total),
+            "unstable": self.unstable,
+            "math_grads": None if self.math_grads is None else {n: [number(v) for v in g]
+                                                                for n, g in self.math_grads.items()},
+        }
+        document["numbers"], document["bounds"] = numbers, bounds
+        return json.dumps(document, separators=(",", ":")).encode()
+
+    @staticmethod
+    def decode(data: bytes) -> Reference:
+        """The Reference ``encode`` wrote, with the very same mpf values."""
+        document = json.loads(data)
+        numbers = [n if isinstance(n, int) else mpmath.mp.make_mpf((n[0], MPZ(int(n[1], 16)), n[2], n[3]))
+                   for n in document["numbers"]]
+        bounds = [Bound(numbers[m], numbers[a], numbers[p], numbers[slack], at_kink, numbers[summands], count,
+                        undefined)
+                  for m, a, p, slack, at_kink, summands, count, undefined in document["bounds"]]
+        math_grads = document["math_grads"]
+        return Reference(
+            shape=tuple(document["shape"]),
+            value=[numbers[i] for i in document["value"]],
+            value_bounds=[bounds[i] for i in document["value_bounds"]],
+            grads={n: [numbers[i] for i in g] for n, g in document["grads"].items()},
+            grad_bounds={n: [bounds[i] for i in g] for n, g in document["grad_bounds"].items()},
+            unit_total=numbers[document["unit_total"]],
+            unstable=document["unstable"],
+            math_grads=None if math_grads is None else {n: [numbers[i] for i in g] for n, g in math_grads.items()},
+        )
 
 
 @dataclass
@@ -206,26 +281,46 @@ def _denominator_condition(shares: Sequence[mpmath.mpf]) -> mpmath.mpf:
     return divide(mpmath.fsum(abs(d) for d in shares), total) if total else mpmath.mpf(0)
 
 
+def _unit_values(row: Sequence, c: mpmath.mpf, n_grad: int, denominator_term: mpmath.mpf
+                 ) -> list[tuple[mpmath.mpf, Bound]]:
+    """``_unit_terms`` without the Bounds: c·∂l/∂s (+ the mean's denominator term), for a pass that only
+    confirms the values (the Bounds come from one evaluation, see ``exact_reference``)."""
+    loss_grad = row[2:2 + n_grad]
+    share_grad = row[2 + n_grad:2 + 2 * n_grad]
+    return [(c * g + denominator_term * s if s != 0 else c * g, _NO_BOUND) for g, s in zip(loss_grad, share_grad)]
+
+
 def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grads: bool,
-            conventions: bool = True) -> Reference:
+            conventions: bool = True, bounds: bool = True) -> Reference:
+    """The reduction of the module docstring at the current precision; with ``bounds=False`` only the values
+    and gradients (every Bound zero), from the derivation's ``grad`` rows rather than its ``full`` rows."""
     d = prepared.derivation
     table = prepared.table
     n_grad = len(d.wrt)
     kept = table.kept_units
-    kind = ("full" if conventions else "full/math") if with_grads else "forward"
+    with_bounds = with_grads and bounds
+    if with_grads:
+        kind = "full" if with_bounds else "grad"
+        kind += "" if conventions else "/math"
+    else:
+        kind = "forward"
     evaluate = d.evaluator(kind)
     memo: dict[int, Any] = {}  # repeated units share one argument list (see prepare): evaluate each once
     rows = [memo[key] if (key := id(a)) in memo else memo.setdefault(key, evaluate(*a, *prepared.option_args))
             for a in prepared.unit_args]
-    smallest = {id(a): min((abs(x) for x in a if x != 0), default=mpmath.inf) for a in prepared.unit_args}
+    smallest = {}  # per distinct argument list, not per cycled row of a large reduction
+    for a in prepared.unit_args if with_bounds else ():
+        if id(a) not in smallest:
+            smallest[id(a)] = min((abs(x) for x in a if x != 0), default=mpmath.inf)
     losses = [r[0] for r in rows]
     shares = [r[1] for r in rows]
-    condition = _denominator_condition(shares) if reduction == "mean" else mpmath.mpf(0)
+    condition = _denominator_condition(shares) if reduction == "mean" and with_bounds else mpmath.mpf(0)
     # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l/∂s) (n), A(l), A(∂l/∂s) (n), P, P(∂l/∂s) (n), slack, distance
+    # grad rows: the first 2 + 2n of those
     first_bound = 2 + 2 * n_grad
     loss_bounds = [Bound(r[first_bound], r[first_bound + 1 + n_grad], r[first_bound + 2 + 2 * n_grad], r[-2],
                          r[-1] == 0, abs(r[0]))
-                   if with_grads else Bound.zero()
+                   if with_bounds else _NO_BOUND
                    for r in rows]
     delta = _upstream(upstream)
 
@@ -250,7 +345,7 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
             raise ValueError(f"unknown reduction {reduction!r}")
         loss = divide(total, divisor)
         value = [loss]
-        summed = Bound.sum(loss_bounds)
+        summed = Bound.sum(loss_bounds) if with_bounds else _NO_BOUND
         value_bounds = [Bound(divide(summed.magnitude, abs(divisor)) + abs(loss) * (1 + condition),
                               divide(summed.underflow, abs(divisor)) + 1, summed.peak, summed.slack, summed.at_kink,
                               divide(summed.summands, abs(divisor)) + abs(loss) * condition, max(len(kept), 1))]
@@ -270,8 +365,9 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         for u, row, c, args in zip(kept, rows, coefficients, prepared.unit_args):
             key = (id(row), c)
             if key not in scattered:
-                scattered[key] = _unit_terms(row, c, n_grad, first_bound, denominator_term, all_peak,
-                                             smallest[id(args)], condition)
+                scattered[key] = (_unit_terms(row, c, n_grad, first_bound, denominator_term, all_peak,
+                                              smallest[id(args)], condition)
+                                  if with_bounds else _unit_values(row, c, n_grad, denominator_term))
             for (name, slot), (contribution, bound) in zip(d.wrt, scattered[key]):
                 at = _position(table, name, u, slot)
                 grads[name][at].append(contribution)
@@ -281,7 +377,8 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         value=value,
         value_bounds=value_bounds,
         grads={n: [c[0] if len(c) == 1 else mpmath.fsum(c) for c in g] for n, g in grads.items()},
-        grad_bounds={n: [b[0] if len(b) == 1 else Bound.sum(b) for b in g] for n, g in grad_bounds.items()},
+        grad_bounds={n: [_NO_BOUND if not with_bounds else b[0] if len(b) == 1 else Bound.sum(b) for b in g]
+                     for n, g in grad_bounds.items()},
         unit_total=mpmath.fsum(losses),
     )
 
@@ -348,7 +445,7 @@ def same_value(a: mpmath.mpf, b: mpmath.mpf, scale: mpmath.mpf) -> bool:
 
 def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
                     upstream: np.ndarray, digits: tuple[int, int] = (WORKING_DIGITS, CHECK_DIGITS), *,
-                    conventions: bool = True) -> Reference:
+                    conventions: bool = True, cache: OracleCache | bool = True) -> Reference:
     """The exact value and VJP (w.r.t. every differentiable input) of one case.
 
     ``tensors`` holds the present tensors as float64 (class indices as ints);
@@ -356,21 +453,42 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
     the checking precision; the result is the latter's. The VJP follows the
     spec's gradient conventions (what PyTorch's backward computes); with
     ``conventions=False`` it is ``sympy.diff`` of the loss throughout.
+    ``cache``: True uses the process's oracle cache (``oracle_cache.active()``: on disk, keyed by
+    everything the reference depends on), False computes afresh, an ``OracleCache`` uses that one.
     """
+    store = oracle_cache.active() if cache is True else cache or None
+    key = store and oracle_cache.reference_key(spec, tensors, options, upstream, digits, conventions)
+    if key:
+        stored = store.load(key)
+        if stored is not None:
+            try:
+                return Reference.decode(stored)
+            except (ValueError, KeyError, TypeError, IndexError):
+                pass  # a checksummed entry from a different encoding: recompute and overwrite it
+    reference = _exact_reference(spec, tensors, options, upstream, digits, conventions)
+    if key:
+        with contextlib.suppress(TypeError):  # a number the encoding cannot hold exactly: not cached
+            store.save(key, reference.encode())
+    return reference
+
+
+def _exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+                     upstream: np.ndarray, digits: tuple[int, int], conventions: bool) -> Reference:
+    """``exact_reference`` computed: at the working precision (values only) and at the checking one."""
     reduction = options.get("reduction", "mean")
     if isinstance(spec.structure, Sequences):
         table = split_units(spec, tensors, options)
 
-        def evaluate() -> Reference:
+        def evaluate(bounds: bool = True) -> Reference:
             return _reduce_sequences(spec, table, options, reduction, upstream, with_grads=True)
     else:
         prepared = prepare(spec, tensors, options)
 
-        def evaluate() -> Reference:
-            return _reduce(prepared, reduction, upstream, with_grads=True, conventions=conventions)
+        def evaluate(bounds: bool = True) -> Reference:
+            return _reduce(prepared, reduction, upstream, with_grads=True, conventions=conventions, bounds=bounds)
     working_digits, check_digits = digits
     with mpmath.workdps(working_digits):
-        working = evaluate()
+        working = evaluate(bounds=False)  # confirms the values only: the Bounds are scales, evaluated once
     with mpmath.workdps(check_digits):
         checked = evaluate()
     for i, (a, b, bound) in enumerate(zip(working.value, checked.value, checked.value_bounds)):

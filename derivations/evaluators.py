@@ -9,13 +9,15 @@ implementation per backend here.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import mpmath
 import numpy as np
 import sympy as sp
+from sympy.printing.pycode import MpmathPrinter
 
 
 def _mpmath_xlogy(y, x):
@@ -25,6 +27,11 @@ def _mpmath_xlogy(y, x):
 def _numpy_xlogy(y, x):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(y == 0, 0.0, y * np.log(x))
+
+
+def _mpmath_heaviside(x, at_zero):
+    """H(x) with H(0) = ``at_zero``: the very branches SymPy's Piecewise rewrite of Heaviside prints."""
+    return 0 if x < 0 else at_zero if x == 0 else 1
 
 
 def _mpmath_clamp_min(x, lo):
@@ -75,7 +82,8 @@ def _numpy_dirac_delta(x: Any) -> Any:
 
 _MPMATH = {"DiracDelta": _mpmath_dirac_delta,
            "xlogy": _mpmath_xlogy, "complex_abs": mpmath.hypot, "clamp_min": _mpmath_clamp_min,
-           "largest": _mpmath_largest, "least": _mpmath_least, "pnorm": _mpmath_pnorm}
+           "largest": _mpmath_largest, "least": _mpmath_least, "pnorm": _mpmath_pnorm,
+           "heaviside": _mpmath_heaviside}
 _NUMPY = {"DiracDelta": _numpy_dirac_delta,
           "xlogy": _numpy_xlogy, "complex_abs": np.hypot, "clamp_min": np.maximum, "largest": _numpy_largest,
           "least": _numpy_least, "pnorm": _numpy_pnorm}
@@ -108,11 +116,51 @@ def cse_outside_piecewise(exprs: Sequence[sp.Expr]) -> tuple[list, Sequence[sp.E
             type(reduced)(e.xreplace(restore) for e in reduced))
 
 
+class _OraclePrinter(MpmathPrinter):
+    """The mpmath printer, with ``Heaviside`` printed as a call. SymPy's printers rewrite it as a Piecewise
+    and fold and simplify the conditions of every enclosing Piecewise: seconds for the gradient of a
+    three-element max, minutes for a user's Chebyshev distance inside the triplet loss."""
+
+    def _print_Heaviside(self, expr: sp.Heaviside) -> str:
+        x, at_zero = (*expr.args, sp.Rational(1, 2))[:2]
+        return f"heaviside({self._print(x)}, {self._print(at_zero)})"
+
+
 def make_mpmath(arguments: Sequence[sp.Symbol], outputs: Sequence[sp.Expr]) -> Callable:
     """f(*arguments) -> tuple of mpf, evaluated at the current mpmath precision."""
-    return sp.lambdify(list(arguments), tuple(outputs), modules=[_MPMATH, "mpmath"], cse=cse_outside_piecewise)
+    printer = _OraclePrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                              "user_functions": {name: name for name in _MPMATH}})  # lambdify's own settings
+    return sp.lambdify(list(arguments), tuple(outputs), modules=[_MPMATH, "mpmath"], cse=cse_outside_piecewise,
+                       printer=printer)
 
 
 def make_numpy(arguments: Sequence[sp.Symbol], outputs: Sequence[sp.Expr]) -> Callable:
     """f(*arrays) -> tuple of float64 arrays (broadcast over units)."""
     return sp.lambdify(list(arguments), tuple(outputs), modules=[_NUMPY, "numpy"], cse=True)
+
+
+_MODULES = {"mpmath": [_MPMATH, "mpmath"], "numpy": [_NUMPY, "numpy"]}
+
+
+@cache
+def _namespace(backend: str) -> dict:
+    """The globals lambdify gives a generated function of ``backend`` (a template: copied per function)."""
+    return dict(sp.lambdify([], 0, modules=_MODULES[backend]).__globals__)
+
+
+def generated_source(function: Callable, arguments: Sequence[sp.Symbol], backend: str) -> str | None:
+    """The source of a function ``make_mpmath``/``make_numpy`` generated, if ``load_generated`` rebuilds it
+    exactly: None when lambdify put anything but the arguments' names into its globals beyond the template."""
+    extra = set(function.__globals__) - set(_namespace(backend))
+    if not extra <= {str(a) for a in arguments}:
+        return None
+    return inspect.getsource(function)
+
+
+def load_generated(source: str, backend: str) -> Callable:
+    """The function ``generated_source`` returned the source of, rebuilt in a copy of lambdify's globals."""
+    namespace = dict(_namespace(backend))
+    local: dict[str, Callable] = {}
+    exec(compile(source, "<losscheck-generated>", "exec"), namespace, local)
+    (function,) = local.values()
+    return function

@@ -18,6 +18,9 @@ Each variant is derived once and cached; evaluators are generated from it.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -25,9 +28,11 @@ from typing import Any
 
 import sympy as sp
 
+from ..spec import all_specs
 from ..spec.core import LossSpec, Slices, Unit
 from ..spec.functions import unclamped
-from .evaluators import make_mpmath, make_numpy
+from . import disk_cache
+from .evaluators import generated_source, load_generated, make_mpmath, make_numpy
 from .kinks import kink_outputs
 from .magnitude import largest_partial_product, least, peak_magnitude, rounding_magnitude, underflow_magnitude
 from .units import UnitTable
@@ -143,6 +148,7 @@ class Derivation:
     forms: list[sp.Expr] = field(default_factory=list)
     conventions: dict[int, sp.Expr] = field(default_factory=dict)
     convention_checks: list[tuple[sp.Expr, sp.Expr]] = field(default_factory=list)
+    registered: bool = False  # the spec is the registry's (its math is spec/'s source): evaluators may be stored
     _evaluators: dict[str, Callable] = field(default_factory=dict, repr=False)
 
     @property
@@ -226,8 +232,9 @@ class Derivation:
             return [self.loss_jvp, self.denominator_jvp]
         if kind == "second order":
             return [self.second_order_magnitude]
-        if kind == "grad":
-            return [self.loss, self.denominator, *self.backward_grad, *self.denominator_grad]
+        if kind in ("grad", "grad/math"):
+            grads = self.backward_grad if kind == "grad" else self.loss_grad
+            return [self.loss, self.denominator, *grads, *self.denominator_grad]
         raise ValueError(kind)
 
     def evaluator(self, kind: str, backend: str = "mpmath") -> Callable:
@@ -236,20 +243,45 @@ class Derivation:
         kinds: ``forward`` (l, d); ``grad`` (l, d, ∂l/∂s..., ∂d/∂s...); ``full``
         (``grad``'s outputs, then M(l), M(∂l/∂s)..., then A(l), A(∂l/∂s)..., then P(l),
         the largest partial product of each ∂l/∂s, then the kink slack and distance);
-        ``full/math`` (``full`` with ``loss_grad``, not the conventions, for ∂l/∂s); ``jvp`` (l̇, ḋ);
+        ``full/math`` and ``grad/math`` (``full`` and ``grad`` with ``loss_grad``, not the conventions, for
+        ∂l/∂s); ``jvp`` (l̇, ḋ);
         ``conventions`` (the ``convention_checks`` pairs, flattened); ``second order`` (M of a double
         backward's share, with the directions w then v after ``arguments``).
         backends: ``mpmath`` (the oracle) and ``numpy`` (fast float64).
         """
-        if kind == "full/math" and not self.conventions:
-            kind = "full"  # the same expressions: compile them once
+        if kind in ("full/math", "grad/math") and not self.conventions:
+            kind = kind.removesuffix("/math")  # the same expressions: compile them once
         cache_key = f"{kind}/{backend}"
         if cache_key not in self._evaluators:
-            w, v = self.second_order_directions
-            arguments = self.arguments + {"jvp": self.tangents, "second order": [*w, *v]}.get(kind, [])
-            make = make_mpmath if backend == "mpmath" else make_numpy
-            self._evaluators[cache_key] = make(arguments, self._outputs(kind))
+            self._evaluators[cache_key] = self._generate(kind, backend)
         return self._evaluators[cache_key]
+
+    def _generate(self, kind: str, backend: str) -> Callable:
+        """lambdify the ``kind`` outputs, or load the generated source from the ``evaluators`` disk store."""
+        w, v = self.second_order_directions
+        arguments = self.arguments + {"jvp": self.tangents, "second order": [*w, *v]}.get(kind, [])
+        store = disk_cache.store("evaluators")
+        key = store and self.registered and _evaluator_key(self.key, kind, backend, arguments)
+        if key:
+            source = store.load(key)
+            if source is not None:
+                return load_generated(source.decode(), backend)
+        make = make_mpmath if backend == "mpmath" else make_numpy
+        function = make(arguments, self._outputs(kind))
+        if key and (source := generated_source(function, arguments, backend)) is not None:
+            store.save(key, source.encode())
+        return function
+
+
+def _evaluator_key(key: VariantKey, kind: str, backend: str, arguments: list[sp.Symbol]) -> str | None:
+    """The disk-store key of one generated evaluator: the code hash, the variant, the kind, the backend and
+    the argument names; None for a variant that holds something other than plain data (a user's function)."""
+    try:
+        variant = json.dumps([getattr(key, f.name) for f in dataclasses.fields(key)])
+    except (TypeError, ValueError):  # a function-valued option's callable: not plain data
+        return None
+    document = [disk_cache.code_hash(), variant, kind, backend, [str(a) for a in arguments]]
+    return hashlib.sha256(json.dumps(document).encode()).hexdigest()
 
 
 def _directional_derivative(expr: sp.Expr, pairs: list[tuple[sp.Symbol, sp.Symbol]]) -> sp.Expr:
@@ -296,4 +328,5 @@ def derive(spec: LossSpec, key: VariantKey) -> Derivation:
         forms=[sp.sympify(form(unit)) for form in spec.computational_forms],
         conventions=conventions,
         convention_checks=checks,
+        registered=all_specs().get(spec.name) is spec,
     )
