@@ -35,8 +35,8 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark the full tier; without --full, deselect it. The default tier keeps the first wrong kernel of every
-    loss and every generic bug class (tests/test_mutants.py)."""
+    """Mark the full tier (FULL_TIER, and every test marked ``slow``); without --full, deselect it. The default
+    tier keeps the first wrong kernel of every loss and every generic bug class (tests/test_mutants.py)."""
     losses_seen: set[str] = set()
     full = []
     for item in items:
@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(config, items):
             if loss not in losses_seen:
                 losses_seen.add(loss)
                 continue
-        elif name not in FULL_TIER:
+        elif name not in FULL_TIER and item.get_closest_marker("slow") is None:
             continue
         item.add_marker(pytest.mark.full_tier)
         full.append(item)
