@@ -195,7 +195,10 @@ def ledger_names() -> tuple[str, ...]:
 
 @cache
 def _ledger(name: str) -> tuple[KnownDeviation, ...]:
-    text = resources.files(__package__).joinpath("ledgers", f"{name}.json").read_text()
+    path = resources.files(__package__).joinpath("ledgers", f"{name}.json")
+    if not path.is_file():  # a target with no ledger yet (cuda before its first proven entry): no entries
+        return ()
+    text = path.read_text()
     entries = []
     for raw in json.loads(text):
         raw = dict(raw)
