@@ -9,7 +9,7 @@ and a known deviation explains a failure only where its entry says.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import mpmath
@@ -89,9 +89,16 @@ def returned_problem(got: Returned, dtype: str, device: str, shape: tuple[int, .
     return ""
 
 
-def judge_value(trial: Trial, output: Returned) -> QuantityResult:
-    """The output, already of the right dtype, device and shape (``returned_problem``), element by element."""
-    return judge_elements(trial, "value", trial.reference.value, trial.reference.value_bounds, output.values)
+def judge_value(trial: Trial, output: Returned, known_shape: str = "") -> QuantityResult:
+    """The output, already of the right dtype, device and shape (``returned_problem``), element by element.
+
+    ``known_shape``: the id of a known deviation that explains the output's wrong shape; its elements
+    are judged all the same, and the shape's deviation is named with theirs."""
+    result = judge_elements(trial, "value", trial.reference.value, trial.reference.value_bounds, output.values)
+    if not known_shape or result.status == Status.FAIL:
+        return result
+    known = ", ".join([known_shape, *([result.message.removeprefix("known deviation ")] if result.message else [])])
+    return replace(result, status=Status.KNOWN, message=f"known deviation {known}")
 
 
 def judge_gradient(trial: Trial, name: str, grad: Returned | None, device: str) -> QuantityResult:
@@ -123,7 +130,7 @@ def judge_scalar(trial: Trial, quantity: str, exact: Any, got: Any, allowed: Any
     relative = float(error / abs(exact)) if exact else 0.0
     status, message = Status.PASS, ""
     if not error <= allowed:
-        known = find_known_claim(trial.case, quantity, trial.dtype, trial.reference, relative, trial.ledgers)
+        known = find_known_claim(trial.case, quantity, trial.dtype, trial.reference, relative, trial.ledgers, got)
         status = Status.KNOWN if known else Status.FAIL
         message = f"known deviation {known}" if known else f"{shown}, allowed ±{mpmath.nstr(allowed, 3)}"
     return trial.make(quantity, status, worst_ulps=ulps, worst_relative=relative, worst_ratio=ratio,
