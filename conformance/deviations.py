@@ -140,6 +140,8 @@ class KnownDeviation:
         ``holding_elements(name, v)`` those in units whose slice of ``name`` holds v (``unit_elements``);
         ``reference`` gives the bounds ``at_kink`` reads (without it, ``at_kink`` explains nothing).
         """
+        if self.shape is not None:  # a shape entry explains the shape only, never an element
+            return False
         if self.requires == "zero_slice" and element not in zero_elements():
             return False
         if self.requires == "empty_input" and tensors[case.spec.required_tensors[0].name].size:

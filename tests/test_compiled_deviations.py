@@ -294,3 +294,26 @@ def test_forward_mode_entry_is_narrow():
     assert find_known_claim(case, "jvp", "float64", exact, 0.5, ("compiled",), mpmath.mpf("0.1")) is None
     assert find_known_claim(case, "jvp", "float64", exact, 1.0, (), mpmath.mpf(0)) is None
     assert find_known_claim(case, "jvp", "float64", exact, 1.0, ("compiled",)) is None  # no projection given
+
+
+@pytest.mark.parametrize("values, status, message", [
+    ([2.0], "known", "known deviation multilabel_margin_loss-compiled-unbatched-none-shape"),
+    ([7.0], "fail", "1 of 1 elements outside tolerance"),
+])
+def test_judge_names_a_known_shape_and_still_judges_the_elements(values, status, message):
+    """The shape (1,) is known; the element inside is judged all the same (right: KNOWN; wrong: FAIL)."""
+    from losscheck.conformance.driver import Returned
+    from losscheck.conformance.judge import Trial, judge_value
+    from losscheck.conformance.results import QuantityResult
+
+    case = case_of("multilabel_margin_loss", "unbatched (C,)", reduction="none")
+    tensors = {"input": np.array([0.25, 0.5, 0.75, 1.0]), "target": np.array([3, 0, 0, 3])}
+    exact = exact_reference(case.spec, tensors, case.options, np.array(1.0))
+    known = find_known_shape(case, "float64", exact, (1,), ("compiled",))
+
+    def make(quantity, s, **details):
+        return QuantityResult(case.spec.name, "float64", case.name, quantity, s, **details)
+
+    trial = Trial(case.spec, case, "float64", tensors, np.array(1.0), exact, ["input"], ("compiled",), make)
+    result = judge_value(trial, Returned(np.array(values), "float64", (1,), "cpu"), known)
+    assert (result.status, result.message[:len(message)]) == (status, message)
