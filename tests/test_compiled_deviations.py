@@ -317,3 +317,16 @@ def test_judge_names_a_known_shape_and_still_judges_the_elements(values, status,
     trial = Trial(case.spec, case, "float64", tensors, np.array(1.0), exact, ["input"], ("compiled",), make)
     result = judge_value(trial, Returned(np.array(values), "float64", (1,), "cpu"), known)
     assert (result.status, result.message[:len(message)]) == (status, message)
+
+
+def test_a_wrong_output_shape_is_one_finding():
+    """The driver hands backward the upstream gradient in the output's own shape when only the shape is wrong,
+    so a known shape (1,) does not cascade into backward, twice and HVP errors."""
+    from types import SimpleNamespace
+
+    from losscheck.conformance.driver import _upstream
+
+    request = SimpleNamespace(upstream=np.array(0.5))
+    assert _upstream(request, torch.zeros(1, dtype=torch.float64)).shape == (1,)
+    assert _upstream(request, torch.zeros((), dtype=torch.float64)).shape == ()
+    assert _upstream(SimpleNamespace(upstream=np.ones(3)), torch.zeros(2)).shape == (3,)  # sizes differ: as given
