@@ -63,7 +63,7 @@ def test_every_compiled_entry_has_a_reproducer_and_a_test_here():
               "multilabel_margin_loss-compiled-hinge-kink-grad",
               "multi_margin_loss-compiled-hinge-kink-grad", "compiled-forward-ad-tangent-dropped",
               "multi_margin_loss-compiled-unbatched-none-shape",
-              "soft_margin_loss-compiled-sigmoid-rounds-to-one-grad",
+              "soft_margin_loss-compiled-sigmoid-rounds-to-one-grad", "soft_margin_loss-compiled-sigmoid-cancellation-grad",
               "binary_cross_entropy-compiled-float64-backward-double-eps-at-0",
               "binary_cross_entropy-compiled-float64-backward-double-eps-at-1"}
     assert set(COMPILED) <= tested, set(COMPILED) - tested
@@ -330,3 +330,34 @@ def test_a_wrong_output_shape_is_one_finding():
     assert _upstream(request, torch.zeros(1, dtype=torch.float64)).shape == (1,)
     assert _upstream(request, torch.zeros((), dtype=torch.float64)).shape == ()
     assert _upstream(SimpleNamespace(upstream=np.ones(3)), torch.zeros(2)).shape == (3,)  # sizes differ: as given
+
+
+def test_soft_margin_gradient_cancels_in_sigmoid_minus_one():
+    """y·x = 30: compiled y·g·(sigmoid(30) − 1) = −9.348e-14; exact −1/(1 + e^30) = −9.3576e-14 (eager agrees)."""
+    x = torch.tensor([30.0, -0.5], dtype=torch.float64)
+    y = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    (_, grads), (_, eager_grads) = compiled_call("soft_margin_loss", {"input": x, "target": y}, ["input"],
+                                                 reduction="sum")
+    assert grads["input"][0].item() == -9.348077867343818e-14
+    exact = reference("soft_margin_loss", {"input": x, "target": y}, np.array(1.0), reduction="sum")
+    with mpmath.workdps(40):
+        assert mpmath.almosteq(exact.grads["input"][0], -1 / (1 + mpmath.exp(30)), rel_eps=1e-30)
+    assert float(exact.grads["input"][0]) == -9.357622968839299e-14
+    assert eager_grads["input"][0].item() == -9.3576229688393e-14  # one ulp from the exact
+    relative = abs((grads["input"][0].item() - exact.grads["input"][0]) / exact.grads["input"][0])
+    assert 1e-4 < relative < 1
+    assert math.isclose(grads["input"][1].item(), float(exact.grads["input"][1]), rel_tol=1e-15)  # y·x < 0: right
+
+
+def test_soft_margin_cancellation_entry_is_narrow():
+    """y·x above 1, a nonzero gradient of the right sign: a zero, a wrong sign, or y·x below 1 is not explained."""
+    entry = COMPILED["soft_margin_loss-compiled-sigmoid-cancellation-grad"]
+    case = case_of("soft_margin_loss", "vector", reduction="none")
+    tensors = {"input": np.array([30.0, 0.5]), "target": np.ones(2)}
+    exact = exact_reference(case.spec, tensors, case.options, np.ones(2))
+    e = np.array([float(g) for g in exact.grads["input"]])
+    assert find_known(case, "grad input", "float64", tensors, exact, [0], e * 1.001, ("compiled",)) == entry.id
+    assert find_known(case, "grad input", "float64", tensors, exact, [0], -e, ("compiled",)) is None
+    assert find_known(case, "grad input", "float64", tensors, exact, [0], e * 0, ("compiled",)) is None  # 0 < y·x = 30
+    assert find_known(case, "grad input", "float64", tensors, exact, [1], e * 1.001, ("compiled",)) is None
+    assert not entry.applies(case, "grad input", "float16", exact)
