@@ -28,6 +28,7 @@ from ..derivations.units import split_units
 from ..spec import LossSpec, get_spec
 from .capabilities import ANYTHING, Capabilities, says_unsupported
 from .cases import COMPLEX_DTYPES, Case, expandable, generate_cases, round_to
+from .deviations import find_known_shape
 from .driver import CallRequest, Driver, Observation, Raised, digest
 from .extra_checks import random_like
 from .gradient_checks import verify_gradients
@@ -41,7 +42,6 @@ from .judge import (
     judge_value,
     returned_problem,
 )
-from .deviations import find_known_shape
 from .oracle import differentiated, exact_reference, same_value
 from .probes import probe_cases
 from .reproducer import reproducer
