@@ -31,6 +31,24 @@ A scalar claim (``jvp``, ``hvp``) is explained by an entry for that quantity: it
 relative error must be below ``relative_error_below`` where the entry gives one,
 and the projection the target returned must show ``pytorch`` (``0``: the mode
 silently gave no tangent, or a detached gradient, so the projection is exactly 0).
+``at_kink`` holds when the failing element reads a unit sitting exactly on a
+kink (a branch argument is exactly 0, ``derivations.kinks``: the oracle's
+``Bound.at_kink``), where the spec states PyTorch's eager convention.
+A ``where`` key may also name a tensor with ``{"unit_holds": v}``: only
+elements of units (the structure's slices) whose slice of that tensor, read
+raw (before any encoding such as label counts), holds the value v; for a
+reduced output, the case must have such a unit. The tensor must have the
+shape of the structure's first sliced tensor.
+An entry for ``value`` may give ``shape``, the output shape PyTorch returns
+where the exact one differs (``[1]`` where a 0-dim output is due): it explains
+that wrong shape, holding as many elements, wherever it applies (loss, dtypes,
+options, shape cases); the elements are then judged as usual.
+``"loss": "*"`` speaks about
+every loss (a mechanism of the target, not of one loss's kernel). On an
+entry for elements (``value``, ``grad NAME``) it narrows what the entry shows:
+each failing element's relative error against the exact reference, a nonzero
+finite value, must be below it (a constant off in its last digits, not a wrong
+formula).
 It also records what PyTorch returns there (``pytorch``: a number, ``nan``,
 ``non-finite`` for ±inf or NaN, whose sign follows the upstream gradient, or
 ``uninitialized`` for whatever uninitialized memory held, ``finite`` for a wrong
@@ -54,7 +72,7 @@ import mpmath
 import numpy as np
 import torch
 
-from ..derivations.units import split_units
+from ..derivations.units import UnitTable, split_units
 from ..spec.core import Slices
 from .cases import Case
 from .oracle import Reference
@@ -77,6 +95,7 @@ class KnownDeviation:
     shape_cases: tuple[str, ...] = ()
     requires: str = ""
     relative_error_below: float | None = None
+    shape: tuple[int, ...] | None = None
     ledger: str = "pytorch"
 
     def _shows(self, got: float) -> bool:
@@ -108,11 +127,11 @@ class KnownDeviation:
             return abs(reference.unit_total) > FORMATS[dtype].max_value
         if self.requires == "nan_value":
             return any(mpmath.isnan(v) for v in reference.value)
-        return not self.requires or self.requires in ("zero_slice", "empty_input", "large_reduction")
+        return not self.requires or self.requires in ("zero_slice", "empty_input", "large_reduction", "at_kink")
 
     def applies(self, case: Case, quantity: str, dtype: str, reference: Reference) -> bool:
         """Does this entry speak about this quantity of this case in this dtype?"""
-        if (case.spec.name, quantity) != (self.loss, self.quantity) or dtype not in self.dtypes:
+        if self.loss not in ("*", case.spec.name) or quantity != self.quantity or dtype not in self.dtypes:
             return False
         if not self.options_match(case.options) or not self._requirement_holds(dtype, reference):
             return False
@@ -140,17 +159,34 @@ class KnownDeviation:
         return True
 
     def explains(self, element: int, case: Case, quantity: str, tensors: Mapping[str, np.ndarray],
-                 got: np.ndarray, dtype: str, zero_elements: Callable[[], set[int]] = set) -> bool:
+                 got: np.ndarray, dtype: str, zero_elements: Callable[[], set[int]] = set,
+                 reference: Reference | None = None,
+                 holding_elements: Callable[[str, Any], set[int]] | None = None) -> bool:
         """Does failing ``element`` of the flat output ``got`` lie where this entry says, showing its value?
 
-        ``zero_elements()`` gives the elements in units with a zero slice (see ``zero_slice_elements``).
+        ``zero_elements()`` gives the elements in units with a zero slice (see ``zero_slice_elements``);
+        ``holding_elements(name, v)`` those in units whose slice of ``name`` holds v (``unit_elements``);
+        ``reference`` gives the bounds ``at_kink`` reads (without it, ``at_kink`` explains nothing).
         """
+        if self.shape is not None:  # a shape entry explains the shape only, never an element
+            return False
         if self.requires == "zero_slice" and element not in zero_elements():
             return False
         if self.requires == "empty_input" and tensors[case.spec.required_tensors[0].name].size:
             return False
+        if self.requires == "at_kink" and not _at_kink(reference, quantity, element):
+            return False
+        if self.relative_error_below is not None and not _relatively_close(
+                reference, quantity, element, float(got.reshape(-1)[element]), self.relative_error_below):
+            return False
         flat_got = got.reshape(-1)
         for name, value in self.where.items():
+            if isinstance(value, dict) and "unit_holds" in value:
+                held = (holding_elements(name, value["unit_holds"]) if holding_elements is not None
+                        else unit_elements(case, quantity, tensors, flat_got.size, name, value["unit_holds"]))
+                if element not in held:
+                    return False
+                continue
             if isinstance(value, dict):
                 values = _product(tensors, name)
                 if "above" in value and not _exceeds(values, value["above"], dtype, element, flat_got.size):
@@ -189,6 +225,55 @@ def _exceeds(values: np.ndarray | None, above: Any, dtype: str, element: int, ou
     return output_size == 1 and bool((values > threshold).any())
 
 
+def _at_kink(reference: Reference | None, quantity: str, element: int) -> bool:
+    """Does ``element`` of ``quantity`` read a unit sitting exactly on a kink (its bound's ``at_kink``)?"""
+    if reference is None:
+        return False
+    bounds = reference.value_bounds if quantity == "value" else reference.grad_bounds.get(
+        quantity.removeprefix("grad "), [])
+    return element < len(bounds) and bounds[element].at_kink
+
+
+def _relatively_close(reference: Reference | None, quantity: str, element: int, got: float, below: float) -> bool:
+    """Is ``got`` within relative error ``below`` of the exact, nonzero and finite, value of ``element``?"""
+    if reference is None or not math.isfinite(got):
+        return False
+    exact = reference.value if quantity == "value" else reference.grads.get(quantity.removeprefix("grad "), [])
+    if element >= len(exact) or not mpmath.isfinite(exact[element]) or exact[element] == 0:
+        return False
+    return bool(abs((mpmath.mpf(got) - exact[element]) / exact[element]) < below)
+
+
+def unit_elements(case: Case, quantity: str, tensors: Mapping[str, np.ndarray], size: int, name: str,
+                  value: Any) -> set[int]:
+    """The flat elements of ``quantity`` (size ``size``) that belong to a unit whose slice of tensor
+    ``name``, read raw, holds ``value`` (sliced losses; ``name`` has the first sliced tensor's shape)."""
+    structure = case.spec.structure
+    tensor = tensors.get(name)
+    if not isinstance(structure, Slices) or tensor is None:
+        return set()
+    sliced = tensors.get(structure.sliced[0])
+    if sliced is None or sliced.shape != tensor.shape:
+        return set()
+    table = split_units(case.spec, tensors, case.options)
+    rows = table.positions[structure.sliced[0]].reshape(table.kept.size, -1)
+    holds = np.array([bool(np.any(tensor.reshape(-1)[row] == value)) for row in rows], dtype=bool)
+    return _elements_of_units(table, quantity, size, holds)
+
+
+def _elements_of_units(table: UnitTable, quantity: str, size: int, chosen: np.ndarray) -> set[int]:
+    """The flat elements of ``quantity`` (size ``size``) that read one of the ``chosen`` units (a mask)."""
+    units = table.kept.size
+    if quantity == "value":
+        if size == units:
+            return {int(u) for u in np.flatnonzero(chosen)}
+        return set(range(size)) if chosen.any() else set()
+    positions = table.positions.get(quantity.removeprefix("grad "))
+    if positions is None:
+        return set()
+    return {int(e) for e in positions.reshape(units, -1)[chosen].reshape(-1)}
+
+
 def zero_slice_elements(case: Case, quantity: str, tensors: Mapping[str, np.ndarray], size: int,
                         dtype: str) -> set[int]:
     """The flat elements of ``quantity`` (size ``size``) that belong to a unit with a zero slice."""
@@ -202,14 +287,7 @@ def zero_slice_elements(case: Case, quantity: str, tensors: Mapping[str, np.ndar
         rows = torch.tensor(np.asarray(table.values[name], dtype=np.float64).reshape(units, -1), dtype=product.dtype)
         product = product * (rows * rows).sum(dim=1)
     zero = (product == 0).numpy()
-    if quantity == "value":
-        if size == units:
-            return {int(u) for u in np.flatnonzero(zero)}
-        return set(range(size)) if zero.any() else set()
-    positions = table.positions.get(quantity.removeprefix("grad "))
-    if positions is None:
-        return set()
-    return {int(e) for e in positions.reshape(units, -1)[zero].reshape(-1)}
+    return _elements_of_units(table, quantity, size, zero)
 
 
 ALWAYS = "pytorch"
@@ -225,12 +303,17 @@ def ledger_names() -> tuple[str, ...]:
 
 @cache
 def _ledger(name: str) -> tuple[KnownDeviation, ...]:
-    text = resources.files(__package__).joinpath("ledgers", f"{name}.json").read_text()
+    path = resources.files(__package__).joinpath("ledgers", f"{name}.json")
+    if not path.is_file():  # a target with no ledger yet (cuda before its first proven entry): no entries
+        return ()
+    text = path.read_text()
     entries = []
     for raw in json.loads(text):
         raw = dict(raw)
         raw["dtypes"] = tuple(raw["dtypes"])
         raw["shape_cases"] = tuple(raw.get("shape_cases", ()))
+        if raw.get("shape") is not None:
+            raw["shape"] = tuple(raw["shape"])
         entries.append(KnownDeviation(**raw, ledger=name))
     return tuple(entries)
 
@@ -242,6 +325,15 @@ def known_deviations(ledgers: Sequence[str] = ()) -> tuple[KnownDeviation, ...]:
     """
     names = ledger_names() if ledgers == "all" else (ALWAYS, *(n for n in ledgers if n != ALWAYS))
     return tuple(entry for name in names for entry in _ledger(name))
+
+
+def find_known_shape(case: Case, dtype: str, reference: Reference, shape: tuple[int, ...],
+                     ledgers: Sequence[str] = ()) -> str | None:
+    """The id of a known deviation explaining an output of ``shape`` (as many elements as the exact one)."""
+    if math.prod(shape) != math.prod(reference.shape):
+        return None
+    return next((e.id for e in known_deviations(ledgers)
+                 if e.shape == tuple(shape) and e.applies(case, "value", dtype, reference)), None)
 
 
 def find_known_claim(case: Case, quantity: str, dtype: str, reference: Reference, relative_error: float,
@@ -260,8 +352,10 @@ def find_known(case: Case, quantity: str, dtype: str, tensors: Mapping[str, np.n
     entries = [e for e in known_deviations(ledgers) if e.applies(case, quantity, dtype, reference)]
     ids: list[str] = []
     zero = cache(lambda: zero_slice_elements(case, quantity, tensors, got.size, dtype))
+    holding = cache(lambda name, value: unit_elements(case, quantity, tensors, got.size, name, value))
     for element in failing:
-        entry = next((e for e in entries if e.explains(element, case, quantity, tensors, got, dtype, zero)), None)
+        entry = next((e for e in entries if e.explains(element, case, quantity, tensors, got, dtype, zero, reference,
+                                                       holding)), None)
         if entry is None:
             return None
         if entry.id not in ids:

@@ -200,7 +200,7 @@ class Driver:
         observation = Observation(_returned(output))
         if request.wrt and isinstance(output, torch.Tensor) and output.requires_grad:
             self.progress(observation)
-            delta = torch.tensor(request.upstream, dtype=output.dtype, device=output.device)
+            delta = _upstream(request, output)
             try:
                 self.announce("backward")
                 grads = torch.autograd.grad(output, leaves, delta, allow_unused=True)
@@ -238,7 +238,7 @@ class Driver:
                 continue
             outputs.append(_returned(out))
             if request.wrt and isinstance(out, torch.Tensor) and out.requires_grad:
-                delta = torch.tensor(request.upstream, dtype=out.dtype, device=out.device)
+                delta = _upstream(request, out)
                 try:
                     self.announce(f"backward of {attempt}")
                     got = torch.autograd.grad(out, [inputs[n] for n in request.wrt], delta, allow_unused=True)
@@ -274,7 +274,7 @@ class Driver:
         leaves = [inputs[n] for n in request.wrt]
         try:
             out = self._call(request, inputs, "double backward")
-            delta = torch.tensor(request.upstream, dtype=out.dtype, device=out.device)
+            delta = _upstream(request, out)
             self.announce("double backward")
             grads = torch.autograd.grad(out, leaves, delta, create_graph=True, allow_unused=True)
             w = {n: torch.tensor(request.hvp_directions[n], dtype=inputs[n].dtype, device=inputs[n].device)
@@ -331,3 +331,10 @@ def serve() -> None:
             send(outbound, ("failed", _raised(error)))
 
 
+def _upstream(request: CallRequest, out: Any) -> Any:
+    """The upstream gradient for ``out``, in the output's own shape where only the shape is wrong (a 0-dim loss
+    returned as shape (1,)): the shape is judged once, by the value check, and the gradients on their own."""
+    import torch
+
+    delta = torch.tensor(request.upstream, dtype=out.dtype, device=out.device)
+    return delta.reshape(out.shape) if delta.shape != out.shape and delta.numel() == out.numel() else delta

@@ -9,7 +9,7 @@ and a known deviation explains a failure only where its entry says.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import mpmath
@@ -18,7 +18,7 @@ import numpy as np
 from ..spec import LossSpec
 from .cases import COMPLEX_DTYPES, Case
 from .compare import Comparison, compare
-from .deviations import find_known, find_known_claim
+from .deviations import find_known, find_known_claim, find_known_shape
 from .driver import Raised, Returned
 from .extra_checks import hvp_claim, jvp_claim
 from .oracle import Reference
@@ -90,9 +90,16 @@ def returned_problem(got: Returned, dtype: str, device: str, shape: tuple[int, .
     return ""
 
 
-def judge_value(trial: Trial, output: Returned) -> QuantityResult:
-    """The output, already of the right dtype, device and shape (``returned_problem``), element by element."""
-    return judge_elements(trial, "value", trial.reference.value, trial.reference.value_bounds, output.values)
+def judge_value(trial: Trial, output: Returned, known_shape: str = "") -> QuantityResult:
+    """The output, already of the right dtype, device and shape (``returned_problem``), element by element.
+
+    ``known_shape``: the id of a known deviation that explains the output's wrong shape; its elements
+    are judged all the same, and the shape's deviation is named with theirs."""
+    result = judge_elements(trial, "value", trial.reference.value, trial.reference.value_bounds, output.values)
+    if not known_shape or result.status == Status.FAIL:
+        return result
+    known = ", ".join([known_shape, *([result.message.removeprefix("known deviation ")] if result.message else [])])
+    return replace(result, status=Status.KNOWN, message=f"known deviation {known}")
 
 
 def judge_gradient(trial: Trial, name: str, grad: Returned | None, device: str) -> QuantityResult:
@@ -139,7 +146,8 @@ def judge_jvp(trial: Trial, tangent: Returned, tangents: dict[str, np.ndarray], 
     if any(mpmath.isnan(v) for v in trial.reference.value):
         return None  # a NaN loss (an all-ignored mean, 0/0) has no derivative to hold a tangent to
     problem = returned_problem(tangent, trial.dtype, device, trial.reference.shape, "output tangent")
-    if problem:
+    if problem and not (tangent.is_tensor and find_known_shape(trial.case, trial.dtype, trial.reference, tangent.shape,
+                                                               trial.ledgers)):
         return trial.make("jvp", Status.FAIL, message=problem)
     exact, projected, allowed = jvp_claim(trial.reference, trial.upstream, tangents, tangent.values, trial.dtype,
                                           max(sum(t.size for t in tangents.values()), 1))

@@ -28,6 +28,7 @@ from ..derivations.units import split_units
 from ..spec import LossSpec, get_spec
 from .capabilities import ANYTHING, Capabilities, lacks_kernel, says_unsupported
 from .cases import COMPLEX_DTYPES, Case, expandable, generate_cases, round_to
+from .deviations import find_known_shape
 from .driver import CallRequest, Driver, Observation, Raised, digest
 from .extra_checks import random_like
 from .gradient_checks import verify_gradients
@@ -248,9 +249,12 @@ class CaseRunner:
             return [make("value", Status.UNSTABLE, message="; ".join(reference.unstable[:3]))]
         trial = Trial(self.spec, case, dtype, tensors, upstream, reference, wrt, self.target.ledgers, make)
         problem = returned_problem(observation.output, dtype, self.settings.device, reference.shape, "output")
-        if problem:  # no tensor of the right form: nothing to judge or differentiate
+        known_shape = problem and not returned_problem(observation.output, dtype, self.settings.device,
+                                                       observation.output.shape, "output") and find_known_shape(
+            case, dtype, reference, observation.output.shape, self.target.ledgers)
+        if problem and not known_shape:  # no tensor of the right form: nothing to judge or differentiate
             return [make("value", Status.FAIL, message=problem), *self._inputs_result(trial, observation, dtype)]
-        results = [judge_value(trial, observation.output)]
+        results = [judge_value(trial, observation.output, known_shape or "")]
         results += [make(f"grad {m}", Status.UNSUPPORTED, message="declared unsupported: mode backward",
                          declared=True) for m in wrt if not backward]
         died_in = _STEPS.get(lost.during, "value") if lost else ""

@@ -110,7 +110,13 @@ def build(ref: TargetRef, load: Callable[[str, str], Any]) -> Implementation:
         impl = module_loss(load(module, attr))
     if ref.compile is not None:
         import torch
+        import torch._dynamo
 
+        # Past dynamo's recompile limit (8 per function) torch.compile silently runs the function
+        # eagerly, so every later case would check eager PyTorch under the compiled label: raise the
+        # limits, and make hitting one an error, never a fallback.
+        torch._dynamo.config.recompile_limit = torch._dynamo.config.accumulated_recompile_limit = 1 << 20
+        torch._dynamo.config.fail_on_recompile_limit_hit = True
         compiled = torch.compile(impl, mode=ref.compile.mode, dynamic=ref.compile.dynamic)
         compiled.losscheck_supports = getattr(impl, "losscheck_supports", None)  # type: ignore[attr-defined]
         return compiled
