@@ -65,12 +65,6 @@ def load_object(module_name: str, attr: str) -> Any:
     return obj
 
 
-def load_impl(text: str) -> tuple[str, Implementation]:
-    """Parse and load ``NAME=MODULE:ATTR`` into (loss name, callable)."""
-    loss, module_name, attr = parse_impl(text)
-    return loss, load_object(module_name, attr)
-
-
 class NamedCallable:
     """A callable imported from ``MODULE:ATTR``, shown by that name in case names and reproducers."""
 
