@@ -21,16 +21,13 @@ from .markdown import index_markdown, spec_markdown
 
 
 def every_known_deviation() -> tuple:
-    """Every recorded deviation, of every target's ledger where the loader keeps several (``"all"``)."""
-    try:
-        return tuple(known_deviations("all"))
-    except TypeError:  # a loader with one ledger takes no argument
-        return tuple(known_deviations())
+    """Every recorded deviation, of every target's ledger."""
+    return tuple(known_deviations("all"))
 
 
 def deviation_target(deviation) -> str | None:
-    """The target a deviation belongs to, if the ledger says (``target``, or the ``ledger`` it came from)."""
-    return getattr(deviation, "target", None) or getattr(deviation, "ledger", None)
+    """The target a deviation belongs to: the ledger it came from (``pytorch`` for eager PyTorch's)."""
+    return deviation.ledger
 
 
 def _emitted(spec) -> str:

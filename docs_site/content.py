@@ -240,7 +240,7 @@ def _conventions_section(spec: LossSpec) -> Section:
 
 
 def _deviation_blocks(spec: LossSpec, deviations: Sequence[Any]) -> list[Any]:
-    mine = [d for d in deviations if d.loss == spec.name]
+    mine = [d for d in deviations if d.loss in (spec.name, "*")]  # "*": a target's mechanism, every loss
     if not mine:
         return [Text("None recorded for this loss.")]
     blocks: list[Any] = []
