@@ -105,6 +105,9 @@ def hvp_claim(spec: LossSpec, tensors: dict[str, np.ndarray], options: dict[str,
         # The allowance is |exact| + the second-order magnitude, whatever was returned. The latter is
         # costly for slices and only ever widens it, so it is derived only when the former does not hold.
         if not abs(projected - exact) <= allowed:
-            magnitude += second_order_magnitude(spec, tensors, options, upstream, w, v)
+            second = second_order_magnitude(spec, tensors, options, upstream, w, v)
+            if not mpmath.isfinite(second):  # a δ of a kink sits exactly at this point: no bound, so no claim
+                return None
+            magnitude += second
             allowed = allowed_error(dtype, exact, magnitude, mpmath.mpf(0), size, scale=scale)
         return exact, projected, allowed

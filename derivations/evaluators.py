@@ -70,13 +70,14 @@ def _numpy_pnorm(p, *xs):
     return sum(np.abs(x) ** p for x in xs) ** (1 / p)
 
 
-def _mpmath_dirac_delta(x: Any) -> Any:
-    """δ(x): 0 away from 0, +inf at 0. It appears in second derivatives through a kink (d/dz Heaviside(z));
-    a claim is made only where the loss is smooth, so a δ at its argument 0 leaves no finite bound."""
+def _mpmath_dirac_delta(x: Any, order: int = 0) -> Any:
+    """δ⁽ᵏ⁾(x): 0 away from 0, +inf at 0. It appears in second derivatives through a kink (d/dz Heaviside(z)),
+    and with an order (``DiracDelta(x, 1)``) through a sign; a claim is made only where the loss is smooth,
+    so a δ at its argument 0 leaves no finite bound."""
     return mpmath.mpf(0) if x != 0 else mpmath.inf
 
 
-def _numpy_dirac_delta(x: Any) -> Any:
+def _numpy_dirac_delta(x: Any, order: int = 0) -> Any:
     return np.where(np.asarray(x) != 0, 0.0, np.inf)
 
 
