@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from .implementations import Implementation, pytorch_implementation
 from .pytorch_paths import ACC_POLICIES, chunked_linear_cross_entropy
-
-Implementation = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -99,8 +98,6 @@ def builtin_targets(loss: str, compile: CompileSettings | None = None, device: s
 
 def build(ref: TargetRef, load: Callable[[str, str], Any]) -> Implementation:
     """The callable under test (inside a worker): ``load(module, attr)`` imports user code."""
-    from .implementations import pytorch_implementation
-
     if ref.source == DEFAULT:
         impl: Implementation = pytorch_implementation(ref.loss)
     elif not ref.is_user_code:
