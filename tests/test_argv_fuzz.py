@@ -27,8 +27,11 @@ ARGUMENT = st.one_of(st.tuples(FLAGS, VALUES).map(list), SWITCHES.map(lambda s: 
 
 
 @pytest.fixture
-def no_run(monkeypatch):
+def no_run(monkeypatch, tmp_path):
+    """Replace the run with an empty result, and work in a scratch directory: a fuzzed ``--report x=``
+    or ``--junit a=b`` writes a file named after the value, which must not land in the repository."""
     monkeypatch.setattr(cli, "run_units", lambda *args, **kwargs: Result())
+    monkeypatch.chdir(tmp_path)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
