@@ -15,8 +15,9 @@ with a threshold ``{"above": v}`` and/or ``{"below": w}``, each a number or a
 number per dtype: only elements where the product (or the tensor itself, a
 one-name key) lies beyond them (for a reduced output, the case must have such
 an element).
-Optionally ``shape_cases`` (name prefixes of the spec's shape cases) and
-``requires``, a named condition on the exact reference:
+Optionally ``present`` (optional tensors the case must pass: ``["weight"]`` for what a
+target does only with ``weight=``, and never without it), ``shape_cases`` (name prefixes of the
+spec's shape cases) and ``requires``, a named condition on the exact reference:
 ``unit_total_overflows`` holds when the exact sum of the unreduced losses
 exceeds the dtype's largest value; ``zero_slice`` (sliced losses) holds when
 the failing element belongs to a unit whose slice of some sliced tensor is
@@ -96,6 +97,7 @@ class KnownDeviation:
     requires: str = ""
     relative_error_below: float | None = None
     shape: tuple[int, ...] | None = None
+    present: tuple[str, ...] = ()
     ledger: str = "pytorch"
 
     def _shows(self, got: float) -> bool:
@@ -136,6 +138,8 @@ class KnownDeviation:
         if not self.options_match(case.options) or not self._requirement_holds(dtype, reference):
             return False
         if self.requires == "large_reduction" and (case.batch or 0) < LARGE_REDUCTION:
+            return False
+        if not set(self.present) <= set(case.present):
             return False
         return not self.shape_cases or case.shape_case.name.startswith(self.shape_cases)
 
@@ -312,6 +316,7 @@ def _ledger(name: str) -> tuple[KnownDeviation, ...]:
         raw = dict(raw)
         raw["dtypes"] = tuple(raw["dtypes"])
         raw["shape_cases"] = tuple(raw.get("shape_cases", ()))
+        raw["present"] = tuple(raw.get("present", ()))
         if raw.get("shape") is not None:
             raw["shape"] = tuple(raw["shape"])
         entries.append(KnownDeviation(**raw, ledger=name))

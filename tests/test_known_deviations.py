@@ -395,3 +395,23 @@ def test_linear_cross_entropy_ignored_row_with_overflowing_logits():
     reference = exact_reference(get_spec("linear_cross_entropy"), tensors,
                                 {"reduction": "mean", "ignore_index": 1, "label_smoothing": 0.0}, np.array(1.0))
     assert all(v == 0 for name in ("input", "linear_weight", "linear_bias") for v in reference.grads[name])
+
+
+def test_present_condition_applies_only_where_the_optional_tensor_is_passed():
+    """``present``: an entry about what a target does with an optional tensor never speaks for a case without it."""
+    from dataclasses import replace
+
+    from losscheck.conformance.deviations import KnownDeviation
+
+    spec = get_spec("l1_loss")
+    cases = [c for c in generate_cases(spec) if c.shape_case.name == "matrix" and c.options["reduction"] == "sum"]
+    weighted = next(c for c in cases if "weight" in c.present)
+    unweighted = next(c for c in cases if "weight" not in c.present)
+    entry = KnownDeviation("l1-weight-test", "l1_loss", "value", ("float64",), {}, {}, "finite", "w·|d|", "", {},
+                           present=("weight",))
+    on, off = (exact_reference(spec, c.tensors("float64"), c.options, np.array(1.0)) for c in (weighted, unweighted))
+    assert entry.applies(weighted, "value", "float64", on)
+    assert not entry.applies(unweighted, "value", "float64", off)
+    anywhere = replace(entry, present=())  # without the condition: every case
+    assert anywhere.applies(weighted, "value", "float64", on) and anywhere.applies(unweighted, "value", "float64", off)
+    assert all(e.present == () or isinstance(e.present, tuple) for e in known_deviations("all"))
