@@ -44,6 +44,11 @@ An entry for ``value`` may give ``shape``, the output shape PyTorch returns
 where the exact one differs (``[1]`` where a 0-dim output is due): it explains
 that wrong shape, holding as many elements, wherever it applies (loss, dtypes,
 options, shape cases); the elements are then judged as usual.
+An entry may give ``raises`` instead, a regular expression searched in the exception the
+target raised (``"Type: message"``, with a wrapped inner error's type and first line): it
+explains that raise, for its quantity (``value``: the call), wherever it applies (loss,
+dtypes, options, ``present``, shape cases, ``requires``), and never an element. A raise is
+not a value: the check is listed as known, with nothing judged.
 ``"loss": "*"`` speaks about
 every loss (a mechanism of the target, not of one loss's kernel). On an
 entry for elements (``value``, ``grad NAME``) it narrows what the entry shows:
@@ -63,6 +68,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -98,6 +104,7 @@ class KnownDeviation:
     relative_error_below: float | None = None
     shape: tuple[int, ...] | None = None
     present: tuple[str, ...] = ()
+    raises: str = ""
     ledger: str = "pytorch"
 
     def _shows(self, got: float) -> bool:
@@ -172,11 +179,11 @@ class KnownDeviation:
         ``holding_elements(name, v)`` those in units whose slice of ``name`` holds v (``unit_elements``);
         ``reference`` gives the bounds ``at_kink`` reads (without it, ``at_kink`` explains nothing).
         """
-        if self.shape is not None:  # a shape entry explains the shape only, never an element
+        if self.shape is not None or self.raises:  # a shape or raise entry explains that only, never an element
             return False
         if self.requires == "zero_slice" and element not in zero_elements():
             return False
-        if self.requires == "empty_input" and tensors[case.spec.required_tensors[0].name].size:
+        if self.requires == "empty_input" and not _empty_input(case, tensors):
             return False
         if self.requires == "at_kink" and not _at_kink(reference, quantity, element):
             return False
@@ -208,6 +215,11 @@ class KnownDeviation:
             elif flat_got.size != 1 or not np.any(tensor == value):  # a reduced output: some element
                 return False
         return self._shows(float(flat_got[element]))
+
+
+def _empty_input(case: Case, tensors: Mapping[str, np.ndarray]) -> bool:
+    """Does the case's first input have no elements?"""
+    return not tensors[case.spec.required_tensors[0].name].size
 
 
 def _product(tensors: Mapping[str, np.ndarray], key: str) -> np.ndarray | None:
@@ -346,7 +358,23 @@ def find_known_claim(case: Case, quantity: str, dtype: str, reference: Reference
     """The id of a known deviation explaining a failed scalar claim (jvp, hvp) by its relative error and
     the projection ``got`` the target returned (see ``KnownDeviation.explains_claim``), if any."""
     for entry in known_deviations(ledgers):
-        if entry.applies(case, quantity, dtype, reference) and entry.explains_claim(relative_error, got):
+        if not entry.raises and entry.applies(case, quantity, dtype, reference) and entry.explains_claim(
+                relative_error, got):
+            return entry.id
+    return None
+
+
+def find_known_raised(case: Case, quantity: str, dtype: str, tensors: Mapping[str, np.ndarray], raised: str,
+                      reference: Callable[[], Reference], ledgers: Sequence[str] = ()) -> str | None:
+    """The id of a known deviation explaining the exception ``raised`` (``"Type: message"``) where
+    ``quantity`` was due, if any. ``reference()`` gives the exact reference, asked for only when an
+    entry's pattern matches."""
+    for entry in known_deviations(ledgers):
+        if not entry.raises or entry.loss not in ("*", case.spec.name) or not re.search(entry.raises, raised):
+            continue
+        if entry.requires == "empty_input" and not _empty_input(case, tensors):
+            continue
+        if entry.applies(case, quantity, dtype, reference()):
             return entry.id
     return None
 

@@ -131,8 +131,16 @@ def digest(t: Any) -> str:
 
 
 def _raised(error: BaseException) -> Raised:
+    """The error's type and first line; for an error that wraps another (torch.compile's
+    ``BackendCompilerFailed`` keeps it in ``inner_exception``, whose text its first line leaves out)
+    the inner one's too, so a report, and a ledger entry, can name the cause."""
     lines = str(error).strip().splitlines()
-    return Raised(type(error).__name__, lines[0] if lines else "", isinstance(error, NotImplementedError))
+    message = lines[0] if lines else ""
+    inner = getattr(error, "inner_exception", None)
+    if isinstance(inner, BaseException):
+        inner_lines = str(inner).strip().splitlines()
+        message = f"{message} {type(inner).__name__}: {inner_lines[0] if inner_lines else ''}".strip()
+    return Raised(type(error).__name__, message, isinstance(error, NotImplementedError))
 
 
 def _returned(t: Any) -> Returned:

@@ -28,7 +28,7 @@ from ..derivations.units import split_units
 from ..spec import LossSpec, get_spec
 from .capabilities import ANYTHING, Capabilities, lacks_kernel, says_unsupported
 from .cases import COMPLEX_DTYPES, Case, expandable, generate_cases, round_to
-from .deviations import find_known_shape
+from .deviations import find_known_raised, find_known_shape
 from .driver import CallRequest, Driver, Observation, Raised, digest
 from .extra_checks import random_like
 from .gradient_checks import verify_gradients
@@ -176,9 +176,10 @@ class CaseRunner:
         return isinstance(outcome, Raised)
 
     def _raised(self, make: Any, quantities: Sequence[str], error: Raised, request: CallRequest,
-                mode: str) -> list[QuantityResult]:
+                mode: str, case: Case) -> list[QuantityResult]:
         """A raised exception: unsupported when declared by raising (NotImplementedError, PyTorch's words for a
-        mode it lacks) or when PyTorch itself lacks the kernel; any other exception is an error."""
+        mode it lacks) or when PyTorch itself lacks the kernel; known where the target's ledger records
+        that raise (a compiler failure); any other exception is an error."""
         if error.type == "SystemExit":
             return [make(q, Status.ERROR, message=f"exited: SystemExit({error.message}) raised during {mode}")
                     for q in quantities]
@@ -189,6 +190,12 @@ class CaseRunner:
                          declared=True) for q in quantities]
         if error.not_implemented or (mode in ("jvp", "hvp") and says_unsupported(error.message)):
             return [make(q, Status.UNSUPPORTED, message=f"raised: {message}") for q in quantities]
+        reference = cache(lambda: exact_reference(self.spec, request.tensors, case.options, request.upstream))
+        known = [find_known_raised(case, q, request.dtype, request.tensors, message, reference, self.target.ledgers)
+                 for q in quantities]
+        if all(known):
+            return [make(q, Status.KNOWN, message=f"known deviation {k}: raised {message}")
+                    for q, k in zip(quantities, known)]
         return [make(q, Status.ERROR, message=message) for q in quantities]
 
     # -- one case --
@@ -241,7 +248,7 @@ class CaseRunner:
             return [make("value", Status.ERROR, message=lost.cause + self._last_output())]
         self.deaths = 0
         if isinstance(observation.output, Raised):
-            return self._raised(make, ["value"], observation.output, request, "value")
+            return self._raised(make, ["value"], observation.output, request, "value", case)
         # The reference is computed only for a call that returned: an unsupported dtype costs no oracle time.
         if reference is None:
             reference = exact_reference(self.spec, tensors, case.options, upstream)
@@ -287,7 +294,7 @@ class CaseRunner:
             return [trial.make(q, Status.FAIL, message="output does not require grad: the graph is detached")
                     for q in names]
         if isinstance(observation.grads, Raised):
-            return self._raised(trial.make, names, observation.grads, request, "backward")
+            return self._raised(trial.make, names, observation.grads, request, "backward", trial.case)
         return [judge_gradient(trial, n, observation.grads[n], self.settings.device) for n in trial.wrt]
 
     def _extra(self, trial: Trial, observation: Observation, request: CallRequest, wanted: list[str],
@@ -298,12 +305,12 @@ class CaseRunner:
             results.append(judge_repeat(trial, observation.output, observation.repeat, observation.repeat_grads))
         if tangents is not None and observation.jvp is not None:
             if isinstance(observation.jvp, Raised):
-                results += self._raised(trial.make, ["jvp"], observation.jvp, request, "jvp")
+                results += self._raised(trial.make, ["jvp"], observation.jvp, request, "jvp", trial.case)
             else:
                 results += [r for r in [judge_jvp(trial, observation.jvp, tangents, self.settings.device)] if r]
         if w is not None and observation.hvp is not None:
             if isinstance(observation.hvp, Raised):
-                results += self._raised(trial.make, ["hvp"], observation.hvp, request, "hvp")
+                results += self._raised(trial.make, ["hvp"], observation.hvp, request, "hvp", trial.case)
             else:
                 results += [r for r in [judge_hvp(trial, observation.hvp, w, v, self.settings.device)] if r]
         return results
