@@ -66,7 +66,8 @@ def test_every_compiled_entry_has_a_reproducer_and_a_test_here():
               "soft_margin_loss-compiled-sigmoid-rounds-to-one-grad",
               "soft_margin_loss-compiled-sigmoid-cancellation-grad",
               "binary_cross_entropy-compiled-float64-backward-double-eps-at-0",
-              "binary_cross_entropy-compiled-float64-backward-double-eps-at-1"}
+              "binary_cross_entropy-compiled-float64-backward-double-eps-at-1",
+              *(f"l1_loss-compiled-weight-dropped-{q}" for q in ("value", "grad-input", "grad-target", "grad-weight"))}
     assert set(COMPILED) <= tested, set(COMPILED) - tested
     for entry in COMPILED.values():
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]
@@ -362,3 +363,83 @@ def test_soft_margin_cancellation_entry_is_narrow():
     assert find_known(case, "grad input", "float64", tensors, exact, [0], e * 0, ("compiled",)) is None  # 0 < y·x = 30
     assert find_known(case, "grad input", "float64", tensors, exact, [1], e * 1.001, ("compiled",)) is None
     assert not entry.applies(case, "grad input", "float16", exact)
+
+
+def weighted_l1_call(x, t, w, **options):
+    """(value, gradients w.r.t. input, target, weight) of compiled and of eager ``F.l1_loss(x, t, weight=w)``."""
+    results = []
+    for fn in (torch.compile(F.l1_loss), F.l1_loss):
+        leaves = [v.detach().clone().requires_grad_() for v in (x, t, w)]
+        out = fn(leaves[0], leaves[1], weight=leaves[2], **options)
+        grads = torch.autograd.grad(out, leaves, allow_unused=True)
+        results.append((out.detach(), dict(zip(("input", "target", "weight"), grads))))
+    return results
+
+
+def test_l1_compiled_ignores_weight():
+    """weight= never reaches the compiled l1_loss: compiled Σ|d| = 7, exact (and eager) Σ w·|d| = 5.5."""
+    x = torch.tensor([1.0, -2.0, 4.0], dtype=torch.float64)
+    t = torch.zeros(3, dtype=torch.float64)
+    w = torch.tensor([0.5, 2.0, 0.25], dtype=torch.float64)
+    tensors = {"input": x, "target": t, "weight": w}
+    (value, grads), (eager, eager_grads) = weighted_l1_call(x, t, w, reduction="sum")
+    assert value.item() == 7.0 and eager.item() == 5.5
+    assert grads["input"].tolist() == [1.0, -1.0, 1.0] and grads["target"].tolist() == [-1.0, 1.0, -1.0]
+    assert grads["weight"] is None  # weight is not in the compiled graph at all
+    exact = reference("l1_loss", tensors, np.array(1.0), reduction="sum")
+    assert exact.value == [mpmath.mpf(5.5)]
+    assert exact.grads["input"] == [0.5, -2, 0.25] == eager_grads["input"].tolist()
+    assert exact.grads["target"] == [-0.5, 2, -0.25] and exact.grads["weight"] == [1, 2, 4]
+    # a second input: float32 (2, 2), mean; compiled is the unweighted mean 4.5/4, exact Σ w·|d| / Σ w = 6/7.5
+    x2 = torch.tensor([[0.5, -3.0], [2.0, 1.0]])
+    t2 = torch.tensor([[0.0, -1.0], [1.0, 0.0]])
+    w2 = torch.tensor([[4.0, 0.5], [0.0, 3.0]])
+    (value, _), (eager, _) = weighted_l1_call(x2, t2, w2, reduction="mean")
+    assert value.item() == 1.125 and eager.item() == pytest.approx(0.8, rel=1e-7)
+    exact = reference("l1_loss", {"input": x2, "target": t2, "weight": w2}, np.array(1.0), reduction="mean")
+    with mpmath.workdps(50):
+        assert mpmath.almosteq(exact.value[0], mpmath.mpf(6) / mpmath.mpf(7.5), rel_eps=1e-40)
+    # without weight, compiled is right: the entry must not (and does not) speak there
+    (value, _), _ = compiled_call("l1_loss", {"input": x, "target": t}, ["input"], reduction="sum")
+    assert value.item() == 7.0 == float(reference("l1_loss", {"input": x, "target": t}, np.array(1.0),
+                                                  reduction="sum").value[0])
+
+
+def test_l1_weight_is_dropped_by_its_torch_function_dispatch():
+    """The mechanism: F.l1_loss re-dispatches through __torch_function__ without weight=, so eager PyTorch under a
+    pass-through TorchFunctionMode drops it too (mse_loss passes it on)."""
+    from torch.overrides import TorchFunctionMode
+
+    class PassThrough(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    x = torch.tensor([1.0, -2.0, 4.0], dtype=torch.float64)
+    t = torch.zeros(3, dtype=torch.float64)
+    w = torch.tensor([0.5, 2.0, 0.25], dtype=torch.float64)
+    with PassThrough():
+        assert F.l1_loss(x, t, weight=w, reduction="sum").item() == 7.0
+        assert F.mse_loss(x, t, weight=w, reduction="sum").item() == 12.5  # 0.5 + 8 + 4: weighted
+    assert F.l1_loss(x, t, weight=w, reduction="sum").item() == 5.5
+
+
+def test_l1_weight_entries_are_narrow():
+    """Only cases that pass weight=; a non-finite value, or a nonzero weight gradient, is not explained."""
+    spec = get_spec("l1_loss")
+    cases = [c for c in generate_cases(spec) if c.shape_case.name == "matrix" and c.options["reduction"] == "sum"]
+    weighted = next(c for c in cases if "weight" in c.present)
+    unweighted = next(c for c in cases if "weight" not in c.present)
+    tensors = {"input": np.array([1.0, -2.0, 4.0]), "target": np.zeros(3), "weight": np.array([0.5, 2.0, 0.25])}
+    exact = exact_reference(spec, tensors, weighted.options, np.array(1.0))
+    value = COMPILED["l1_loss-compiled-weight-dropped-value"]
+    assert find_known(weighted, "value", "float64", tensors, exact, [0], np.array([7.0]), ("compiled",)) == value.id
+    assert find_known(weighted, "value", "float64", tensors, exact, [0], np.array([7.0])) is None  # eager: no entry
+    assert find_known(weighted, "value", "float64", tensors, exact, [0], np.array([math.inf]), ("compiled",)) is None
+    plain = {"input": tensors["input"], "target": tensors["target"]}
+    plain_exact = exact_reference(spec, plain, unweighted.options, np.array(1.0))
+    assert find_known(unweighted, "value", "float64", plain, plain_exact, [0], np.array([5.5]), ("compiled",)) is None
+    grad_weight = COMPILED["l1_loss-compiled-weight-dropped-grad-weight"]
+    assert find_known(weighted, "grad weight", "float64", tensors, exact, [0, 1, 2], np.zeros(3),
+                      ("compiled",)) == grad_weight.id
+    assert find_known(weighted, "grad weight", "float64", tensors, exact, [0], np.array([0.5, 2, 4]),
+                      ("compiled",)) is None
