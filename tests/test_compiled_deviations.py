@@ -67,7 +67,8 @@ def test_every_compiled_entry_has_a_reproducer_and_a_test_here():
               "soft_margin_loss-compiled-sigmoid-cancellation-grad",
               "binary_cross_entropy-compiled-float64-backward-double-eps-at-0",
               "binary_cross_entropy-compiled-float64-backward-double-eps-at-1",
-              *(f"l1_loss-compiled-weight-dropped-{q}" for q in ("value", "grad-input", "grad-target", "grad-weight"))}
+              *(f"l1_loss-compiled-weight-dropped-{q}" for q in ("value", "grad-input", "grad-target", "grad-weight")),
+              *(f"{loss}-compiled-empty-mean-backward-divides-by-zero" for loss in ("smooth_l1_loss", "huber_loss"))}
     assert set(COMPILED) <= tested, set(COMPILED) - tested
     for entry in COMPILED.values():
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]
@@ -443,3 +444,35 @@ def test_l1_weight_entries_are_narrow():
                       ("compiled",)) == grad_weight.id
     assert find_known(weighted, "grad weight", "float64", tensors, exact, [0], np.array([0.5, 2, 4]),
                       ("compiled",)) is None
+
+
+@pytest.mark.parametrize("loss, option", [("smooth_l1_loss", "beta"), ("huber_loss", "delta")])
+@pytest.mark.parametrize("shape, dtype, parameter", [((0, 3), torch.float64, 1.0), ((0,), torch.float32, 0.5)])
+def test_empty_mean_backward_divides_by_zero_at_compile_time(loss, option, shape, dtype, parameter):
+    """The decomposed backward's mean scale is the Python float 1.0 / numel: compiling an empty mean with an input
+    that requires grad raises (exact: nan, as eager returns). Without grad, or with reduction='sum', it runs right."""
+    from losscheck.conformance.deviations import find_known_raised
+    from losscheck.conformance.driver import _raised
+
+    options = {"reduction": "mean", option: parameter}
+    x, t = torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)
+    with pytest.raises(torch._dynamo.exc.BackendCompilerFailed) as raised:
+        torch.compile(getattr(F, loss), dynamic=True)(x.clone().requires_grad_(), t, **options)
+    assert isinstance(raised.value.inner_exception, ZeroDivisionError)
+    message = str(_raised(raised.value))
+    assert message == "BackendCompilerFailed: backend='inductor' raised: ZeroDivisionError: float division by zero"
+    assert math.isnan(getattr(F, loss)(x, t, **options).item())  # eager
+    assert math.isnan(torch.compile(getattr(F, loss), dynamic=True)(x, t, **options).item())  # no grad: no backward
+    total = torch.compile(getattr(F, loss), dynamic=True)(x.clone().requires_grad_(), t, reduction="sum")
+    assert total.item() == 0.0
+    exact = reference(loss, {"input": x, "target": t}, np.array(1.0), **options)
+    assert mpmath.isnan(exact.value[0]) and exact.grads["input"] == []
+    case = case_of(loss, "matrix", **options)
+    empty = {"input": x.double().numpy(), "target": t.double().numpy()}
+    known = f"{loss}-compiled-empty-mean-backward-divides-by-zero"
+    assert find_known_raised(case, "value", "float64", empty, message, lambda: exact, ("compiled",)) == known
+    assert find_known_raised(case, "value", "float64", empty, message, lambda: exact) is None  # eager: no entry
+    assert find_known_raised(case, "value", "float64", {"input": np.ones(3), "target": np.ones(3)}, message,
+                             lambda: exact, ("compiled",)) is None  # not empty
+    assert find_known_raised(case, "value", "float64", empty, "BackendCompilerFailed: backend='inductor' raised: "
+                             "AssertionError: boom", lambda: exact, ("compiled",)) is None  # another failure
