@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..derivations.primitives import PRIMITIVES, Mathlib
 from .lean_source import Checkout, Declaration
 from .syntax import (
     App,
@@ -191,8 +192,23 @@ def _vec_of_fun(args: list[Any], named: dict[str, Any], call: Callable) -> np.nd
     return np.array([call(args[0])(i) for i in range(size)] + [None], dtype=object)[:-1]
 
 
-_UNARY = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "cosh": sp.cosh, "tanh": sp.tanh, "sinh": sp.sinh,
-          "abs": sp.Abs}
+def _primitive_builtins() -> list[Builtin]:
+    """Each primitive whose Lean term is its Mathlib name applied (``derivations.primitives``), read back as it:
+    a unary one elementwise, under its own name and as ``MathFunctions.f`` and ``Real.f``; Mathlib's max and
+    min (SymPy's of any number of arguments) are binary. √ is the power ½, not a primitive."""
+    found = [Builtin(f"{space}.sqrt", 1, lambda a, n, call: _map(sp.sqrt, a[0])) for space in ("MathFunctions", "Real")]
+    for primitive in PRIMITIVES:
+        if not (isinstance(primitive.mathlib, Mathlib) and primitive.mathlib.applied):
+            continue
+        f, name = primitive.function, primitive.mathlib.name
+        if not f.nargs.is_finite_set:  # max, min of any number of arguments
+            found.append(Builtin(name, 2, lambda a, n, call, f=f: f(a[0], a[1])))
+            continue
+        short = name.rsplit(".", 1)[-1]
+        found += [Builtin(full, 1, lambda a, n, call, f=f: _map(f, a[0]))
+                  for full in dict.fromkeys((name, f"MathFunctions.{short}", f"Real.{short}"))]
+    return found
+
 
 VOCABULARY: dict[str, Builtin] = {b.name: b for b in (
     # elementwise tensor operations of the spec layer
@@ -229,15 +245,10 @@ VOCABULARY: dict[str, Builtin] = {b.name: b for b in (
     Builtin("Activation.Math.softplusDerivSpec", 1, lambda a, n, call: _map(_sigmoid, a[0])),
     Builtin("Activation.Math.sigmoidSpec", 1, lambda a, n, call: _map(_sigmoid, a[0])),
     Builtin("Context.defaultEpsilon", 0, lambda a, n, call: EPSILON),
-    Builtin("max", 2, lambda a, n, call: sp.Max(a[0], a[1])),
-    Builtin("abs", 1, lambda a, n, call: _map(sp.Abs, a[0])),
-    Builtin("Real.sign", 1, lambda a, n, call: _map(sp.sign, a[0])),
     Builtin("Real.pi", 0, lambda a, n, call: sp.pi),
     Builtin("True", 0, lambda a, n, call: sp.true),
     Builtin("False", 0, lambda a, n, call: sp.false),
-    Builtin("min", 2, lambda a, n, call: sp.Min(a[0], a[1])),
-    *(Builtin(f"{space}.{name}", 1, lambda a, n, call, f=f: _map(f, a[0]))
-      for space in ("MathFunctions", "Real") for name, f in _UNARY.items()),
+    *_primitive_builtins(),
     # shapes
     Builtin("Shape.size", 1, lambda a, n, call: a[0].size),
     Builtin("Shape.scalar", 0, lambda a, n, call: ShapeValue(())),
