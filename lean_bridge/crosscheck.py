@@ -29,7 +29,7 @@ import sympy as sp
 
 from ..derivations.expanded import expanded_loss
 from ..spec import all_specs
-from ..spec.core import Interval, LossSpec, NonPositive
+from ..spec.core import REAL, Domain, LossSpec
 from .docformula import documented_forward
 from .explain import constant_factor, misplaced_function, name_factor, other_spec, radial_term
 from .lean_source import Checkout, Declaration
@@ -72,26 +72,21 @@ class Finding:
 
 # ------------------------------------------------------------- sampling ---
 
-_DOMAINS = {  # domain name -> draw(rng, count); interiors only, so no log(0) or 0/0 at an edge
-    "real": lambda rng, n: rng.standard_normal(n) * 2,
-    "probability": lambda rng, n: rng.uniform(0.05, 0.95, n),
-    "positive": lambda rng, n: rng.uniform(0.1, 3.0, n),
-    "log-probability": lambda rng, n: -rng.exponential(1.0, n) - 0.01,
-    "sign": lambda rng, n: rng.choice([-1.0, 1.0], n),
-}
 
-
-def _domain_name(link: Link, spec: LossSpec | None, param: str) -> str:
+def _domain(link: Link, spec: LossSpec | None, param: str) -> Domain:
+    """The link's domain for ``param``, else the spec's for the tensor it maps to (under the link's options),
+    else real."""
     if param in link.domains:
         return link.domains[param]
     argument = link.arguments.get(param)
     if spec is not None and argument in {t.name for t in spec.tensors}:
-        domain = spec.tensor(argument).domain
-        if isinstance(domain, NonPositive):
-            return "log-probability"
-        if isinstance(domain, Interval):
-            return "probability" if domain.hi <= 1 else "positive"
-    return "real"
+        return spec.tensor(argument).domain_for(link.options)
+    return REAL
+
+
+def _draw(domain: Domain, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Values of ``domain`` in its interior (no edges, no planted values), so no log(0) or 0/0 at an edge."""
+    return np.asarray(domain.sample(rng, shape or (1,), "interior"), dtype=float).reshape(-1)
 
 
 def _symbols(param: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -133,7 +128,7 @@ class _Setup:
     bindings: dict[str, Any]
     tape: bool
 
-    def point(self, rng: np.random.Generator, extra: Mapping[sp.Symbol, str] | None = None) -> dict:
+    def point(self, rng: np.random.Generator, extra: Mapping[sp.Symbol, Domain] | None = None) -> dict:
         """A random point: every tensor symbol from its domain, ``extra`` symbols from theirs, ε = 1e-6.
 
         A one-hot link's target is a one-hot row per unit (what TorchLean's definition assumes).
@@ -144,10 +139,10 @@ class _Setup:
                 classes = rng.integers(0, array.shape[-1], size=array.shape[:-1])
                 draw = (classes[..., None] == np.arange(array.shape[-1])).astype(float).reshape(-1)
             else:
-                draw = _DOMAINS[_domain_name(self.link, self.spec, param)](rng, array.size)
+                draw = _draw(_domain(self.link, self.spec, param), rng, array.shape)
             values.update({s: _as_float(v) for s, v in zip(array.reshape(-1), draw)})
         for symbol, domain in (extra or {}).items():
-            values[symbol] = _as_float(_DOMAINS[domain](rng, 1)[0])
+            values[symbol] = _as_float(_draw(domain, rng, ())[0])
         return values
 
     def show_point(self, point: Mapping[sp.Symbol, Any]) -> dict[str, Any]:
@@ -346,7 +341,7 @@ def _untranslatable(finding: Finding, error: Untranslatable) -> None:
 
 
 def _first_difference(setup: _Setup, pairs: list[tuple[str, Any, Any]], rng: np.random.Generator,
-                      extra: Mapping[sp.Symbol, str] | None = None, expected_key: str = "sympy.diff",
+                      extra: Mapping[sp.Symbol, Domain] | None = None, expected_key: str = "sympy.diff",
                       ) -> dict[str, Any] | None:
     """The first (label, got, expected) pair that disagrees at some point, as a counterexample."""
     for _ in range(POINTS):
@@ -442,12 +437,12 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
             pairs += [(f"vjp {s}", got[k], upstream * sp.diff(lean, s)) for k, s in enumerate(array.reshape(-1))]
         rng = np.random.default_rng(seed)
         _check_docstring(doc_finding, setup, lean, rng, checkout)
-        _verdict(vjp_finding, _first_difference(setup, pairs, rng, {upstream: "real"}), "δ·∂f/∂x")
+        _verdict(vjp_finding, _first_difference(setup, pairs, rng, {upstream: REAL}), "δ·∂f/∂x")
         tangent = Context({p: t.reshape(-1) for p, t in tangents.items()})
         jvp = np.asarray(call(checkout, node.jvp, primal, tangent)).reshape(-1)[0]
         expected = sp.Add(*[sp.diff(lean, s) * t for p, a in setup.arrays.items()
                             for s, t in zip(a.reshape(-1), tangents[p].reshape(-1))])
-        extra = {t: "real" for ts in tangents.values() for t in ts.reshape(-1)}
+        extra = {t: REAL for ts in tangents.values() for t in ts.reshape(-1)}
         _verdict(jvp_finding, _first_difference(setup, [("jvp", jvp, expected)], rng, extra), "Σ ∂f/∂x·ẋ")
     except Untranslatable as error:
         _untranslatable(vjp_finding, error)

@@ -3,7 +3,8 @@
 A spec is data. It names a loss's inputs and their domains, its options with
 defaults and valid values, the structure that maps tensors to *units* (one
 element, or one slice along the class axis), the per-unit loss as a SymPy
-expression, and the PyTorch conventions and TorchLean declarations it mirrors.
+expression, and the PyTorch conventions it follows (the TorchLean declarations
+it mirrors are linked in ``lean_bridge.registry``).
 Nothing here imports torch or mpmath or does I/O.
 """
 
@@ -358,12 +359,15 @@ def reduction_option(*extra: str) -> Option:
 
 @dataclass(frozen=True)
 class Convention:
-    """A PyTorch choice that is not pure math, named so reports can cite it. ``kink`` marks the choices
-    made where a branch argument is exactly 0 (a hinge, a sign, a clamp's edge): a failure there quotes them."""
+    """A choice that is not pure math, named so reports can cite it: PyTorch's (a spec's ``conventions``) or
+    where TorchLean differs from the spec (a link's, in ``lean_bridge.registry``). ``kink`` marks the choices
+    made where a branch argument is exactly 0 (a hinge, a sign, a clamp's edge): a failure there quotes them.
+    ``substitute`` sets Lean parameters (``epsilon``) so that TorchLean's definition agrees with the spec."""
 
     name: str
     text: str
     kink: bool = False
+    substitute: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 # -------------------------------------------------------------- structure ---
@@ -633,7 +637,6 @@ class LossSpec:
     shape_cases: Sequence[ShapeCase]
     conventions: Sequence[Convention] = ()
     computational_forms: Sequence[Callable[[Unit], sp.Expr]] = ()
-    torchlean: Sequence[str] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
     gradient_conventions: Mapping[str, Callable[[Unit], Any]] = field(default_factory=dict)
 
