@@ -1,0 +1,62 @@
+"""``LossSpec``: what one loss is, assembled from its signature, structure and per-unit math."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from .signature import Convention, Option, ShapeCase, TensorArg
+from .structure import Structure
+from .unit import Unit
+
+
+@dataclass(frozen=True, eq=False)
+class LossSpec:
+    """What one loss is.
+
+    ``loss(unit)`` is the per-unit loss and ``denominator(unit)`` its share of
+    the ``mean`` denominator (mean = sum of losses / sum of denominators);
+    ``batchmean`` divides the sum by the input's first dimension instead.
+    ``computational_forms`` are algebraically equal rewrites of ``loss`` that
+    real kernels evaluate (PyTorch's own among them); each is checked equal to
+    ``loss``, and the tolerance allows the rounding error of any of them.
+
+    ``gradient_conventions`` maps a tensor name to the gradient ∂l/∂s of one
+    unit that PyTorch's backward computes for it (a list for a row), where
+    that is not the derivative of the forward: BCE's backward clamp, a clamp
+    applied without grad. The oracle and the tolerance use it instead of
+    ``sympy.diff``. The gradient self-check verifies, at every unit of points
+    inside the domain, that the convention equals the derivative of the loss
+    once every ``functions.clamp_min`` is removed from both: so a clamp that
+    can be active inside the domain (a variance floor) must be a ``clamp_min``.
+    """
+
+    name: str
+    formula: str
+    tensors: Sequence[TensorArg]
+    options: Sequence[Option]
+    structure: Structure
+    loss: Callable[[Unit], sp.Expr]
+    denominator: Callable[[Unit], sp.Expr]
+    shape_cases: Sequence[ShapeCase]
+    conventions: Sequence[Convention] = ()
+    computational_forms: Sequence[Callable[[Unit], sp.Expr]] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    gradient_conventions: Mapping[str, Callable[[Unit], Any]] = field(default_factory=dict)
+
+    def tensor(self, name: str) -> TensorArg:
+        return next(t for t in self.tensors if t.name == name)
+
+    def option(self, name: str) -> Option:
+        return next(o for o in self.options if o.name == name)
+
+    @property
+    def required_tensors(self) -> list[TensorArg]:
+        return [t for t in self.tensors if not t.optional]
+
+    @property
+    def optional_tensors(self) -> list[TensorArg]:
+        return [t for t in self.tensors if t.optional]
