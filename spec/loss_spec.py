@@ -32,6 +32,10 @@ class LossSpec:
     inside the domain, that the convention equals the derivative of the loss
     once every ``functions.clamp_min`` is removed from both: so a clamp that
     can be active inside the domain (a variance floor) must be a ``clamp_min``.
+
+    ``reference`` is ``MODULE:ATTR`` of the implementation a default run checks for a loss that
+    ``torch.nn.functional`` lacks (a library's, such as torchvision's), named here so that adding such
+    a loss takes its spec file alone.
     """
 
     name: str
@@ -46,6 +50,7 @@ class LossSpec:
     computational_forms: Sequence[Callable[[Unit], sp.Expr]] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
     gradient_conventions: Mapping[str, Callable[[Unit], Any]] = field(default_factory=dict)
+    reference: str | None = None
 
     def tensor(self, name: str) -> TensorArg:
         return next(t for t in self.tensors if t.name == name)
