@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import sympy as sp
@@ -52,6 +55,18 @@ class LossSpec:
     gradient_conventions: Mapping[str, Callable[[Unit], Any]] = field(default_factory=dict)
     reference: str | None = None
 
+    def __post_init__(self) -> None:
+        tensors, options = {t.name for t in self.tensors}, {o.name for o in self.options}
+        readable = {"tensor": tensors, "option": options, None: tensors | options | _UNIT_FIELDS}
+        functions = (self.loss, self.denominator, *self.computational_forms, *self.gradient_conventions.values())
+        for function in functions:
+            for name, namespace in _names_read(function):
+                if name not in readable[namespace]:
+                    where = f"u.{namespace}.{name}" if namespace else f"u.{name}"
+                    raise TypeError(f"spec {self.name!r}: {function.__name__} reads {where}, but its tensors are "
+                                    f"{', '.join(sorted(tensors)) or 'none'} and its options "
+                                    f"{', '.join(sorted(options)) or 'none'}")
+
     def tensor(self, name: str) -> TensorArg:
         return next(t for t in self.tensors if t.name == name)
 
@@ -65,3 +80,29 @@ class LossSpec:
     @property
     def optional_tensors(self) -> list[TensorArg]:
         return [t for t in self.tensors if t.optional]
+
+
+_UNIT_FIELDS = {f.name for f in fields(Unit)} | {"tensor", "option"}
+
+
+def _names_read(function: Callable) -> list[tuple[str, str | None]]:
+    """(name, namespace) for each ``u.NAME`` (namespace None), ``u.tensor.NAME`` and ``u.option.NAME`` in
+    ``function``'s source, ``u`` its first parameter; nothing where the source is not a plain ``def``."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return []
+    definition = tree.body[0] if tree.body else None
+    if not isinstance(definition, ast.FunctionDef) or not definition.args.args:
+        return []
+    unit = definition.args.args[0].arg
+    found: list[tuple[str, str | None]] = []
+    for node in ast.walk(definition):
+        if not isinstance(node, ast.Attribute):
+            continue
+        if isinstance(node.value, ast.Name) and node.value.id == unit:
+            found.append((node.attr, None))
+        elif (isinstance(node.value, ast.Attribute) and node.value.attr in ("tensor", "option")
+              and isinstance(node.value.value, ast.Name) and node.value.value.id == unit):
+            found.append((node.attr, node.value.attr))
+    return found
