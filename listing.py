@@ -13,6 +13,7 @@ from rich.console import Console
 
 from .docs_site.build import deviation_target, every_known_deviation
 from .docs_site.content import describe_domain, describe_range
+from .lean_bridge.registry import linked_declarations
 from .spec import all_specs
 from .spec.core import LossSpec
 
@@ -39,7 +40,8 @@ def print_block(spec: LossSpec, console: Console) -> None:
     facts = [f"inputs {_inputs(spec)}"]
     if spec.options:
         facts.append("options " + ", ".join(o.name for o in spec.options))
-    facts.append(f"TorchLean {len(spec.torchlean)}" if spec.torchlean else "no TorchLean link")
+    linked = linked_declarations(spec.name)
+    facts.append(f"TorchLean {len(linked)}" if linked else "no TorchLean link")
     _heading(console, spec.name)
     _item(console, spec.formula)
     _item(console, " · ".join(facts))
@@ -80,7 +82,7 @@ def print_spec(spec: LossSpec, console: Console) -> None:
                        + (f": {o.doc}" if o.doc else ""))
     _section(console, "options", options)
     _section(console, "conventions", [f"{c.name}: {c.text}" for c in spec.conventions])
-    _section(console, "TorchLean", list(spec.torchlean))
+    _section(console, "TorchLean", linked_declarations(spec.name))
     _section(console, "names in other systems", [f"{system}: {name}" for system, name in sorted(spec.aliases.items())])
     deviations = [f"{d.id} ({d.quantity}; {', '.join(d.dtypes)}"
                   + (f"; target {deviation_target(d)}" if deviation_target(d) else "")

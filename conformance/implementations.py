@@ -17,6 +17,7 @@ from typing import Any
 
 import torch.nn.functional as F
 
+from ..spec import all_specs
 from ..spec.core import CALLABLE_NAME, Option
 from .compositions import COMPOSITIONS
 
@@ -29,14 +30,34 @@ class UsageError(ValueError):
     """Bad command-line or API input; the message is one line naming the problem."""
 
 
+class UnavailableReference:
+    """A spec's reference implementation whose library is not installed: it declares that it supports no
+    device, so a default run lists the loss's checks as unsupported instead of stopping."""
+
+    def __init__(self, reference: str, why: str):
+        self.reference, self.why = reference, why
+        self.losscheck_supports = {"devices": []}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{self.reference} is not available: {self.why}")
+
+
 def pytorch_implementation(loss: str) -> Implementation:
-    """PyTorch's own ``torch.nn.functional.<loss>``, or its composition of PyTorch ops."""
+    """PyTorch's own ``torch.nn.functional.<loss>``, its composition of PyTorch ops, or the library
+    implementation the spec names as its ``reference`` (an ``UnavailableReference`` where that library
+    cannot be imported)."""
     if loss in COMPOSITIONS:
         return COMPOSITIONS[loss]
-    try:
+    if hasattr(F, loss):
         return getattr(F, loss)
-    except AttributeError:
-        raise UsageError(f"torch.nn.functional has no {loss!r}; pass --impl {loss}=MODULE:ATTR") from None
+    spec = all_specs().get(loss)
+    if spec is None or spec.reference is None:
+        raise UsageError(f"torch.nn.functional has no {loss!r}; pass --impl {loss}=MODULE:ATTR")
+    module, attr = spec.reference.split(":", 1)
+    try:
+        return load_object(module, attr)
+    except UsageError as error:
+        return UnavailableReference(spec.reference, str(error))
 
 
 def parse_impl(text: str) -> tuple[str, str, str]:

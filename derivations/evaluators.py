@@ -2,92 +2,24 @@
 
 Two backends: ``mpmath`` for the oracle (runs at whatever ``mpmath.mp``
 precision is current, so one evaluator serves every working precision) and
-``numpy`` for the fast float64 evaluator. Functions the specs define
-(``xlogy``, ``complex_abs``, ``clamp_min``, ``pnorm``) and the derivations' ``largest`` and ``least`` get an
-implementation per backend here.
+``numpy`` for the fast float64 evaluator. A function SymPy's printers do not
+evaluate gets its implementation per backend from its declaration in
+``primitives`` (``_MPMATH``, ``_NUMPY``: name → implementation).
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from functools import cache, lru_cache
-from typing import Any
+from functools import cache
 
-import mpmath
-import numpy as np
 import sympy as sp
 from sympy.printing.pycode import MpmathPrinter
 
+from .primitives import evaluator_table
 
-def _mpmath_xlogy(y, x):
-    return mpmath.mpf(0) if y == 0 else y * mpmath.log(x)
-
-
-def _numpy_xlogy(y, x):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(y == 0, 0.0, y * np.log(x))
-
-
-def _mpmath_heaviside(x, at_zero):
-    """H(x) with H(0) = ``at_zero``: the very branches SymPy's Piecewise rewrite of Heaviside prints."""
-    return 0 if x < 0 else at_zero if x == 0 else 1
-
-
-def _mpmath_clamp_min(x, lo):
-    return x if x >= lo or mpmath.isnan(x) else lo
-
-
-def _mpmath_largest(*values):
-    return max(values)
-
-
-def _mpmath_least(*values):
-    return min(values)
-
-
-def _numpy_least(*values):
-    return np.minimum.reduce(np.broadcast_arrays(*values))
-
-
-def _numpy_largest(*values):
-    return np.maximum.reduce(np.broadcast_arrays(*values))
-
-
-def _mpmath_pnorm(p, *xs):
-    return _pnorm_at(mpmath.mp.prec, p, *xs)
-
-
-@lru_cache(maxsize=4096)
-def _pnorm_at(precision, p, *xs):
-    """‖x‖_p at ``precision`` bits, memoised: a generated evaluator calls it once per Piecewise branch
-    and magnitude that reads the norm (``cse_outside_piecewise`` keeps Piecewise branches whole)."""
-    with mpmath.workprec(precision):
-        return mpmath.fsum(abs(x) ** p for x in xs) ** (1 / mpmath.mpf(p))
-
-
-def _numpy_pnorm(p, *xs):
-    return sum(np.abs(x) ** p for x in xs) ** (1 / p)
-
-
-def _mpmath_dirac_delta(x: Any, order: int = 0) -> Any:
-    """δ⁽ᵏ⁾(x): 0 away from 0, +inf at 0. It appears in second derivatives through a kink (d/dz Heaviside(z)),
-    and with an order (``DiracDelta(x, 1)``) through a sign; a claim is made only where the loss is smooth,
-    so a δ at its argument 0 leaves no finite bound."""
-    return mpmath.mpf(0) if x != 0 else mpmath.inf
-
-
-def _numpy_dirac_delta(x: Any, order: int = 0) -> Any:
-    return np.where(np.asarray(x) != 0, 0.0, np.inf)
-
-
-_MPMATH = {"DiracDelta": _mpmath_dirac_delta,
-           "xlogy": _mpmath_xlogy, "complex_abs": mpmath.hypot, "clamp_min": _mpmath_clamp_min,
-           "largest": _mpmath_largest, "least": _mpmath_least, "pnorm": _mpmath_pnorm,
-           "heaviside": _mpmath_heaviside}
-_NUMPY = {"DiracDelta": _numpy_dirac_delta,
-          "xlogy": _numpy_xlogy, "complex_abs": np.hypot, "clamp_min": np.maximum, "largest": _numpy_largest,
-          "least": _numpy_least, "pnorm": _numpy_pnorm}
+_MPMATH = evaluator_table("mpmath")
+_NUMPY = evaluator_table("numpy")
 
 
 def cse_outside_piecewise(exprs: Sequence[sp.Expr]) -> tuple[list, Sequence[sp.Expr]]:
@@ -124,7 +56,7 @@ class _OraclePrinter(MpmathPrinter):
 
     def _print_Heaviside(self, expr: sp.Heaviside) -> str:
         x, at_zero = (*expr.args, sp.Rational(1, 2))[:2]
-        return f"heaviside({self._print(x)}, {self._print(at_zero)})"
+        return f"Heaviside({self._print(x)}, {self._print(at_zero)})"
 
 
 def make_mpmath(arguments: Sequence[sp.Symbol], outputs: Sequence[sp.Expr]) -> Callable:

@@ -7,7 +7,8 @@ argument* z crosses 0:
     |z|, sign(z), Heaviside(z)  →  z          max(a, b), min(a, b)  →  a − b
     clamp_min(x, lo)            →  x − lo     Piecewise(…, a < b …)  →  a − b
 
-(conditions such as y = 1 or target = ignore_index select by label, not by a
+(a function's rule is its ``branch_arguments`` facet in ``primitives``;
+conditions such as y = 1 or target = ignore_index select by label, not by a
 real comparison, and are no kinks). At z = 0 exactly, the spec states
 PyTorch's convention (sign(0) = 0, the linear piece at the hinge), and a
 kernel that differs there commits a *convention mismatch*. Where 0 < |z| is
@@ -19,12 +20,10 @@ the distance to the nearest kink in units of that error.
 
 from __future__ import annotations
 
-from itertools import combinations
-
 import sympy as sp
 
-from ..spec.functions import clamp_min
-from .magnitude import least, rounding_magnitude
+from .magnitude import rounding_magnitude
+from .primitives import least, primitive_of
 
 _INEQUALITIES = (sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan, sp.GreaterThan)
 
@@ -33,12 +32,9 @@ def branch_arguments(expr: sp.Expr, variables: set[sp.Symbol]) -> list[sp.Expr]:
     """The branch arguments z of ``expr`` that depend on ``variables`` (the differentiable inputs)."""
     found: list[sp.Expr] = []
     for node in sp.preorder_traversal(expr):
-        if isinstance(node, (sp.Abs, sp.sign, sp.Heaviside)):
-            found.append(node.args[0])
-        elif isinstance(node, (sp.Max, sp.Min)):
-            found.extend(a - b for a, b in combinations(node.args, 2))
-        elif isinstance(node, clamp_min):
-            found.append(node.args[0] - node.args[1])
+        primitive = primitive_of(node)
+        if primitive is not None:
+            found.extend(primitive.branch_arguments(node))
         elif isinstance(node, _INEQUALITIES):
             found.append(node.lhs - node.rhs)
     return [z for z in dict.fromkeys(found) if z.free_symbols & variables]

@@ -11,6 +11,7 @@ bounds). Each operation rounds once and propagates its operands' errors:
     M(f(a))  = |f(a)| + |f'(a)|·M(a)                 (exp, log, log1p, powers, ...)
     M(Piecewise((e_i, c_i)...)) = Piecewise((M(e_i), c_i)...)   (the branch taken)
     M(max(a, b)) = max(M(a), M(b)), clamp_min too;  M(sign(a)) = 0
+    (each function's rule is its ``magnitude`` facet in ``primitives``)
 
 Charging each input |input| makes M cover the condition number too: a
 relative perturbation u of every input moves e by at most u·Σ|∂e/∂s|·|s|,
@@ -18,8 +19,8 @@ which the propagation bounds. M(e)/|e| is thus the condition-aware relative
 error allowance: large exactly where cancellation (softmax − target,
 lse − x) or an ill-conditioned function (log near 1, exp of a large
 argument) makes a correctly written kernel lose accuracy. A function whose
-rule needs a limit (xlogy: 0·log 0) supplies its propagated term as
-``propagated_error(bound)``.
+rule needs a limit (xlogy: 0·log 0) declares its propagated term as its
+``magnitude`` facet.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from ..spec.functions import clamp_min, complex_abs, log1p, pnorm
+from ..spec.functions import log1p
+from .primitives import CHAIN_RULE, EXACT, SELECTION, largest, least, primitive_of
+
+__all__ = ["largest", "largest_partial_product", "least", "peak_magnitude", "rounding_magnitude",
+           "underflow_magnitude"]
 
 
 def _error_bound(expr: sp.Expr, leaf: Callable[[sp.Expr], sp.Expr], cost: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
@@ -45,10 +50,6 @@ def _error_bound(expr: sp.Expr, leaf: Callable[[sp.Expr], sp.Expr], cost: Callab
 
     if isinstance(expr, sp.Piecewise):  # selecting a branch is exact: the chosen branch's bound
         return sp.Piecewise(*[(bound(e), c) for e, c in expr.args])
-    if isinstance(expr, (sp.Max, sp.Min, clamp_min)):  # the result is one of the arguments
-        return sp.Max(*[bound(a) for a in expr.args])
-    if isinstance(expr, (sp.sign, sp.Heaviside)):  # piecewise constant: exact
-        return sp.Integer(0)
     if expr.is_Add:
         propagated = [bound(a) for a in expr.args]
     elif expr.is_Mul:
@@ -59,12 +60,18 @@ def _error_bound(expr: sp.Expr, leaf: Callable[[sp.Expr], sp.Expr], cost: Callab
         propagated = [sp.Abs(exponent * base ** (exponent - 1)) * bound(base)]
         if not exponent.is_Rational:
             propagated.append(sp.Abs(expr * sp.log(base)) * bound(exponent))
-    elif hasattr(expr, "propagated_error"):
-        propagated = [expr.propagated_error(bound)]
-    elif isinstance(expr, sp.Function):
-        propagated = [sp.Abs(expr.fdiff(i + 1)) * bound(arg) for i, arg in enumerate(expr.args)]
     else:
-        raise TypeError(f"no error-bound rule for {type(expr).__name__}: {expr}")
+        primitive = primitive_of(expr)
+        if primitive is None:
+            raise TypeError(f"no error-bound rule for {type(expr).__name__}: {expr} (not a declared primitive)")
+        if primitive.magnitude == SELECTION:
+            return sp.Max(*[bound(a) for a in expr.args])
+        if primitive.magnitude == EXACT:
+            return sp.Integer(0)
+        if primitive.magnitude == CHAIN_RULE:
+            propagated = [sp.Abs(expr.fdiff(i + 1)) * bound(arg) for i, arg in enumerate(expr.args)]
+        else:
+            propagated = [primitive.magnitude(expr, bound)]
     return cost(expr) + sp.Add(*propagated)
 
 
@@ -111,10 +118,9 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
         terms.append(sp.Abs(node))
         if node.is_Add and len(node.args) > 2:  # SymPy flattens sums: Σ|a−p| − Σ|a−n| + m is one Add
             terms.append(_largest_partial_sum(node.args))
-        if isinstance(node, complex_abs):  # kernels form |a + ib| as sqrt(a² + b²) in the dtype
-            terms.append(node.args[0] ** 2 + node.args[1] ** 2)
-        if isinstance(node, pnorm):  # ‖x‖_p is the p-th root of Σ|x_i|^p, which is formed first
-            terms.append(sp.Add(*[sp.Abs(x) ** node.args[0] for x in node.args[1:]]))
+        primitive = primitive_of(node)
+        if primitive is not None:  # what evaluating it forms first (the a² + b² of |a + ib|)
+            terms.extend(primitive.peak_terms(node))
         pending.extend(node.args)
     return largest(*dict.fromkeys(terms)) if len(terms) > 1 else (terms or [sp.Integer(0)])[0]
 
@@ -167,12 +173,3 @@ def _compared(piecewise: sp.Piecewise) -> list[sp.Expr]:
         elif isinstance(condition, sp.logic.boolalg.BooleanFunction):
             pending.extend(condition.args)
     return found
-
-
-class largest(sp.Function):
-    """max(a, b, …) that SymPy never simplifies (Max compares its arguments on every rebuild, which is
-    slow for the hundreds of intermediates a peak holds); the evaluators implement it."""
-
-
-class least(sp.Function):
-    """min(a, b, …), never simplified by SymPy (see ``largest``); the evaluators implement it."""

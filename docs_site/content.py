@@ -272,8 +272,9 @@ class LeanFacts:
 
 def _lean_section(spec: LossSpec, lean: LeanFacts) -> Section:
     blocks: list[Any] = []
-    if spec.torchlean:
-        blocks.append(Text("Declarations mirrored: " + ", ".join(spec.torchlean) + "."))
+    mirrored = list(dict.fromkeys(link.forward for link in lean.links))
+    if mirrored:
+        blocks.append(Text("Declarations mirrored: " + ", ".join(mirrored) + "."))
     if lean.links:
         rows = tuple((link.forward, link.layer, link.derivative or link.certificate or "-",
                       "; ".join(f"{c.name}: {c.text}" for c in link.conventions) or "-") for link in lean.links)
@@ -321,5 +322,5 @@ def spec_page(spec: LossSpec, deviations: Sequence[Any], lean: LeanFacts) -> Spe
         Section("Names in other systems", [Table(("system", "name"), others) if others else Text("None recorded.")]),
         Section("Notes from the spec", [Preformatted(_module_notes(spec))]),
     ]
-    keywords = [spec.name, *spec.aliases.values(), *spec.torchlean]
+    keywords = [spec.name, *spec.aliases.values(), *dict.fromkeys(link.forward for link in lean.links)]
     return SpecPage(spec.name, spec.formula, sections, keywords)

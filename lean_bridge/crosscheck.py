@@ -21,7 +21,6 @@ or option value, a wrong term of a gradient). Where the difference is small enou
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,80 +28,20 @@ import sympy as sp
 
 from ..derivations.expanded import expanded_loss
 from ..spec import all_specs
-from ..spec.core import Interval, LossSpec, NonPositive
+from ..spec.core import REAL, Domain, LossSpec
 from .docformula import documented_forward
 from .explain import constant_factor, misplaced_function, name_factor, other_spec, radial_term
+from .findings import Finding
 from .lean_source import Checkout, Declaration
+from .lean_values import EPSILON, Context, Grad
+from .link_setup import DIGITS, LinkSetup, as_float, evaluate_link, forward_value, lean_symbols, link_setup
 from .registry import LINKS, Link
-from .runtime_ops import RUNTIME_VOCABULARY, SPEC_FUNCTIONS
 from .syntax import Untranslatable
-from .translate import EPSILON, Context, Grad, ShapeValue, TapeIdx, TapeNode, call, evaluate
+from .translate import call, evaluate
 
 POINTS = 4
-DIGITS = 30
 RELATIVE_TOLERANCE = sp.Float("1e-20", DIGITS)
 SIMPLIFY_LIMIT = 120  # sympy.simplify only differences with at most this many operations
-FAILING = ("different", "untranslatable", "missing", "error")
-
-
-@dataclass
-class Finding:
-    """One check of one declaration.
-
-    ``status``: equal / equal under (``conventions``) / present (a certificate) pass; different,
-    untranslatable, missing and error fail; no spec / not compared are reported and do not fail.
-    """
-
-    spec: str
-    declaration: str
-    check: str
-    status: str
-    detail: str = ""
-    path: str = ""
-    line: int = 0
-    docstring: str = ""
-    conventions: list[str] = field(default_factory=list)
-    counterexample: dict[str, Any] | None = None
-    named: str = ""  # what a different definition computes instead, where it could be named
-
-    @property
-    def failed(self) -> bool:
-        return self.status in FAILING
-
-
-# ------------------------------------------------------------- sampling ---
-
-_DOMAINS = {  # domain name -> draw(rng, count); interiors only, so no log(0) or 0/0 at an edge
-    "real": lambda rng, n: rng.standard_normal(n) * 2,
-    "probability": lambda rng, n: rng.uniform(0.05, 0.95, n),
-    "positive": lambda rng, n: rng.uniform(0.1, 3.0, n),
-    "log-probability": lambda rng, n: -rng.exponential(1.0, n) - 0.01,
-    "sign": lambda rng, n: rng.choice([-1.0, 1.0], n),
-}
-
-
-def _domain_name(link: Link, spec: LossSpec | None, param: str) -> str:
-    if param in link.domains:
-        return link.domains[param]
-    argument = link.arguments.get(param)
-    if spec is not None and argument in {t.name for t in spec.tensors}:
-        domain = spec.tensor(argument).domain
-        if isinstance(domain, NonPositive):
-            return "log-probability"
-        if isinstance(domain, Interval):
-            return "probability" if domain.hi <= 1 else "positive"
-    return "real"
-
-
-def _symbols(param: str, shape: tuple[int, ...]) -> np.ndarray:
-    flat = [sp.Symbol(f"{param}{list(index)}", real=True) for index in np.ndindex(shape)]
-    return np.array([*flat, None], dtype=object)[:-1].reshape(shape)
-
-
-def _as_float(value: float) -> sp.Float:
-    return sp.Float(float(value), DIGITS)
-
-
 def _numeric(expr: Any, point: Mapping[sp.Symbol, sp.Float]) -> sp.Expr:
     """``expr`` at ``point``; the specs' own functions (xlogy, log1p) are rewritten as logs first."""
     return sp.N(sp.sympify(expr).xreplace(point).rewrite(sp.log), DIGITS)
@@ -119,95 +58,10 @@ def _show(value: Any) -> str:
     return sp.sstr(sp.N(value, 12)) if isinstance(value, sp.Basic) else str(value)
 
 
-# ------------------------------------------------------------- the setup ---
-
-
-@dataclass
-class _Setup:
-    """The Lean side of one link: symbols per Lean tensor parameter, bindings, sampling."""
-
-    link: Link
-    spec: LossSpec | None
-    declaration: Declaration
-    arrays: dict[str, np.ndarray]
-    bindings: dict[str, Any]
-    tape: bool
-
-    def point(self, rng: np.random.Generator, extra: Mapping[sp.Symbol, str] | None = None) -> dict:
-        """A random point: every tensor symbol from its domain, ``extra`` symbols from theirs, ε = 1e-6.
-
-        A one-hot link's target is a one-hot row per unit (what TorchLean's definition assumes).
-        """
-        values: dict[sp.Symbol, sp.Float] = {EPSILON: _as_float(1e-6)}
-        for param, array in self.arrays.items():
-            if self.link.target == "one-hot" and self.link.arguments.get(param) == "target":
-                classes = rng.integers(0, array.shape[-1], size=array.shape[:-1])
-                draw = (classes[..., None] == np.arange(array.shape[-1])).astype(float).reshape(-1)
-            else:
-                draw = _DOMAINS[_domain_name(self.link, self.spec, param)](rng, array.size)
-            values.update({s: _as_float(v) for s, v in zip(array.reshape(-1), draw)})
-        for symbol, domain in (extra or {}).items():
-            values[symbol] = _as_float(_DOMAINS[domain](rng, 1)[0])
-        return values
-
-    def show_point(self, point: Mapping[sp.Symbol, Any]) -> dict[str, Any]:
-        """The point as nested lists per Lean parameter, for a counterexample."""
-        shown = {}
-        for param, array in self.arrays.items():
-            values = [float(point[s]) if s in point else None for s in array.reshape(-1)]
-            shown[param] = np.array(values).reshape(self.link.shape).tolist() if array.ndim else values[0]
-        return shown
-
-
-def _setup(link: Link, spec: LossSpec | None, declaration: Declaration, substitute: Mapping[str, Any]) -> _Setup:
-    """Bind the declaration's parameters: tensors (``Tensor α s``, ``Idx Γ s``) to symbols of ``link.shape``,
-    fixed values from the registry and the conventions' substitutions, ``s``/``m``/``n`` to the shape."""
-    shape = link.shape
-    arrays: dict[str, np.ndarray] = {}
-    bindings: dict[str, Any] = {"s": ShapeValue(shape)}
-    if len(shape) == 2:
-        bindings.update(m=sp.Integer(shape[0]), n=sp.Integer(shape[1]))
-    tape = False
-    for binder in declaration.explicit():
-        name, type_text = binder.name, binder.type_text
-        if name in substitute:
-            bindings[name] = sp.sympify(substitute[name])
-        elif name in link.values:
-            value = link.values[name]
-            bindings[name] = value if isinstance(value, int) else sp.Rational(value)
-        elif "Idx" in type_text.split():
-            tape = True
-            arrays[name] = _symbols(name, shape)
-            bindings[name] = TapeIdx(name)
-        elif {"Tensor", "RefTy"} & set(type_text.split()) or (name in link.arguments and type_text in ("α", "ℝ")):
-            arrays[name] = _symbols(name, shape if {"Tensor", "RefTy"} & set(type_text.split()) else ())
-            bindings[name] = arrays[name] if arrays[name].ndim else arrays[name][()]
-    return _Setup(link, spec, declaration, arrays, bindings, tape)
-
-
-def _evaluate(link: Link, checkout: Checkout, declaration: Declaration, bindings: Mapping[str, Any]) -> Any:
-    """The declaration's value; runtime-layer code also knows the runtime operations."""
-    if link.layer == "runtime":
-        return evaluate(checkout, declaration, bindings, RUNTIME_VOCABULARY, SPEC_FUNCTIONS)
-    return evaluate(checkout, declaration, bindings)
-
-
-def _forward_value(setup: _Setup, checkout: Checkout) -> Any:
-    value = _evaluate(setup.link, checkout, setup.declaration, setup.bindings)
-    if setup.tape:
-        if not isinstance(value, TapeNode) or value.f is None:
-            raise Untranslatable(setup.declaration.name, setup.declaration.line, "not a Node.ofVec tape node")
-        primal = Context({p: a.reshape(-1) for p, a in setup.arrays.items()})
-        value = np.asarray(call(checkout, value.f, primal)).reshape(-1)[0]
-    if isinstance(value, np.ndarray):
-        raise Untranslatable(setup.declaration.name, setup.declaration.line, "a loss that is not a scalar")
-    return sp.sympify(value)
-
-
 # ------------------------------------------------------------- forward ---
 
 
-def _spec_value(setup: _Setup, index_rows: np.ndarray | None) -> sp.Expr:
+def _spec_value(setup: LinkSetup, index_rows: np.ndarray | None) -> sp.Expr:
     """The spec's loss on the Lean symbols (or, for one-hot links, on class indices ``index_rows``)."""
     link, spec = setup.link, setup.spec
     tensors: dict[str, np.ndarray] = {}
@@ -222,7 +76,7 @@ def _spec_value(setup: _Setup, index_rows: np.ndarray | None) -> sp.Expr:
     return sp.sympify(value)
 
 
-def _unfit(link: Link, spec: LossSpec, setup: _Setup) -> str:
+def _unfit(link: Link, spec: LossSpec, setup: LinkSetup) -> str:
     """Why the link does not fit the spec or the Lean declaration ('' when it does)."""
     tensors = {t.name for t in spec.tensors}
     options = {o.name for o in spec.options}
@@ -244,7 +98,7 @@ def find_forward(link: Link, checkout: Checkout) -> tuple[str, Declaration | Non
     return link.forward, None
 
 
-def _spec_at(setup: _Setup, point: Mapping[sp.Symbol, sp.Float], symbolic: sp.Expr | None) -> sp.Expr:
+def _spec_at(setup: LinkSetup, point: Mapping[sp.Symbol, sp.Float], symbolic: sp.Expr | None) -> sp.Expr:
     """The spec's value at ``point``: one-hot links read the class of each target row there."""
     if setup.link.target != "one-hot":
         return _numeric(symbolic, point)
@@ -253,7 +107,7 @@ def _spec_at(setup: _Setup, point: Mapping[sp.Symbol, sp.Float], symbolic: sp.Ex
     return _numeric(_spec_value(setup, onehot.argmax(axis=-1)), point)
 
 
-def _name_forward(setup: _Setup, lean: sp.Expr, symbolic: sp.Expr | None, specs: Mapping[str, LossSpec],
+def _name_forward(setup: LinkSetup, lean: sp.Expr, symbolic: sp.Expr | None, specs: Mapping[str, LossSpec],
                   seed: int) -> str:
     """What a different forward definition computes, at fresh points (see ``explain``)."""
     link, rng = setup.link, np.random.default_rng(seed + 1)
@@ -287,8 +141,8 @@ def check_forward(link: Link, checkout: Checkout, spec: LossSpec | None, seed: i
     finding.path, finding.line, finding.docstring = str(declaration.path), declaration.line, declaration.docstring
     substitute = {k: v for c in link.conventions for k, v in c.substitute.items()}
     try:
-        setup = _setup(link, spec, declaration, substitute)
-        lean = _forward_value(setup, checkout)  # translated even when there is nothing to compare with
+        setup = link_setup(link, spec, declaration, substitute)
+        lean = forward_value(setup, checkout)  # translated even when there is nothing to compare with
         if spec is None:
             finding.status, finding.detail = "no spec", f"translated; no spec {link.spec} here"
             return finding
@@ -345,8 +199,8 @@ def _untranslatable(finding: Finding, error: Untranslatable) -> None:
 # ---------------------------------------------------------- derivatives ---
 
 
-def _first_difference(setup: _Setup, pairs: list[tuple[str, Any, Any]], rng: np.random.Generator,
-                      extra: Mapping[sp.Symbol, str] | None = None, expected_key: str = "sympy.diff",
+def _first_difference(setup: LinkSetup, pairs: list[tuple[str, Any, Any]], rng: np.random.Generator,
+                      extra: Mapping[sp.Symbol, Domain] | None = None, expected_key: str = "sympy.diff",
                       ) -> dict[str, Any] | None:
     """The first (label, got, expected) pair that disagrees at some point, as a counterexample."""
     for _ in range(POINTS):
@@ -372,10 +226,10 @@ def check_derivative(link: Link, checkout: Checkout, spec: LossSpec | None, seed
         return finding
     substitute = {k: v for c in link.conventions for k, v in c.substitute.items()}
     try:
-        setup = _setup(link, spec, forward, substitute)
-        lean = _forward_value(setup, checkout)
+        setup = link_setup(link, spec, forward, substitute)
+        lean = forward_value(setup, checkout)
         wrt = link.wrt or next(iter(setup.arrays))
-        value = _evaluate(link, checkout, derivative, setup.bindings)
+        value = evaluate_link(link, checkout, derivative, setup.bindings)
         values = np.asarray(value, dtype=object)
         symbols = setup.arrays[wrt]
         if values.shape != symbols.shape:
@@ -392,15 +246,15 @@ def check_derivative(link: Link, checkout: Checkout, spec: LossSpec | None, seed
     return finding
 
 
-def _name_derivative(setup: _Setup, wrt: str, pairs: list[tuple[str, Any, Any]],
+def _name_derivative(setup: LinkSetup, wrt: str, pairs: list[tuple[str, Any, Any]],
                      counterexample: dict[str, Any]) -> str:
     """A wrong term of a two-vector gradient, at the counterexample's point (see ``explain``)."""
     others = [p for p in setup.arrays if p != wrt]
     if len(others) != 1 or setup.arrays[wrt].ndim != 1:
         return ""
     shown = counterexample["input"]
-    point = {s: _as_float(v) for p, a in setup.arrays.items() for s, v in zip(a.reshape(-1), shown[p])}
-    point[EPSILON] = _as_float(1e-6)
+    point = {s: as_float(v) for p, a in setup.arrays.items() for s, v in zip(a.reshape(-1), shown[p])}
+    point[EPSILON] = as_float(1e-6)
     lean = np.array([float(_numeric(g, point)) for _, g, _ in pairs])
     true = np.array([float(_numeric(d, point)) for _, _, d in pairs])
     return radial_term(lean, true, np.array(shown[wrt], dtype=float), np.array(shown[others[0]], dtype=float),
@@ -427,12 +281,12 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
     for finding in (doc_finding, vjp_finding, jvp_finding):
         finding.path, finding.line = str(declaration.path), declaration.line
     try:
-        setup = _setup(link, spec, declaration, {})
+        setup = link_setup(link, spec, declaration, {})
         node = evaluate(checkout, declaration, setup.bindings)
-        lean = _forward_value(setup, checkout)
+        lean = forward_value(setup, checkout)
         primal = Context({p: a.reshape(-1) for p, a in setup.arrays.items()})
         upstream = sp.Symbol("δ", real=True)
-        tangents = {p: _symbols(f"d{p}", a.shape) for p, a in setup.arrays.items()}
+        tangents = {p: lean_symbols(f"d{p}", a.shape) for p, a in setup.arrays.items()}
         grads = call(checkout, node.vjp, primal, np.array([upstream], dtype=object))
         if not isinstance(grads, Grad):
             raise Untranslatable("vjp", declaration.line, "does not return a sum of CtxVec.single")
@@ -442,12 +296,12 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
             pairs += [(f"vjp {s}", got[k], upstream * sp.diff(lean, s)) for k, s in enumerate(array.reshape(-1))]
         rng = np.random.default_rng(seed)
         _check_docstring(doc_finding, setup, lean, rng, checkout)
-        _verdict(vjp_finding, _first_difference(setup, pairs, rng, {upstream: "real"}), "δ·∂f/∂x")
+        _verdict(vjp_finding, _first_difference(setup, pairs, rng, {upstream: REAL}), "δ·∂f/∂x")
         tangent = Context({p: t.reshape(-1) for p, t in tangents.items()})
         jvp = np.asarray(call(checkout, node.jvp, primal, tangent)).reshape(-1)[0]
         expected = sp.Add(*[sp.diff(lean, s) * t for p, a in setup.arrays.items()
                             for s, t in zip(a.reshape(-1), tangents[p].reshape(-1))])
-        extra = {t: "real" for ts in tangents.values() for t in ts.reshape(-1)}
+        extra = {t: REAL for ts in tangents.values() for t in ts.reshape(-1)}
         _verdict(jvp_finding, _first_difference(setup, [("jvp", jvp, expected)], rng, extra), "Σ ∂f/∂x·ẋ")
     except Untranslatable as error:
         _untranslatable(vjp_finding, error)
@@ -456,7 +310,7 @@ def check_tape(link: Link, checkout: Checkout, spec: LossSpec | None, seed: int 
     return [doc_finding, vjp_finding, jvp_finding]
 
 
-def _check_docstring(finding: Finding, setup: _Setup, lean: sp.Expr, rng: np.random.Generator,
+def _check_docstring(finding: Finding, setup: LinkSetup, lean: sp.Expr, rng: np.random.Generator,
                      checkout: Checkout) -> None:
     """The formula the docstring documents against the node's own ``f``.
 

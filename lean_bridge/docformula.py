@@ -26,8 +26,10 @@ import numpy as np
 import sympy as sp
 
 from .lean_source import Checkout
+from .lean_values import Builtin, ShapeValue
 from .syntax import BinOp, Name, Untranslatable, parse
-from .translate import Builtin, Interpreter, ShapeValue, _log_softmax, _map, _sigmoid, _softplus, _total
+from .translate import Interpreter
+from .vocabulary import _log_softmax, _map, _sigmoid, _softplus, _total
 
 _SNIPPET = re.compile(r"`([^`]+)`")
 _INDEXED_SUM = re.compile(r"[Σ∑]_\{[^}]*\}\s*")

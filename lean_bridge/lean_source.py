@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .constants import read_constants
-from .syntax import Token, tokenize
+from .tokens import Token, tokenize
 
 
 class CheckoutError(ValueError):

@@ -1,6 +1,8 @@
 """SymPy to Lean 4: ``LeanPrinter``, a ``CodePrinter`` that writes real-valued Mathlib terms.
 
-Every Mathlib name appears once, in ``known_functions``. Conventions of the output:
+Every Mathlib name appears once, in ``known_functions``, built from the primitives' ``mathlib`` facets
+(``derivations.primitives``); a primitive whose Lean term is not ``name a b …`` has a ``_print_<name>``
+method here that writes the form around its name. Conventions of the output:
 
 * numbers are ℝ literals; a rational p/q prints as ``(p / q : ℝ)`` (a negative one as ``-(p / q : ℝ)``);
 * ``x ** n`` with a natural n is ``x ^ n`` (``Monoid.npow``), ``x ** (1/2)`` is ``Real.sqrt x``,
@@ -26,6 +28,8 @@ import sympy as sp
 from sympy.printing.codeprinter import CodePrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
+from ..derivations.primitives import PRIMITIVES, Mathlib
+
 LEAN_RESERVED = {
     "at", "by", "calc", "class", "def", "do", "else", "end", "example", "from", "fun", "have", "if", "import",
     "in", "instance", "let", "match", "namespace", "open", "section", "show", "structure", "then", "theorem",
@@ -43,16 +47,9 @@ class LeanPrinter(CodePrinter):
     _default_settings: ClassVar[dict[str, Any]] = dict(CodePrinter._default_settings, strict=True, human=True,
                                              user_functions={})
 
+    # each primitive's Mathlib name (``derivations.primitives``), and √ for the power ½
     known_functions: ClassVar[dict[str, str]] = {
-        "exp": "Real.exp",
-        "log": "Real.log",
-        "sinh": "Real.sinh",
-        "cosh": "Real.cosh",
-        "tanh": "Real.tanh",
-        "Abs": "abs",
-        "sign": "Real.sign",
-        "Max": "max",
-        "Min": "min",
+        **{p.name: p.mathlib.name for p in PRIMITIVES if isinstance(p.mathlib, Mathlib)},
         "sqrt": "Real.sqrt",
     }
     reserved_words = LEAN_RESERVED
@@ -133,19 +130,19 @@ class LeanPrinter(CodePrinter):
 
     def _print_xlogy(self, expr: sp.Expr) -> str:
         y, x = expr.args
-        return f"{self.parenthesize(y, PRECEDENCE['Mul'])} * {self.known_functions['log']} {self._argument(x)}"
+        return f"{self.parenthesize(y, PRECEDENCE['Mul'])} * {self.known_functions['xlogy']} {self._argument(x)}"
 
     def _print_log1p(self, expr: sp.Expr) -> str:
-        return f"{self.known_functions['log']} (1 + {self._print(expr.args[0])})"
+        return f"{self.known_functions['log1p']} (1 + {self._print(expr.args[0])})"
 
     def _print_clamp_min(self, expr: sp.Expr) -> str:
         """clamp_min(x, lo) = max(x, lo) (a spec function of the branches adding BCE and Gaussian NLL)."""
-        return self._fold(self.known_functions["Max"], expr.args)
+        return self._fold(self.known_functions["clamp_min"], expr.args)
 
     def _print_complex_abs(self, expr: sp.Expr) -> str:
         """complex_abs(a, b) = |a + ib| = sqrt(a² + b²) (a spec function of the branch adding l1_loss)."""
         a, b = (self.parenthesize(arg, PRECEDENCE["Pow"] + 1) for arg in expr.args)
-        return f"{self.known_functions['sqrt']} ({a} ^ 2 + {b} ^ 2)"
+        return f"{self.known_functions['complex_abs']} ({a} ^ 2 + {b} ^ 2)"
 
     def _print_pnorm(self, expr: sp.Expr) -> str:
         """pnorm(p, x…) = (Σ |x_i|^p)^(1/p) (a spec function of the branch adding triplet_margin_loss)."""

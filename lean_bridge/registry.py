@@ -14,7 +14,10 @@ records the convention differences as data:
 * ``epsilon``: TorchLean's ε clamp, and the value of ε under which the two agree;
 * ``empty``: what each side returns for an empty tensor.
 
-``conventions`` names every difference a report must cite when it says "equal under".
+``conventions`` names every difference a report must cite when it says "equal under" (the spec's own
+``Convention`` type). This table is the one declaration of the links: ``linked_declarations`` gives a
+spec's TorchLean names to the listing and the docs, and ``tests/test_torchlean_links.py`` checks it against
+the Lean text itself.
 Specs that are not on this branch yet are linked by name; the checks that need the spec
 say so instead of failing. Adding a spec needs at most one entry here; a spec with no TorchLean
 counterpart (``linear_cross_entropy``: TorchLean has no linear layer fused with a loss) has none,
@@ -27,6 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..spec.core import PROBABILITY, Convention, Domain
+
 SPEC_FILE = "NN/Spec/Layers/Loss.lean"
 TAPE_FILE = "NN/Proofs/Autograd/Tape/Nodes/Losses.lean"
 RUNTIME_FILE = "NN/Runtime/Autograd/TorchLean/Loss.lean"
@@ -37,24 +42,16 @@ MEAN_EMPTY = "TorchLean's mean of an empty tensor is 0 (its denominator is total
 
 
 @dataclass(frozen=True)
-class Convention:
-    """A named difference between TorchLean and the spec; ``substitute`` sets Lean parameters so they agree."""
-
-    name: str
-    text: str
-    substitute: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Link:
     """One TorchLean forward declaration and what it corresponds to in a losscheck spec.
 
     ``arguments`` maps Lean parameter names to spec tensor names; ``values`` fixes Lean
     parameters that are not tensors (``axis``, ``delta``); ``options`` are the spec options
     compared against, and ``option_arguments`` maps Lean parameters to spec options.
-    ``shape`` is the concrete shape the comparison is made at. ``domains`` names a domain
-    (``real``, ``probability``, ``positive``, ``log-probability``, ``sign``) for Lean tensors
-    the spec does not describe, used by the derivative checks.
+    ``shape`` is the concrete shape the comparison is made at. A Lean tensor is drawn from the
+    domain of the spec tensor it maps to (under ``options``); ``domains`` gives a spec domain to a
+    Lean tensor that has none there (a one-hot row where the spec takes a class index), and a
+    Lean tensor in neither is real.
     """
 
     spec: str
@@ -73,7 +70,7 @@ class Link:
     class_axis: int | None = None
     epsilon: str = "none"
     empty: str = MEAN_EMPTY
-    domains: Mapping[str, str] = field(default_factory=dict)
+    domains: Mapping[str, Domain] = field(default_factory=dict)
     conventions: tuple[Convention, ...] = ()
     renamed: tuple[str, ...] = ()
 
@@ -99,7 +96,7 @@ SLICE_MEAN = Convention("mean over class slices",
                         "TorchLean divides by the slices orthogonal to the class axis; PyTorch's index-target "
                         "mean divides by the number of rows (the same count without class weights)")
 EPS_CLAMP = Convention("ε clamp", "TorchLean clamps the probability to [ε, 1 − ε] before the log; PyTorch clamps "
-                       "the log at −100 instead", {"epsilon": 0})
+                       "the log at −100 instead", substitute={"epsilon": 0})
 BATCHMEAN = Convention("batchmean", "the tape node divides by the rows m: PyTorch's reduction='batchmean'")
 
 LINKS: tuple[Link, ...] = (
@@ -115,18 +112,17 @@ LINKS: tuple[Link, ...] = (
          arguments={"logits": "input", "target": "target"}, values={"axis": 1},
          options={"reduction": "mean", "label_smoothing": 0.0, "ignore_index": -100}, shape=(2, 3),
          denominator="slices orthogonal to the class axis (meanOverAxisSlices)", target="one-hot", class_axis=1,
-         domains={"target": "probability"}, conventions=(ONE_HOT, SLICE_MEAN)),
+         domains={"target": PROBABILITY}, conventions=(ONE_HOT, SLICE_MEAN)),
     Link("cross_entropy_probs", _spec("crossEntropySpec"), "spec", derivative=_spec("crossEntropyDerivSpec"),
          arguments={"predicted": "input", "target": "target"}, values={"axis": 1, "epsilon": TORCHLEAN_EPSILON},
          option_arguments={"epsilon": "eps"}, options={}, shape=(2, 3),
          denominator="slices orthogonal to the class axis (meanOverAxisSlices)", class_axis=1,
-         epsilon="clamp to [ε, 1 − ε], as the spec's eps",
-         domains={"predicted": "probability", "target": "probability"}),
+         epsilon="clamp to [ε, 1 − ε], as the spec's eps"),
     Link("hinge_loss", _spec("hingeSpec"), "spec", derivative=_spec("hingeDerivSpec"),
-         arguments={"predicted": "input", "target": "target"}, domains={"target": "sign"}),
+         arguments={"predicted": "input", "target": "target"}),
     Link("poisson_nll_loss", _spec("poissonSpec"), "spec", derivative=_spec("poissonDerivSpec"),
          arguments={"predicted": "input", "target": "target"},
-         options={"reduction": "mean", "log_input": True, "full": False}, domains={"target": "positive"}),
+         options={"reduction": "mean", "log_input": True, "full": False}),
     Link("cosine_similarity_loss", _spec("cosineSimilaritySpec"), "spec",
          derivative=_spec("cosineSimilarityDerivSpec"), arguments={"predicted": "input", "target": "target"},
          values={"epsilon": TORCHLEAN_EPSILON}, option_arguments={"epsilon": "eps"}, options={}, shape=(3,),
@@ -136,12 +132,11 @@ LINKS: tuple[Link, ...] = (
          arguments={"predicted": "input", "target": "target"}),
     Link("binary_cross_entropy", _spec("binaryCrossEntropyTensorSpec"), "spec",
          derivative=_spec("binaryCrossEntropyTensorDerivSpec"), arguments={"predicted": "input", "target": "target"},
-         epsilon="clamp to [ε, 1 − ε]", domains={"predicted": "probability", "target": "probability"},
-         conventions=(EPS_CLAMP,)),
+         epsilon="clamp to [ε, 1 − ε]", conventions=(EPS_CLAMP,)),
     Link("binary_cross_entropy", _spec("binaryCrossEntropySpec"), "spec",
          derivative=_spec("binaryCrossEntropyDerivSpec"), arguments={"predicted": "input", "target": "target"},
          shape=(), denominator="none: one element", epsilon="clamp to [ε, 1 − ε]", empty="not applicable",
-         domains={"predicted": "probability", "target": "probability"}, conventions=(EPS_CLAMP,)),
+         conventions=(EPS_CLAMP,)),
     # ------------------------------------------------------------ tape nodes
     Link("mse_loss", _node("mseLoss"), "tape", certificate=_node("mseLossFderiv"),
          arguments={"yhat": "input", "target": "target"}, denominator="Shape.size s (every element)",
@@ -149,36 +144,41 @@ LINKS: tuple[Link, ...] = (
     Link("cross_entropy", _node("crossEntropyOneHotLast"), "tape", certificate=_node("crossEntropyOneHotLastFderiv"),
          arguments={"logits": "input", "target": "target"}, shape=(2, 3),
          options={"reduction": "mean", "label_smoothing": 0.0, "ignore_index": -100},
-         denominator="rows m", target="one-hot", class_axis=1, domains={"target": "probability"},
+         denominator="rows m", target="one-hot", class_axis=1, domains={"target": PROBABILITY},
          empty="1/0 in ℝ is 0", conventions=(ONE_HOT,)),
     Link("nll_loss", _node("nllOneHotLast"), "tape", certificate=_node("nllOneHotLastFderiv"),
          arguments={"logProbs": "input", "target": "target"}, shape=(2, 3),
          options={"reduction": "mean", "ignore_index": -100}, denominator="rows m", target="one-hot",
-         class_axis=1, domains={"target": "probability"}, empty="1/0 in ℝ is 0", conventions=(ONE_HOT,)),
+         class_axis=1, domains={"target": PROBABILITY}, empty="1/0 in ℝ is 0", conventions=(ONE_HOT,)),
     Link("binary_cross_entropy_with_logits", _node("bceWithLogits"), "tape", certificate=_node("bceWithLogitsFderiv"),
          arguments={"logits": "input", "target": "target"}, denominator="Shape.size s (every element)",
          empty="1/0 in ℝ is 0"),
     Link("kl_div", _node("klDivLast"), "tape", certificate=_node("klDivLastFderivAt"),
          arguments={"logProbs": "input", "target": "target"}, shape=(2, 3),
          options={"reduction": "batchmean", "log_target": False}, denominator="rows m (batchmean)",
-         class_axis=1, domains={"target": "probability"}, empty="1/0 in ℝ is 0", conventions=(BATCHMEAN,)),
+         class_axis=1, empty="1/0 in ℝ is 0", conventions=(BATCHMEAN,)),
     # ------------------------------------------------------------ runtime layer (default reduction .mean)
     Link("mse_loss", _runtime("mse"), "runtime", arguments={"yhat": "input", "y": "target"},
          denominator="numel (F.mean / mseLoss)", renamed=("TorchLean.Loss.mse",)),
     Link("nll_loss", _runtime("nllOneHot"), "runtime", arguments={"logProbs": "input", "targetOneHot": "target"},
          values={"axis": 1}, shape=(2, 3), options={"reduction": "mean", "ignore_index": -100},
          denominator="numel times the class count (lastDim / Shape.axisSize): the rows", target="one-hot",
-         class_axis=1, domains={"targetOneHot": "probability"}, conventions=(ONE_HOT,),
+         class_axis=1, domains={"targetOneHot": PROBABILITY}, conventions=(ONE_HOT,),
          renamed=("TorchLean.Loss.nllOneHot",)),
     Link("binary_cross_entropy_with_logits", _runtime("bceWithLogits"), "runtime",
          arguments={"logits": "input", "target": "target"}, denominator="numel (F.mean)",
          renamed=("TorchLean.Loss.bceWithLogits",)),
     Link("binary_cross_entropy", _runtime("bce"), "runtime", arguments={"probs": "input", "target": "target"},
          denominator="numel (F.mean)", epsilon="ε (default Numbers.epsilon) passed to safeLog",
-         domains={"probs": "probability", "target": "probability"}, renamed=("TorchLean.Loss.bce",)),
+         renamed=("TorchLean.Loss.bce",)),
 )
 
 
 def links_for(spec: str) -> list[Link]:
     """The links of one spec, in registry order."""
     return [link for link in LINKS if link.spec == spec]
+
+
+def linked_declarations(spec: str) -> list[str]:
+    """The TorchLean definitions a spec mirrors: each of its links' forward declarations, in registry order."""
+    return list(dict.fromkeys(link.forward for link in links_for(spec)))

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .crosscheck import Finding
+from .findings import Finding
 from .registry import LINKS, Link
 
 _STYLE = {"equal": "green", "equal under": "green", "present": "green", "different": "bold red",

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .translate import EPSILON, VOCABULARY, Builtin, ShapeValue, _map, _softplus, _total
+from .lean_values import EPSILON, Builtin, ShapeValue
+from .vocabulary import VOCABULARY, _map, _softplus, _total
 
 SPEC_FUNCTIONS = {  # runtime operation -> the spec-layer declaration its tape node evaluates
     "softplus": "Activation.softplusSpec",

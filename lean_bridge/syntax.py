@@ -20,180 +20,28 @@ Anything else (other tactics, ``∑ i, …``, ``fun ⟨a, b⟩ => …``, pipes, 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from .lean_tree import (
+    App,
+    Ascribe,
+    BinOp,
+    Equations,
+    If,
+    Lambda,
+    Let,
+    Match,
+    Name,
+    Node,
+    Number,
+    Opaque,
+    UnOp,
+    Untranslatable,
+)
+from .tokens import Token, tokenize
 
-class Untranslatable(Exception):
-    """A Lean construct the translator does not know, with the line it is on."""
-
-    def __init__(self, construct: str, line: int, why: str = "not supported"):
-        super().__init__(f"{construct!r} at line {line}: {why}")
-        self.construct = construct
-        self.line = line
-        self.why = why
-        self.path = ""  # the file the line is in, once a declaration being evaluated claims it
-
-
-# ------------------------------------------------------------------- tree ---
-
-
-@dataclass(frozen=True)
-class Node:
-    line: int
-
-
-@dataclass(frozen=True)
-class Name(Node):
-    name: str
-
-
-@dataclass(frozen=True)
-class Number(Node):
-    text: str
-
-
-@dataclass(frozen=True)
-class App(Node):
-    fn: Node
-    args: tuple[Node, ...]
-    named: tuple[tuple[str, Node], ...] = ()
-
-
-@dataclass(frozen=True)
-class Lambda(Node):
-    params: tuple[str, ...]
-    body: Node
-
-
-@dataclass(frozen=True)
-class Let(Node):
-    name: str
-    value: Node
-    body: Node
-
-
-@dataclass(frozen=True)
-class If(Node):
-    cond: Node
-    then: Node
-    orelse: Node
-
-
-@dataclass(frozen=True)
-class BinOp(Node):
-    op: str
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True)
-class UnOp(Node):
-    op: str  # "-", "¬", "⁻¹", "‖‖"
-    operand: Node
-
-
-@dataclass(frozen=True)
-class Ascribe(Node):
-    expr: Node
-    type_text: str
-
-
-@dataclass(frozen=True)
-class Match(Node):
-    """``match`` / ``cases`` on a constructor: arms by constructor name (leading ``.`` dropped)."""
-
-    scrutinee: Node
-    arms: tuple[tuple[str, Node], ...]
-
-
-@dataclass(frozen=True)
-class Equations(Node):
-    """A definition by equations: each arm is (its patterns, left to right; its term)."""
-
-    arms: tuple[tuple[tuple[Node, ...], Node], ...]
-
-
-@dataclass(frozen=True)
-class Opaque(Node):
-    """A proof term (``by …``) or other value that is never computed with."""
-
-    kind: str
-
-
-# -------------------------------------------------------------- tokenizer ---
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # ident, number, sym, keyword, eof
-    text: str
-    line: int
-    col: int
-    first: bool  # first token on its line
-    pos: int = 0  # character offset in the tokenized text
-
-
-KEYWORDS = {"let", "fun", "λ", "if", "then", "else", "by", "have", "show", "match", "with", "do",
-            "return", "where", "in", "calc", "from"}
-_IDENT_START = r"[^\W\d]|[α-ωΑ-Ωℝℕℤℚ𝕜_]"
-_IDENT = re.compile(rf"\.?(?:{_IDENT_START})(?:[\w'!?₀-₉ₐ-ₜ]|\.(?=[^\W\d]))*")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?")
-_SYMBOLS = (":=", "=>", "←", "<|", "|>", "≤", "≥", "≠", "<=", ">=", "→", "⁻¹", "(", ")", "[", "]", "{", "}",
-            "⟨", "⟩", "‖", "⟪", "⟫", ",", ":", ";", "+", "-", "*", "/", "^", "•", "<", ">", "=", "|", "@",
-            "·", "∑", "∏", "$", "∘", "!", "%", "&", "∀", "∃", "¬", "∧", "∨", "↑", "#", "?")
-
-
-def tokenize(text: str, first_line: int = 1) -> list[Token]:
-    """Tokens with 1-based lines (offset by ``first_line``) and 0-based columns; comments dropped."""
-    tokens: list[Token] = []
-    i, line, line_start, last_line = 0, first_line, 0, None
-    while i < len(text):
-        ch = text[i]
-        if ch == "\n":
-            i, line, line_start = i + 1, line + 1, i + 1
-            continue
-        if ch.isspace():
-            i += 1
-            continue
-        if text.startswith("--", i):
-            end = text.find("\n", i)
-            i = len(text) if end < 0 else end
-            continue
-        if text.startswith("/-", i):
-            depth, j = 0, i
-            while j < len(text):
-                if text.startswith("/-", j):
-                    depth, j = depth + 1, j + 2
-                elif text.startswith("-/", j):
-                    depth, j = depth - 1, j + 2
-                    if depth == 0:
-                        break
-                else:
-                    if text[j] == "\n":
-                        line, line_start = line + 1, j + 1
-                    j += 1
-            i = j
-            continue
-        col = i - line_start
-        first = last_line != line
-        match = _NUMBER.match(text, i)
-        if match:
-            kind, word = "number", match.group()
-        elif (match := _IDENT.match(text, i)) is not None:
-            word = match.group()
-            kind = "keyword" if word in KEYWORDS else "ident"
-        else:
-            word = next((s for s in _SYMBOLS if text.startswith(s, i)), ch)
-            kind = "sym"
-        tokens.append(Token(kind, word, line, col, first, i))
-        last_line = line
-        i += len(word)
-    tokens.append(Token("eof", "", line, 0, True, len(text)))
-    return tokens
-
-
-# ----------------------------------------------------------------- parser ---
+__all__ = ["App", "Ascribe", "BinOp", "Equations", "If", "Lambda", "Let", "Match", "Name", "Node", "Number", "Opaque",
+           "Parser", "UnOp", "Untranslatable", "parse"]  # the tree is re-exported: a parse is read with it
 
 _BINARY = {  # Lean 4 precedences; the right operand binds at prec + 1 (left-assoc) or prec (right)
     "∨": 30, "∧": 35,

@@ -2,7 +2,7 @@
 
 A tensor ``Tensor α s`` becomes a NumPy object array of SymPy symbols named after the Lean
 parameter (``predicted[0, 1]``); a scalar ``α`` a SymPy expression; ``if c then a else b``
-a ``Piecewise``; ``fun`` a closure. The vocabulary below gives each TorchLean operation its
+a ``Piecewise``; ``fun`` a closure. The vocabulary (``vocabulary``) gives each TorchLean operation its
 meaning (``subSpec a b = a − b``, ``sumSpec t = Σ t``, ``meanOver x = x / max(numel, 1)``, …).
 A name that is neither local, nor in the vocabulary, nor another declaration of the checkout
 raises ``Untranslatable`` with its line. Tape nodes (``Node.ofVec (f := …) (jvp := …) (vjp := …)``)
@@ -20,15 +20,14 @@ parameters its type lists (implicit ones by name) and evaluates the first arm wh
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from .lean_source import Checkout, Declaration
+from .lean_values import Builtin, Closure, Context, ShapeValue, Tag, TapeIdx
 from .syntax import (
     App,
     Ascribe,
@@ -46,220 +45,7 @@ from .syntax import (
     Untranslatable,
     parse,
 )
-
-EPSILON = sp.Symbol("epsilon", positive=True)
-
-
-@dataclass(frozen=True)
-class ShapeValue:
-    dims: tuple[int, ...]
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.dims)
-
-
-@dataclass(frozen=True)
-class TapeIdx:
-    """A tape node input ``Idx Γ s``: read from a Context with ``CtxVec.get``."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class Context:
-    """A point of the tape context (``xV``) or a tangent (``dxV``): flat arrays by input name."""
-
-    values: Mapping[str, np.ndarray]
-
-
-@dataclass(frozen=True)
-class Grad:
-    """A VJP result: ``CtxVec.single idx v`` summed over inputs."""
-
-    parts: Mapping[str, np.ndarray]
-
-    def __add__(self, other: Grad) -> Grad:
-        merged = dict(self.parts)
-        for name, value in other.parts.items():
-            merged[name] = merged[name] + value if name in merged else value
-        return Grad(merged)
-
-
-@dataclass
-class Closure:
-    """A ``fun``: its body is evaluated in ``env``, names resolved from ``namespace``."""
-
-    params: tuple[str, ...]
-    body: Node
-    env: dict[str, Any]
-    namespace: str = ""
-
-
-@dataclass
-class Builtin:
-    """A vocabulary entry: ``fn(args, named, call)`` once ``arity`` positional arguments are given.
-
-    ``call(f)`` turns a Lean function value into a Python callable (for ``mapSpec`` and friends).
-    ``signature`` names the roles of the positional arguments (``axis``, ``tensor``) with the value a
-    missing role takes, for entries whose parameters differ between TorchLean versions.
-    """
-
-    name: str
-    arity: int
-    fn: Callable[[list[Any], dict[str, Any], Callable], Any]
-    args: tuple[Any, ...] = ()
-    named: dict[str, Any] = field(default_factory=dict)
-    signature: tuple[tuple[str, Any], ...] = ()
-
-
-@dataclass(frozen=True)
-class Tag:
-    """A constructor without arguments (``.mean``, ``Reduction.sum``), chosen among by ``match``."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class TapeNode:
-    f: Any
-    jvp: Any
-    vjp: Any
-
-
-# ------------------------------------------------------------ vocabulary ---
-
-def _map(fn: Callable[[Any], Any], value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        out = np.empty(value.shape, dtype=object)
-        for index in np.ndindex(value.shape):
-            out[index] = fn(value[index])
-        return out
-    return fn(value)
-
-
-def _map2(fn: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        a, b = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
-        out = np.empty(a.shape, dtype=object)
-        for index in np.ndindex(a.shape):
-            out[index] = fn(a[index], b[index])
-        return out
-    return fn(a, b)
-
-
-def _total(value: Any) -> Any:
-    return sp.Add(*np.asarray(value, dtype=object).reshape(-1).tolist())
-
-
-def _shape(named: dict[str, Any], key: str, what: str) -> ShapeValue:
-    shape = named.get(key)
-    if not isinstance(shape, ShapeValue):
-        raise ValueError(f"{what} needs ({key} := …) naming a shape")
-    return shape
-
-
-def _slices(shape: ShapeValue, axis: int) -> int:
-    count = shape.size // shape.dims[axis] if shape.dims[axis] else 0
-    return count if count else 1
-
-
-def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    exps = _map(sp.exp, x)
-    return exps / np.sum(exps, axis=axis, keepdims=True)
-
-
-def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    lse = _map(sp.log, np.sum(_map(sp.exp, x), axis=axis, keepdims=True))
-    return x - lse
-
-
-def _rows(vector: np.ndarray, named: dict[str, Any]) -> np.ndarray:
-    return np.asarray(vector, dtype=object).reshape(int(named["m"]), int(named["n"]))
-
-
-def _softplus(x: Any) -> Any:
-    return sp.log(1 + sp.exp(x))
-
-
-def _sigmoid(x: Any) -> Any:
-    return 1 / (1 + sp.exp(-x))
-
-
-def _vec_of_fun(args: list[Any], named: dict[str, Any], call: Callable) -> np.ndarray:
-    size = int(named["n"])
-    return np.array([call(args[0])(i) for i in range(size)] + [None], dtype=object)[:-1]
-
-
-_UNARY = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "cosh": sp.cosh, "tanh": sp.tanh, "sinh": sp.sinh,
-          "abs": sp.Abs}
-
-VOCABULARY: dict[str, Builtin] = {b.name: b for b in (
-    # elementwise tensor operations of the spec layer
-    Builtin("subSpec", 2, lambda a, n, call: a[0] - a[1]),
-    Builtin("addSpec", 2, lambda a, n, call: a[0] + a[1]),
-    Builtin("mulSpec", 2, lambda a, n, call: a[0] * a[1]),
-    Builtin("divSpec", 2, lambda a, n, call: a[0] / a[1]),
-    Builtin("negSpec", 1, lambda a, n, call: -a[0]),
-    Builtin("absSpec", 1, lambda a, n, call: _map(sp.Abs, a[0])),
-    Builtin("logSpec", 1, lambda a, n, call: _map(sp.log, a[0])),
-    Builtin("expSpec", 1, lambda a, n, call: _map(sp.exp, a[0])),
-    Builtin("sqrtSpec", 1, lambda a, n, call: _map(sp.sqrt, a[0])),
-    Builtin("scaleSpec", 2, lambda a, n, call: a[0] * a[1]),
-    Builtin("mapSpec", 2, lambda a, n, call: _map(call(a[0]), a[1])),
-    Builtin("map2Spec", 3, lambda a, n, call: _map2(call(a[0]), a[1], a[2])),
-    # reductions and the loss helpers
-    Builtin("sumSpec", 1, lambda a, n, call: _total(a[0])),
-    Builtin("toScalarSpec", 1, lambda a, n, call: _total(a[0])),
-    Builtin("meanDenominator", 1, lambda a, n, call: sp.Integer(max(a[0].size, 1))),
-    Builtin("meanOver", 1, lambda a, n, call: a[0] / max(_shape(n, "s", "meanOver").size, 1)),
-    Builtin("axisSliceCount", 2, lambda a, n, call: sp.Integer(a[0].size // a[0].dims[int(a[1])])),
-    Builtin("axisMeanDenom", 2, lambda a, n, call: sp.Integer(_slices(a[0], int(a[1])))),
-    Builtin("meanOverAxisSlices", 2,
-            lambda a, n, call: a[1] / _slices(_shape(n, "s", "meanOverAxisSlices"), int(a[0]))),
-    Builtin("reduceDim", 3, lambda a, n, call: np.sum(a[2], axis=int(a[1]))),
-    Builtin("broadcastAfterSum", 3,
-            lambda a, n, call: np.broadcast_to(np.expand_dims(a[2], int(a[1])), a[0].dims).copy()),
-    # without an axis parameter (TorchLean before the axis argument) they act on the last axis
-    Builtin("Activation.softmaxSpec", 2, lambda a, n, call: _softmax(a[1], int(a[0])),
-            signature=(("axis", -1), ("tensor", None))),
-    Builtin("Activation.logSoftmaxSpec", 2, lambda a, n, call: _log_softmax(a[1], int(a[0])),
-            signature=(("axis", -1), ("tensor", None))),
-    Builtin("Activation.Math.softplusSpec", 1, lambda a, n, call: _map(_softplus, a[0])),
-    Builtin("Activation.Math.softplusDerivSpec", 1, lambda a, n, call: _map(_sigmoid, a[0])),
-    Builtin("Activation.Math.sigmoidSpec", 1, lambda a, n, call: _map(_sigmoid, a[0])),
-    Builtin("Context.defaultEpsilon", 0, lambda a, n, call: EPSILON),
-    Builtin("max", 2, lambda a, n, call: sp.Max(a[0], a[1])),
-    Builtin("abs", 1, lambda a, n, call: _map(sp.Abs, a[0])),
-    Builtin("Real.sign", 1, lambda a, n, call: _map(sp.sign, a[0])),
-    Builtin("Real.pi", 0, lambda a, n, call: sp.pi),
-    Builtin("True", 0, lambda a, n, call: sp.true),
-    Builtin("False", 0, lambda a, n, call: sp.false),
-    Builtin("min", 2, lambda a, n, call: sp.Min(a[0], a[1])),
-    *(Builtin(f"{space}.{name}", 1, lambda a, n, call, f=f: _map(f, a[0]))
-      for space in ("MathFunctions", "Real") for name, f in _UNARY.items()),
-    # shapes
-    Builtin("Shape.size", 1, lambda a, n, call: a[0].size),
-    Builtin("Shape.scalar", 0, lambda a, n, call: ShapeValue(())),
-    Builtin(".scalar", 0, lambda a, n, call: ShapeValue(())),
-    Builtin(".dim", 2, lambda a, n, call: ShapeValue((int(a[0]), *a[1].dims))),
-    # tape nodes
-    Builtin("Node.ofVec", 0, lambda a, n, call: TapeNode(n.get("f"), n.get("jvp"), n.get("vjp"))),
-    Builtin("CtxVec.get", 2, lambda a, n, call: a[1].values[a[0].name]),
-    Builtin("CtxVec.single", 2, lambda a, n, call: Grad({a[0].name: np.asarray(a[1], dtype=object)})),
-    Builtin("castVec", 2, lambda a, n, call: a[1]),
-    Builtin("vecOfFun", 1, _vec_of_fun),
-    Builtin("elemwiseVec", 1, lambda a, n, call: _map(call(n["f"]), a[0])),
-    Builtin("sumCLM", 1, lambda a, n, call: _total(a[0])),
-    Builtin("inner", 3, lambda a, n, call: _total(np.asarray(a[1], dtype=object) * np.asarray(a[2], dtype=object))),
-    Builtin("LogSoftmaxLastAxis.forwardMN", 1, lambda a, n, call: _log_softmax(_rows(a[0], n), 1).reshape(-1)),
-    Builtin("LogSoftmaxLastAxis.jvpMN", 2, lambda a, n, call: (
-        _rows(a[1], n) - np.sum(_softmax(_rows(a[0], n), 1) * _rows(a[1], n), axis=1, keepdims=True)).reshape(-1)),
-    Builtin("LogSoftmaxLastAxis.vjpMN", 2, lambda a, n, call: (
-        _rows(a[1], n) - _softmax(_rows(a[0], n), 1) * np.sum(_rows(a[1], n), axis=1, keepdims=True)).reshape(-1)),
-    Builtin("⟨⟩", 1, lambda a, n, call: a[0]),
-    Builtin("⟪⟫", 2, lambda a, n, call: _total(np.asarray(a[0], dtype=object) * np.asarray(a[1], dtype=object))),
-)}
+from .vocabulary import VOCABULARY, _map, _map2, _total, with_declared_signature
 
 _OPAQUE_NAMES = {"ℝ", "α", "Γ", "τ", "Nat", "Shape"}
 
@@ -272,33 +58,6 @@ def _compare(op: str, a: Any, b: Any) -> Any:
     relation = {"<": sp.Lt, ">": sp.Gt, "≤": sp.Le, "<=": sp.Le, "≥": sp.Ge, ">=": sp.Ge,
                 "=": sp.Eq, "≠": sp.Ne}[op]
     return _map2(lambda x, y: relation(_number(x), _number(y)), a, b)
-
-
-def _role(type_text: str) -> str | None:
-    words = type_text.replace("(", " ").replace(")", " ").split()
-    if {"Tensor", "RefTy", "Var"} & set(words):
-        return "tensor"
-    if words and words[0] in ("Nat", "ℕ"):
-        return "axis"
-    return None
-
-
-def with_declared_signature(builtin: Builtin, declaration: Declaration) -> Builtin:
-    """``builtin`` taking the explicit parameters ``declaration`` has, each by its role.
-
-    A role the declaration lacks takes the builtin's default for it (no ``axis``: the last axis).
-    A parameter of a role the builtin does not know leaves the builtin as it is.
-    """
-    roles = [_role(t) for t in declaration.explicit_types()]
-    known = dict(builtin.signature)
-    if not builtin.signature or any(r not in known for r in roles) or len(set(roles)) != len(roles):
-        return builtin
-
-    def adapted(args: list[Any], named: dict[str, Any], call: Callable) -> Any:
-        given = dict(zip(roles, args))
-        return builtin.fn([given.get(role, default) for role, default in builtin.signature], named, call)
-
-    return Builtin(builtin.name, len(roles), adapted)
 
 
 class Interpreter:

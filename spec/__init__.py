@@ -11,7 +11,7 @@ from functools import cache
 
 from .core import LossSpec
 
-_NOT_SPECS = {"core", "functions"}
+_NOT_SPECS = {"core", "domains", "functions", "loss_spec", "signature", "structure", "unit"}
 
 
 @cache

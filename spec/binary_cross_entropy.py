@@ -101,6 +101,5 @@ SPEC = LossSpec(
                    kink=True),
         Convention("target gradient", "∂l/∂y = −w·logit(p) without the forward's clamp: +inf at p = 0, −inf at p = 1"),
     ),
-    torchlean=("Spec.binaryCrossEntropySpec", "Spec.binaryCrossEntropyTensorSpec"),
     aliases={"keras": "binary_crossentropy"},
 )

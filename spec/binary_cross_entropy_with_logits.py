@@ -75,6 +75,5 @@ SPEC = LossSpec(
         Convention("no clamp", "unlike binary_cross_entropy there is no −100 log clamp"),
         Convention("pos_weight broadcast", "pos_weight broadcasts against the target's trailing dims"),
     ),
-    torchlean=("Proofs.Autograd.TapeNodes.bceWithLogits",),
     aliases={"liger": "bce_with_logits"},
 )

@@ -57,5 +57,4 @@ SPEC = LossSpec(
         Convention("norm clamp", "each norm is replaced by ε when it is ≤ ε (strict n > ε keeps it); the clamped "
                    "norm is constant, so its gradient is 0 there, also at n = ε", kink=True),
     ),
-    torchlean=("Spec.cosineSimilaritySpec", "Spec.cosineSimilarityDerivSpec"),
 )

@@ -100,6 +100,5 @@ SPEC = LossSpec(
         Convention("smoothing weight", "the smoothing term weights class c by w_c, not w[t_n]"),
         Convention("targets unnormalised", "probability targets need not sum to 1"),
     ),
-    torchlean=("Proofs.Autograd.TapeNodes.crossEntropyOneHotLast", "Spec.crossEntropyLogitsSpec"),
     aliases={"nnef": "softmax + log + mul + sum_reduce", "liger": "cross_entropy"},
 )

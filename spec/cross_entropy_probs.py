@@ -61,5 +61,4 @@ SPEC = LossSpec(
                    "class axis (1 for a lone class vector), never by the target mass"),
         Convention("targets unnormalised", "target rows need not sum to 1"),
     ),
-    torchlean=("Spec.crossEntropySpec", "Spec.crossEntropyDerivSpec"),
 )

@@ -365,6 +365,5 @@ SPEC = LossSpec(
                    "gradient 0"),
         Convention("steps past the input length", "x[t, n, :] for t ≥ T_n is not read: gradient 0"),
     ),
-    torchlean=(),
     aliases={"optax": "ctc_loss"},
 )

@@ -1,5 +1,8 @@
 """SymPy functions the specs need that SymPy lacks, each with its derivative.
 
+Each is a primitive: its evaluations, rounding magnitude, branch arguments and
+Mathlib name are declared with it in ``derivations/primitives.py``.
+
 ``xlogy(y, x) = y·log(x)``, and 0 where ``y = 0`` (SciPy's and PyTorch's
 convention, which makes ``xlogy(0, 0) = 0``). Its partial derivatives are
 ``log(x)`` and ``y/x``, so ``d/dt xlogy(t, t) = log(t) + 1``, which is -inf at
@@ -42,11 +45,6 @@ class xlogy(sp.Function):
         if argindex == 2:
             return y / x
         raise sp.ArgumentIndexError(self, argindex)
-
-    def propagated_error(self, bound) -> sp.Expr:
-        """|log x|·B(y) + |y/x|·B(x), written as |xlogy(B(y), x)| so that 0·log 0 stays 0."""
-        y, x = self.args
-        return sp.Abs(xlogy(bound(y), x)) + sp.Abs(y / x) * bound(x)
 
     def _eval_rewrite_as_log(self, y: sp.Expr, x: sp.Expr, **kwargs: object) -> sp.Expr:
         return sp.Piecewise((0, sp.Eq(y, 0)), (y * sp.log(x), True))
@@ -135,7 +133,3 @@ class pnorm(sp.Function):
         x = xs[argindex - 2]
         slope = sp.sign(x) * sp.Abs(x) ** (p - 1) / self ** (p - 1)
         return sp.Piecewise((0, sp.And(*[sp.Eq(e, 0) for e in xs])), (slope, True))
-
-    def propagated_error(self, bound) -> sp.Expr:
-        """Σ_i |∂‖x‖/∂x_i|·B(x_i); the degree p is exact."""
-        return sp.Add(*[sp.Abs(self.fdiff(i + 2)) * bound(x) for i, x in enumerate(self.args[1:])])

@@ -56,6 +56,5 @@ SPEC = LossSpec(
         Convention("gradient at the hinge", "at y·x = 1 the linear piece's gradient −y is taken (clamp_min)",
                    kink=True),
     ),
-    torchlean=("Spec.hingeSpec",),
     aliases={"liger": "hinge", "sklearn": "hinge_loss"},
 )

@@ -67,6 +67,5 @@ SPEC = LossSpec(
         Convention("weighted mean over numel",
                    "with weight=, mean is mean(w·l) (divides by numel), unlike mse_loss/l1_loss's Σ w·l / Σ w"),
     ),
-    torchlean=("Spec.huberSpec",),
     aliases={"liger": "huber"},
 )

@@ -63,6 +63,5 @@ SPEC = LossSpec(
         Convention("xlogy", "a zero target contributes 0: xlogy(0, 0) = 0"),
         Convention("batchmean", "batchmean divides by input.size(0); a 0-dim input is not divided"),
     ),
-    torchlean=("Proofs.Autograd.TapeNodes.klDivLast",),
     aliases={"liger": "kl_div"},
 )

@@ -65,6 +65,5 @@ SPEC = LossSpec(
         Convention("complex gradient", "for complex x, t the gradient is ∂l/∂re + i·∂l/∂im = d/|d|, and 0 at d = 0",
                    kink=True),
     ),
-    torchlean=("Spec.maeSpec",),
     aliases={"nnef": "l1_loss", "liger": "l1"},
 )

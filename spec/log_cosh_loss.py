@@ -65,6 +65,5 @@ SPEC = LossSpec(
         Convention("no overflow", "log cosh(d) is finite for every finite d (≈ |d| − log 2 for large |d|); "
                    "a kernel that forms cosh(d) first overflows past |d| ≈ 89 in float32"),
     ),
-    torchlean=("Spec.logCoshSpec",),
     aliases={"tensorflow": "log_cosh"},
 )

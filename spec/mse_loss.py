@@ -50,6 +50,5 @@ SPEC = LossSpec(
     conventions=(
         Convention("weighted mean", "with weight=, mean divides by Σ w, not by numel"),
     ),
-    torchlean=("Proofs.Autograd.TapeNodes.mseLoss", "Spec.mseSpec"),
     aliases={"nnef": "l2_loss", "liger": "mse"},
 )

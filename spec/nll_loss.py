@@ -61,6 +61,5 @@ SPEC = LossSpec(
         Convention("ignored entries", "an ignored entry is exactly 0, even where the input is NaN"),
         Convention("weighted mean", "mean divides by Σ_n w[t_n] over non-ignored entries"),
     ),
-    torchlean=("Proofs.Autograd.TapeNodes.nllOneHotLast",),
     aliases={"nnef": "mul + sum_reduce", "liger": "nll"},
 )

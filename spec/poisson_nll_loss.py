@@ -78,6 +78,5 @@ SPEC = LossSpec(
         Convention("Stirling mask", "the Stirling term is 0 for y ≤ 1, y = 1 included; its gradient there is 0"),
         Convention("eps placement", "without log_input, eps is added to the rate inside the log: log(x + eps)"),
     ),
-    torchlean=("Spec.poissonSpec",),
     aliases={"keras": "poisson", "tensorflow": "log_poisson_loss"},
 )

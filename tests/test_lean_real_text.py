@@ -23,7 +23,8 @@ from losscheck.lean_bridge.lean_source import open_checkout, read_declarations
 from losscheck.lean_bridge.registry import LINKS, SOURCES
 from losscheck.lean_bridge.report import findings_json, print_findings
 from losscheck.lean_bridge.syntax import Let, Match, Untranslatable, parse
-from losscheck.lean_bridge.translate import VOCABULARY, Interpreter, with_declared_signature
+from losscheck.lean_bridge.translate import Interpreter
+from losscheck.lean_bridge.vocabulary import VOCABULARY, with_declared_signature
 from losscheck.spec import all_specs
 from rich.console import Console
 
@@ -290,7 +291,7 @@ end Spec
 
 @pytest.mark.parametrize("dims", [(), (4,), (2, 3), (2, 3, 5), (2, 0, 3)])
 def test_definitions_by_equations_on_shapes(tmp_path, dims):
-    from losscheck.lean_bridge.translate import ShapeValue
+    from losscheck.lean_bridge.lean_values import ShapeValue
 
     (tmp_path / "NN").mkdir()
     (tmp_path / "NN/Shapes.lean").write_text(SHAPES, encoding="utf-8")

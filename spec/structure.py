@@ -1,0 +1,183 @@
+"""Structures: how a spec's tensors map to units (one element, one slice along an axis, one sequence)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .signature import ShapeCase
+from .unit import Unit
+
+
+@dataclass(frozen=True)
+class Elementwise:
+    """Every tensor broadcasts to the output shape; one unit per output element.
+
+    ``align_last`` names tensors that may come with one dimension fewer than
+    the first required tensor (gaussian_nll_loss's ``var`` of shape (N,) for an
+    input (N, D)); such a tensor gets a trailing dimension of size 1 first.
+    """
+
+    align_last: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Slices:
+    """One unit per slice of length K along ``axis`` of the ``sliced`` tensors.
+
+    ``axis`` is 1 for a class axis (dim 0 when the tensor is 1-D, i.e.
+    unbatched) or -1 for the last dim (vector losses: cosine, triplet), or
+    None for one unit holding every element of the flattened sliced tensors
+    (whole-tensor losses; the output is a scalar). The first sliced tensor
+    fixes the slices; the output of ``reduction='none'`` is its shape without
+    the axis.
+
+    * ``index_target``: a tensor that may instead come as class indices (one
+      dim fewer); it becomes a one-hot row, and a unit whose index equals the
+      ``ignore_index`` option gets ``keep`` = 0.
+    * ``per_unit``: tensors with one value per slice (shape of the output,
+      broadcast to it), read as scalars.
+    * ``per_class``: tensors of shape (C,) read whole by every unit.
+    * ``shared``: required tensors of any shape read whole, flattened in C
+      order, by every unit (fused_linear_cross_entropy's weight matrix); the
+      gradient of such a tensor sums the units' contributions.
+    * ``encode``: name → function mapping one integer row of that tensor to
+      the K values a unit reads (e.g. a −1-terminated label list to per-class
+      counts). Encoded tensors are not differentiable.
+    * ``classes``: (tensor, dim) whose size is the class count C, where it is
+      not the slice length K (fused_linear_cross_entropy: the weight's rows,
+      while a unit slices an input row of H features). Default: C = K.
+    * ``gathered``: name → space-separated labels of that tensor's dims, for
+      tensors that no input of the output's shape holds (linear_cross_entropy's
+      logits are computed, so its units are laid out by the input and the weight).
+      ``n`` labels the batch dim and ``...`` the output's trailing dims d1..dK;
+      every other label is a dim a unit reads whole, in the tensor's order. The
+      units are then the output (n, d1..dK) (the sliced tensors and the index
+      target are laid out like the class grid (n, C, d1..dK)), and unit (n, s)
+      reads a gathered tensor at its own n and s: ``"n h"`` (input row n),
+      ``"c ... h"`` (the weight's C·H values at position s). A label string
+      without ``...`` may come without its leading ``n`` (an unbatched tensor).
+      Units that read one element add their gradients, as for a shared tensor.
+
+    Every sliced and encoded tensor reads as a list of K symbols, a one-hot
+    index target and every per-class tensor as a list of C, a shared tensor
+    as a list of its size, a gathered tensor as its dims read whole.
+    """
+
+    sliced: tuple[str, ...]
+    axis: int | None = 1
+    index_target: str | None = None
+    per_unit: tuple[str, ...] = ()
+    per_class: tuple[str, ...] = ()
+    shared: tuple[str, ...] = ()
+    encode: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict, hash=False, compare=False)
+    classes: tuple[str, int] | None = None
+    gathered: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    def slice_length(self, shape: tuple[int, ...]) -> int:
+        """K for a first sliced tensor of ``shape``."""
+        if self.axis is None:
+            return math.prod(shape)
+        return shape[self.axis_of(shape)]
+
+    def class_count(self, shapes: Mapping[str, tuple[int, ...]]) -> int:
+        """C for tensors of ``shapes`` (name → shape): the ``classes`` dim, else K."""
+        if self.classes is None:
+            return self.slice_length(shapes[self.sliced[0]])
+        name, dim = self.classes
+        return shapes[name][dim]
+
+    def axis_of(self, shape: tuple[int, ...]) -> int:
+        """The sliced dimension of a tensor of ``shape`` (the class axis is dim 0 when 1-D)."""
+        if self.axis is None:  # the flattened view has one dim
+            return 0
+        if self.axis == 1 and len(shape) == 1:
+            return 0
+        return self.axis % len(shape)
+
+    def is_row(self, name: str) -> bool:
+        """Does a unit read tensor ``name`` as a list of symbols?"""
+        groups = (self.sliced, self.per_class, self.shared, self.encode, self.gathered)
+        return name == self.index_target or any(name in group for group in groups)
+
+    def dim_labels(self, name: str, ndim: int) -> tuple[str, ...]:
+        """The labels of a gathered tensor of ``ndim`` dims, ``...`` spelled out as ``...0``, ``...1``."""
+        labels = self.gathered[name].split()
+        if "..." in labels:
+            at = labels.index("...")
+            extra = tuple(f"...{k}" for k in range(ndim - len(labels) + 1))
+            return (*labels[:at], *extra, *labels[at + 1:])
+        if labels[0] == "n" and ndim == len(labels) - 1:
+            return tuple(labels[1:])
+        return tuple(labels)
+
+    def unit_dims(self, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, int]:
+        """The output's dims from the gathered tensors' ``shapes``: label (``n``, ``...0``, ...) → size."""
+        dims: dict[str, int] = {}
+        for name in self.gathered:
+            if name in shapes:
+                for label, size in zip(self.dim_labels(name, len(shapes[name])), shapes[name]):
+                    if label == "n" or label.startswith("..."):
+                        dims.setdefault(label, size)
+        return {label: dims[label] for label in sorted(dims, key=lambda d: (d != "n", len(d), d))}
+
+    def follows_batch(self, name: str) -> bool:
+        """Does tensor ``name`` have the batch dim as its dim 0 (not per-class, not gathered without ``n``)?"""
+        if name in self.per_class:
+            return False
+        return name not in self.gathered or self.gathered[name].split()[0] == "n"
+
+    @property
+    def batch_source(self) -> str:
+        """The tensor whose dim 0 is the batch dim: the first gathered with ``n``, else the first sliced."""
+        return next((n for n, labels in self.gathered.items() if labels.split()[0] == "n"), self.sliced[0])
+
+
+def ClassAxis(per_class: tuple[str, ...] = ("weight",)) -> Slices:
+    """The class axis of ``input``, with a ``target`` of class indices or of the input's shape."""
+    return Slices(sliced=("input", "target"), axis=1, index_target="target", per_class=per_class)
+
+
+@dataclass(frozen=True)
+class Sequences:
+    """One unit per sequence of a batch, whose loss is a recursion rather than a closed expression.
+
+    The ``sequence`` tensor is (T, N, C) (unbatched: (T, C)); unit n reads its
+    (T, C) slab as T rows of C numbers. ``per_unit`` tensors hold one integer
+    per sequence ((N,), or 0-dim unbatched); ``labels`` holds each sequence's
+    integer labels, either padded (N, S) or all rows concatenated in 1-D, the
+    n-th row's length being ``per_unit`` tensor ``label_lengths``. Integer
+    tensors are never differentiated.
+
+    The spec evaluates numbers, not symbols: ``loss(unit)`` and the callables
+    here receive a Unit whose ``ops`` is an arithmetic backend (mpmath for the
+    oracle, SymPy for tiny symbolic expansions; see ``derivations.recursion``):
+
+    * ``gradient(unit)``: ∂l/∂sequence, T rows of C numbers (the math);
+    * ``backward(unit, gradient)``: what a kernel's backward returns instead,
+      where a stated Convention differs from the math (None: the math);
+    * ``magnitudes(unit, gradient)``: the rounding magnitudes M of l and of
+      each backward entry (a running-error bound of the recursion);
+    * ``mean_scale(unit)``: mean = Σ_u mean_scale(u)·l_u / Σ_u d_u (None: 1);
+    * ``draw(rng, shape_case, options)``: the integer tensors, drawn jointly
+      because they constrain one another (lengths, label rows, blank).
+    """
+
+    sequence: str
+    per_unit: tuple[str, ...]
+    labels: str
+    label_lengths: str
+    gradient: Callable[[Unit], Any] = field(hash=False, compare=False)
+    magnitudes: Callable[[Unit, Any], Any] = field(hash=False, compare=False)
+    draw: Callable[[Any, ShapeCase, Mapping[str, Any]], dict[str, Any]] = field(hash=False, compare=False)
+    backward: Callable[[Unit, Any], Any] | None = field(default=None, hash=False, compare=False)
+    mean_scale: Callable[[Unit], Any] | None = field(default=None, hash=False, compare=False)
+
+    def batched(self, shape: tuple[int, ...]) -> bool:
+        """Is a sequence tensor of ``shape`` batched, (T, N, C), rather than (T, C)?"""
+        return len(shape) == 3
+
+
+Structure = Elementwise | Slices | Sequences
