@@ -34,7 +34,6 @@ import mpmath
 import numpy as np
 
 from ..spec import LossSpec
-from ..spec.core import Sequences
 from .oracle import WORKING_DIGITS, Reference, gradient_at, second_order_magnitude
 from .tolerance import TOLERANCES, allowed_error
 
@@ -80,7 +79,7 @@ def hvp_claim(spec: LossSpec, tensors: dict[str, np.ndarray], options: dict[str,
               w: dict[str, np.ndarray], v: dict[str, np.ndarray], got: dict[str, np.ndarray], dtype: str,
               size: int) -> tuple[mpmath.mpf, mpmath.mpf, mpmath.mpf] | None:
     """(exact wᵀ·H·v by finite differences, got's ⟨h, v⟩, allowed error); None where not smooth."""
-    if isinstance(spec.structure, Sequences) or not TOLERANCES[dtype].second_order:
+    if not spec.structure.closed_form or not TOLERANCES[dtype].second_order:
         return None  # a recursion has no closed-form gradient to move; half types are not judged
     with mpmath.workdps(WORKING_DIGITS):
         def along(b: mpmath.mpf) -> mpmath.mpf:

@@ -33,7 +33,7 @@ import mpmath
 import numpy as np
 
 from ..derivations.units import is_complex, real_view
-from ..spec.core import LossSpec, Sequences
+from ..spec.core import LossSpec
 from .cases import Case
 from .oracle import WORKING_DIGITS, exact_reference, prepare, projected_jvp, projected_loss
 
@@ -98,7 +98,7 @@ def verify_gradients(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray])
             return projected_loss(spec, moved, case.options, upstream)
 
         finite_difference = mpmath.diff(along, 0)
-        recursion = isinstance(spec.structure, Sequences)
+        recursion = not spec.structure.closed_form
         jvp_side = vjp_side if recursion else projected_jvp(spec, tensors, case.options, upstream, directions)
     if not _agree(finite_difference, vjp_side):
         problems.append(f"{spec.name} {case.name}: finite differences give {mpmath.nstr(finite_difference, 20)},"
@@ -111,7 +111,7 @@ def verify_gradients(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray])
 
 def _convention_problems(spec: LossSpec, case: Case, tensors: dict[str, np.ndarray]) -> list[str]:
     """Units where a gradient convention, clamps removed, is not the derivative of the unclamped loss."""
-    if isinstance(spec.structure, Sequences):  # its convention is checked through Reference.math_grads
+    if not spec.structure.closed_form:  # a recursion: its convention is checked through Reference.math_grads
         return []
     prepared = prepare(spec, tensors, case.options)
     derivation = prepared.derivation

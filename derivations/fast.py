@@ -24,7 +24,7 @@ def evaluate_float64(spec: LossSpec, tensors: Mapping[str, np.ndarray], options:
                      upstream: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(value shaped like the output, {tensor: ∂⟨δ, L⟩/∂tensor}) in float64 (real view if complex)."""
     table = split_units(spec, tensors, options)
-    if isinstance(spec.structure, Sequences):
+    if not spec.structure.closed_form:
         return _evaluate_sequences(spec, table, options, upstream)
     key = variant_key(spec, tuple(tensors), table, options)
     derivation = derive(spec, key)

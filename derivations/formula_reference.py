@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from ..spec.core import LossSpec, Sequences, Slices, Unit
+from ..spec.core import LossSpec, Sequences, Unit
 from .recursion import SYMPY
 from .symbolic import VariantKey, derive, variant_key
 from .units import split_units
@@ -61,7 +61,7 @@ def representative_key(spec: LossSpec) -> VariantKey:
     tensors = {t.name: np.zeros(case.shapes[t.name], dtype=np.int64) for t in spec.tensors if t.name in case.shapes}
     defaults = {o.name: o.default for o in spec.options}
     key = variant_key(spec, tuple(tensors), split_units(spec, tensors, defaults), defaults)
-    if isinstance(spec.structure, Slices) and not spec.structure.shared and spec.structure.classes is None:
+    if spec.structure.free_row_length:
         key = dataclasses.replace(key, num_classes=CLASSES,
                                   row_lengths=tuple((name, CLASSES) for name, _ in key.row_lengths))
     return key
@@ -69,19 +69,18 @@ def representative_key(spec: LossSpec) -> VariantKey:
 
 def _describe(spec: LossSpec, key: VariantKey) -> str:
     parts = [f"shape case “{spec.shape_cases[0].name}”", "tensors " + ", ".join(key.present)]
-    if isinstance(spec.structure, Slices):
-        lengths = dict(key.row_lengths)
-        rows = sorted({lengths.get(name, key.num_classes) for name in key.present if spec.structure.is_row(name)})
-        parts.append("rows of " + " and ".join(map(str, rows)) + " symbols" if rows else "")
-        if key.index_target:
-            parts.append("class-index target read as a one-hot row")
+    lengths = dict(key.row_lengths)
+    rows = sorted({lengths.get(name, key.num_classes) for name in key.present if spec.structure.is_row(name)})
+    parts.append("rows of " + " and ".join(map(str, rows)) + " symbols" if rows else "")
+    if key.index_target:
+        parts.append("class-index target read as a one-hot row")
     parts += [f"{name}={value!r}" for name, value in key.discrete]
     return "; ".join(p for p in parts if p)
 
 
 def formula_reference(spec: LossSpec) -> FormulaReference:
     """The unit loss, denominator, gradients and JVP of ``spec``'s representative variant."""
-    if isinstance(spec.structure, Sequences):
+    if not spec.structure.closed_form:
         return _sequence_reference(spec)
     key = representative_key(spec)
     derivation = derive(spec, key)

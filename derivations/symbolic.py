@@ -29,7 +29,7 @@ from typing import Any
 import sympy as sp
 
 from ..spec import all_specs
-from ..spec.core import LossSpec, Slices, Unit
+from ..spec.core import LossSpec, Unit
 from ..spec.functions import unclamped
 from . import disk_cache
 from .evaluators import generated_source, load_generated, make_mpmath, make_numpy
@@ -84,7 +84,7 @@ def unit_symbols(spec: LossSpec, key: VariantKey) -> dict[str, Any]:
 
 
 def _is_row(spec: LossSpec, name: str) -> bool:
-    return isinstance(spec.structure, Slices) and spec.structure.is_row(name)
+    return spec.structure.is_row(name)
 
 
 def option_symbols(spec: LossSpec) -> dict[str, sp.Symbol]:

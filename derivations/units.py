@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import singledispatch
 from typing import Any
 
 import mpmath
@@ -56,23 +57,25 @@ def split_units(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapp
     first = tensors[spec.required_tensors[0].name]
     batch_size = first.shape[0] if first.ndim else 1
     sizes = {name: int(t.size) for name, t in tensors.items()}
-    if isinstance(spec.structure, Elementwise):
-        return _elementwise(spec.structure, first.ndim, tensors, batch_size, sizes)
-    if any(is_complex(t) for t in tensors.values()):
+    if any(is_complex(t) for t in tensors.values()) and not spec.structure.complex_inputs:
         raise TypeError(f"{spec.name}: complex tensors are supported for elementwise structures only")
-    if isinstance(spec.structure, Slices):
-        return _slices(spec.structure, tensors, options, batch_size, sizes)
-    if isinstance(spec.structure, Sequences):
-        return _sequences(spec.structure, tensors, batch_size, sizes)
-    raise TypeError(f"unknown structure {spec.structure!r}")
+    return _split(spec.structure, first.ndim, tensors, options, batch_size, sizes)
+
+
+@singledispatch
+def _split(structure: Any, ndim: int, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+           batch_size: int, sizes: dict[str, int]) -> UnitTable:
+    """The units of ``structure``: one registered splitter per structure type (below)."""
+    raise TypeError(f"unknown structure {structure!r}: register a splitter for it in derivations.units")
 
 
 def _flat_positions(shape: tuple[int, ...]) -> np.ndarray:
     return np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
 
 
-def _elementwise(structure: Elementwise, ndim: int, tensors: Mapping[str, np.ndarray], batch_size: int,
-                 sizes: dict[str, int]) -> UnitTable:
+@_split.register
+def _elementwise(structure: Elementwise, ndim: int, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+                 batch_size: int, sizes: dict[str, int]) -> UnitTable:
     shapes = {name: (*t.shape, 1) if name in structure.align_last and t.ndim == ndim - 1 else t.shape
               for name, t in tensors.items()}
     out_shape = np.broadcast_shapes(*shapes.values())
@@ -123,7 +126,8 @@ def _rows(shape: tuple[int, ...], axis: int) -> np.ndarray:
     return np.moveaxis(positions, axis, -1).reshape(-1, shape[axis])
 
 
-def _slices(structure: Slices, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+@_split.register
+def _slices(structure: Slices, ndim: int, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
             batch_size: int, sizes: dict[str, int]) -> UnitTable:
     if structure.axis is None:  # one unit: the sliced tensors flattened (flat positions are unchanged)
         tensors = {name: t.reshape(-1) if name in structure.sliced else t for name, t in tensors.items()}
@@ -183,8 +187,9 @@ def _gathered_rows(labels: tuple[str, ...], shape: tuple[int, ...], dims: Mappin
     return np.broadcast_to(where, (*out_shape, *row_shape)).reshape(units, length)
 
 
-def _sequences(structure: Sequences, tensors: Mapping[str, np.ndarray], batch_size: int,
-               sizes: dict[str, int]) -> UnitTable:
+@_split.register
+def _sequences(structure: Sequences, ndim: int, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+               batch_size: int, sizes: dict[str, int]) -> UnitTable:
     """One unit per sequence: its (T, C) slab, its per-unit integers, and its label row (a tuple)."""
     sequence = tensors[structure.sequence]
     batched = structure.batched(sequence.shape)

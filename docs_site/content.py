@@ -19,7 +19,7 @@ import sympy as sp
 
 from ..derivations.formula_reference import FormulaReference, formula_reference
 from ..derivations.render_math import readable
-from ..spec.core import Domain, Elementwise, LossSpec, Option, Sequences, Slices, TensorArg
+from ..spec.core import Domain, LossSpec, Option, TensorArg
 
 # ------------------------------------------------------------------ blocks ---
 
@@ -138,30 +138,7 @@ def _option_row(option: Option) -> tuple[str, ...]:
 
 def describe_structure(spec: LossSpec) -> str:
     """The structure around the unit loss, in words, from the structure object's fields."""
-    s = spec.structure
-    if isinstance(s, Elementwise):
-        text = "Elementwise: every tensor broadcasts to the output shape; one unit per output element."
-        if s.align_last:
-            text += f" {', '.join(s.align_last)} may have one dimension fewer (a trailing 1 is added)."
-        return text
-    if isinstance(s, Slices):
-        axis = {1: "the class axis (dim 1; dim 0 unbatched)", -1: "the last dim", None: "the whole flattened tensor"}
-        parts = [f"Slices: one unit per slice along {axis.get(s.axis, f'dim {s.axis}')} of {', '.join(s.sliced)}."]
-        if s.index_target:
-            parts.append(f"{s.index_target} may come as class indices (one dim fewer): it becomes a one-hot "
-                         "row, and a unit whose index equals ignore_index is dropped (keep = 0).")
-        for label, names in (("Read once per unit", s.per_unit), ("Per class, shape (C,)", s.per_class),
-                             ("Read whole by every unit", s.shared), ("Encoded rows", tuple(s.encode))):
-            if names:
-                parts.append(f"{label}: {', '.join(names)}.")
-        if s.classes:
-            parts.append(f"The class count C is dim {s.classes[1]} of {s.classes[0]}.")
-        return " ".join(parts)
-    if isinstance(s, Sequences):
-        return (f"Sequences: one unit per sequence of {s.sequence} ((T, N, C), or (T, C) unbatched); "
-                f"per-sequence integers {', '.join(s.per_unit)}; labels {s.labels} (padded or concatenated). "
-                "The unit loss is a recursion, not a closed form: the expressions below expand it on a tiny sequence.")
-    return type(s).__name__
+    return spec.structure.describe()
 
 
 def _reduction_text(spec: LossSpec) -> str:

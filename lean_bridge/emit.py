@@ -28,7 +28,7 @@ import sympy as sp
 from ..derivations.symbolic import VariantKey, derive, variant_key
 from ..derivations.units import split_units
 from ..spec import all_specs
-from ..spec.core import LossSpec, Sequences
+from ..spec.core import LossSpec
 from . import emit_ctc
 from .printer import LeanPrinter
 from .registry import Link, links_for
@@ -145,7 +145,7 @@ def _theorem(link: Link, unit_name: str, params: list[Param]) -> str:
 
 def lean_file(spec: LossSpec) -> str:
     """The Lean 4 source emitted for ``spec``; a recursion over sequences (CTC) is ``emit_ctc``'s."""
-    if isinstance(spec.structure, Sequences):
+    if not spec.structure.closed_form:
         return emit_ctc.lean_file(spec, NAMESPACE)
     printer = LeanPrinter()
     unit_name, definition, params = _definition(spec, printer)

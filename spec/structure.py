@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from .signature import ShapeCase
 from .unit import Unit
@@ -21,6 +21,20 @@ class Elementwise:
     """
 
     align_last: tuple[str, ...] = ()
+    closed_form: ClassVar[bool] = True  # the unit loss is an expression SymPy differentiates
+    free_row_length: ClassVar[bool] = False  # no rows: a symbolic representative has nothing to size
+    complex_inputs: ClassVar[bool] = True  # a complex tensor reads as re + i·im
+
+    def is_row(self, name: str) -> bool:
+        """Elementwise units read every tensor as one symbol."""
+        return False
+
+    def describe(self) -> str:
+        """This structure in words (the formula reference's "Structure" section)."""
+        text = "Elementwise: every tensor broadcasts to the output shape; one unit per output element."
+        if self.align_last:
+            text += f" {', '.join(self.align_last)} may have one dimension fewer (a trailing 1 is added)."
+        return text
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,28 @@ class Slices:
     encode: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict, hash=False, compare=False)
     classes: tuple[str, int] | None = None
     gathered: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    closed_form: ClassVar[bool] = True
+    complex_inputs: ClassVar[bool] = False
+
+    @property
+    def free_row_length(self) -> bool:
+        """May a symbolic representative pick the row length (no shared tensor or class dim fixes it)?"""
+        return not self.shared and self.classes is None
+
+    def describe(self) -> str:
+        """This structure in words (the formula reference's "Structure" section)."""
+        axis = {1: "the class axis (dim 1; dim 0 unbatched)", -1: "the last dim", None: "the whole flattened tensor"}
+        parts = [f"Slices: one unit per slice along {axis.get(self.axis, f'dim {self.axis}')} of {', '.join(self.sliced)}."]
+        if self.index_target:
+            parts.append(f"{self.index_target} may come as class indices (one dim fewer): it becomes a one-hot "
+                         "row, and a unit whose index equals ignore_index is dropped (keep = 0).")
+        for label, names in (("Read once per unit", self.per_unit), ("Per class, shape (C,)", self.per_class),
+                             ("Read whole by every unit", self.shared), ("Encoded rows", tuple(self.encode))):
+            if names:
+                parts.append(f"{label}: {', '.join(names)}.")
+        if self.classes:
+            parts.append(f"The class count C is dim {self.classes[1]} of {self.classes[0]}.")
+        return " ".join(parts)
 
     def slice_length(self, shape: tuple[int, ...]) -> int:
         """K for a first sliced tensor of ``shape``."""
@@ -174,6 +210,19 @@ class Sequences:
     draw: Callable[[Any, ShapeCase, Mapping[str, Any]], dict[str, Any]] = field(hash=False, compare=False)
     backward: Callable[[Unit, Any], Any] | None = field(default=None, hash=False, compare=False)
     mean_scale: Callable[[Unit], Any] | None = field(default=None, hash=False, compare=False)
+    closed_form: ClassVar[bool] = False  # a recursion evaluated on numbers; no SymPy gradient, no HVP
+    free_row_length: ClassVar[bool] = False
+    complex_inputs: ClassVar[bool] = False
+
+    def is_row(self, name: str) -> bool:
+        """A recursion's unit is not built from symbol rows."""
+        return False
+
+    def describe(self) -> str:
+        """This structure in words (the formula reference's "Structure" section)."""
+        return (f"Sequences: one unit per sequence of {self.sequence} ((T, N, C), or (T, C) unbatched); "
+                f"per-sequence integers {', '.join(self.per_unit)}; labels {self.labels} (padded or concatenated). "
+                "The unit loss is a recursion, not a closed form: the expressions below expand it on a tiny sequence.")
 
     def batched(self, shape: tuple[int, ...]) -> bool:
         """Is a sequence tensor of ``shape`` batched, (T, N, C), rather than (T, C)?"""
