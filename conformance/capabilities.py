@@ -10,7 +10,8 @@ optional tensors may be present. They are declared on the command line
                                   "optional": ["weight"]}
 
 Keys on the command line: ``dtypes``, ``devices``, ``modes``, ``shape_cases``, ``optional``, or an
-option's name (``--supports reduction=mean,sum``). Where both declare a key, both must allow a form.
+option's name (``--supports reduction=mean,sum``). An attribute may add ``"why": "TEXT"``, shown
+with every check its declaration excludes (an uninstalled reference library names its import error). Where both declare a key, both must allow a form.
 A check outside the declared forms is not run and is listed as unsupported.
 
 Raising ``NotImplementedError`` (or PyTorch's own "not supported" error for a mode: compiled
@@ -57,6 +58,7 @@ class Capabilities:
 
     allowed: Mapping[str, frozenset] = field(default_factory=dict)
     options: Mapping[str, frozenset] = field(default_factory=dict)
+    why: str = ""
 
     @staticmethod
     def declared(mapping: Mapping[str, Any] | None, origin: str) -> Capabilities:
@@ -65,7 +67,12 @@ class Capabilities:
             return Capabilities()
         allowed: dict[str, frozenset] = {}
         options: dict[str, frozenset] = {}
+        why = mapping.get("why", "")
+        if not isinstance(why, str):
+            raise UsageError(f"{origin}: 'why' must be a string")
         for key, values in mapping.items():
+            if key == "why":
+                continue
             if key == "options":
                 if not isinstance(values, Mapping):
                     raise UsageError(f"{origin}: 'options' must map option names to lists of values")
@@ -77,7 +84,7 @@ class Capabilities:
         unknown = allowed.get("modes", frozenset()) - set(MODES)
         if unknown:
             raise UsageError(f"{origin}: unknown mode {sorted(unknown)[0]!r}; choose from {', '.join(MODES)}")
-        return Capabilities(allowed, options)
+        return Capabilities(allowed, options, " ".join(why.split()))
 
     @staticmethod
     def parse(texts: Iterable[str], option_names: Iterable[str]) -> Capabilities:
@@ -106,13 +113,17 @@ class Capabilities:
         options = dict(self.options)
         for key, values in other.options.items():
             options[key] = options[key] & values if key in options else values
-        return Capabilities(allowed, options)
+        return Capabilities(allowed, options, "; ".join(filter(None, (self.why, other.why))))
 
     def allows_mode(self, mode: str) -> bool:
         return "modes" not in self.allowed or mode in self.allowed["modes"]
 
     def excluded(self, case: Case, dtype: str, device: str) -> str:
-        """Why this case's form is declared unsupported ('' if it is supported)."""
+        """Why this case's form is declared unsupported ('' if it is supported), with the declaration's ``why``."""
+        reason = self._excluded(case, dtype, device)
+        return f"{reason} ({self.why})" if reason and self.why else reason
+
+    def _excluded(self, case: Case, dtype: str, device: str) -> str:
         checks = (("dtypes", dtype), ("devices", device.split(":")[0]), ("shape_cases", case.shape_case.name))
         for key, value in checks:
             if key in self.allowed and value not in self.allowed[key]:

@@ -36,7 +36,7 @@ class UnavailableReference:
 
     def __init__(self, reference: str, why: str):
         self.reference, self.why = reference, why
-        self.losscheck_supports = {"devices": []}
+        self.losscheck_supports = {"devices": [], "why": f"{reference} cannot be imported: {why}"}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{self.reference} is not available: {self.why}")

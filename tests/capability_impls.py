@@ -26,6 +26,21 @@ def mse_float32_first_order(input, target, reduction="mean", weight=None):
 mse_float32_first_order.losscheck_supports = {"dtypes": ["float32"], "modes": ["value", "backward"]}
 
 
+def mse_float32_with_a_reason(input, target, reduction="mean", weight=None):
+    """Declares float32 only, and says why."""
+    return F.mse_loss(input, target, reduction=reduction, weight=weight)
+
+
+mse_float32_with_a_reason.losscheck_supports = {"dtypes": ["float32"], "why": "the half kernels\nare not written yet"}
+
+
+def mse_with_a_malformed_reason(input, target, reduction="mean", weight=None):
+    return F.mse_loss(input, target, reduction=reduction, weight=weight)
+
+
+mse_with_a_malformed_reason.losscheck_supports = {"dtypes": ["float32"], "why": ["not", "a", "string"]}
+
+
 def mse_not_implemented(input, target, reduction="mean", weight=None):
     """Raises NotImplementedError for everything: it must not pass."""
     raise NotImplementedError("nothing is implemented")

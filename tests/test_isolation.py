@@ -164,6 +164,29 @@ def test_a_declared_subset_passes_and_strict_or_require_fails_it(run_cli, tmp_pa
     assert run_cli(*args, "--strict")[0] == 1
 
 
+def test_a_declaration_says_why_and_a_malformed_why_is_a_usage_error(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(TESTS)
+    base = ("run", "--loss", "mse_loss", "--dtype", "float32,float16", "--save-failures", str(tmp_path), "--jobs", "1")
+    status, out, _ = run_cli(*base, "--impl", "mse_loss=capability_impls:mse_float32_with_a_reason")
+    assert status == 0, out
+    assert "declared unsupported: dtypes float16 (the half kernels are not written yet)" in " ".join(out.split())
+    status, out, err = run_cli(*base, "--impl", "mse_loss=capability_impls:mse_with_a_malformed_reason")
+    assert status == 2 and "'why' must be a string" in out + err
+
+
+def test_an_uninstalled_reference_library_is_unsupported_with_its_import_error(run_cli, tmp_path):
+    try:
+        import torchvision.ops  # noqa: F401
+    except Exception:
+        pass
+    else:
+        pytest.skip("torchvision imports here: the reference is available")
+    status, out, _ = run_cli("run", "--loss", "sigmoid_focal_loss", "--dtype", "float32", "--save-failures",
+                             str(tmp_path), "--jobs", "1")
+    assert status == 0, out
+    assert "torchvision.ops:sigmoid_focal_loss cannot be imported" in " ".join(out.split())
+
+
 def test_supports_on_the_command_line_declares_the_same(run_cli, tmp_path):
     report = tmp_path / "report.jsonl"
     status, out, _ = run_cli("run", "--loss", "mse_loss", "--dtype", "float32", "--supports", "shape_cases=matrix",
