@@ -19,6 +19,7 @@ import torch
 
 from ..derivations.units import split_units
 from ..spec.core import ClassIndex, LossSpec, Sequences, ShapeCase, Slices
+from ..drawing import sample, sample_classes, sample_sequences
 from .implementations import resolve_option
 
 
@@ -57,7 +58,7 @@ class Case:
         tensors: dict[str, np.ndarray] = {}
         structure = self.spec.structure
         if isinstance(structure, Sequences):  # lengths and labels constrain one another: drawn together
-            drawn = structure.draw(rng, self.shape_case, self.options)
+            drawn = sample_sequences(structure, rng, self.shape_case, self.options)
             tensors.update({name: np.asarray(v, dtype=np.int64) for name, v in drawn.items()})
         for name in self.present:
             if name in tensors:
@@ -66,12 +67,12 @@ class Case:
             domain = self.shape_case.domains.get(name, self.spec.tensor(name).domain_for(self.options))
             if isinstance(domain, ClassIndex):
                 classes = structure.class_count(self.shape_case.shapes) if isinstance(structure, Slices) else 1
-                tensors[name] = domain.sample_classes(rng, shape, classes).astype(np.int64)
+                tensors[name] = sample_classes(domain, rng, shape, classes).astype(np.int64)
             else:
                 regime = self.regime if domain.supports(self.regime) or self.regime == "interior" else "typical"
-                tensors[name] = np.asarray(domain.sample(rng, shape, regime), dtype=np.float64)
+                tensors[name] = np.asarray(sample(domain, rng, shape, regime), dtype=np.float64)
                 if name in self.shape_case.complex_:
-                    tensors[name] = tensors[name] + 1j * np.asarray(domain.sample(rng, shape, regime))
+                    tensors[name] = tensors[name] + 1j * np.asarray(sample(domain, rng, shape, regime))
         tensors = {name: tensors[name] for name in self.present}
         if self.batch is not None:
             for name in batch_tensors(self.spec, self.shape_case) or ():

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..drawing import sample
 from ..spec.core import REAL, Domain, LossSpec
 from .lean_source import Checkout, Declaration
 from .lean_values import EPSILON, Context, ShapeValue, TapeIdx, TapeNode
@@ -38,7 +39,7 @@ def _domain(link: Link, spec: LossSpec | None, param: str) -> Domain:
 
 def _draw(domain: Domain, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """Values of ``domain`` in its interior (no edges, no planted values), so no log(0) or 0/0 at an edge."""
-    return np.asarray(domain.sample(rng, shape or (1,), "interior"), dtype=float).reshape(-1)
+    return np.asarray(sample(domain, rng, shape or (1,), "interior"), dtype=float).reshape(-1)
 
 
 def lean_symbols(param: str, shape: tuple[int, ...]) -> np.ndarray:

@@ -24,10 +24,12 @@ from .domains import (
     ClassIndex,
     Domain,
     Interval,
+    LabelLists,
     Lattice,
     LogProbabilityRows,
     NonPositive,
     PlantedRows,
+    SequenceLengths,
     Weight,
     planted_rows,
 )
@@ -39,7 +41,7 @@ from .unit import Unit
 __all__ = [
     "CALLABLE_NAME", "CLASS_INDEX", "LOGIT", "LOG_PROBABILITY", "LOG_PROBABILITY_ROWS", "OPEN_PROBABILITY",
     "POSITIVE_WEIGHT", "PROBABILITY", "PROBE_REGIMES", "REAL", "SIGN_LABEL", "SUBNORMALS", "Choices", "ClassAxis",
-    "ClassIndex", "Convention", "Domain", "Elementwise", "Interval", "Lattice", "LogProbabilityRows", "LossSpec",
-    "NonPositive", "Option", "PlantedRows", "Sequences", "ShapeCase", "Slices", "Structure", "TensorArg", "Unit",
+    "ClassIndex", "Convention", "Domain", "Elementwise", "Interval", "LabelLists", "Lattice", "LogProbabilityRows", "LossSpec",
+    "NonPositive", "Option", "PlantedRows", "SequenceLengths", "Sequences", "ShapeCase", "Slices", "Structure", "TensorArg", "Unit",
     "Weight", "planted_rows", "reduction_option",
 ]

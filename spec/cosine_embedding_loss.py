@@ -10,15 +10,13 @@ Reference: ``torch.nn.functional.cosine_embedding_loss``.
 """
 
 import struct
-from dataclasses import dataclass
-from typing import Any
 
 import sympy as sp
 
 from .core import (
     REAL,
     Convention,
-    Domain,
+    Choices,
     LossSpec,
     Option,
     ShapeCase,
@@ -32,17 +30,8 @@ from .core import (
 EPSILON = sp.Rational(struct.unpack("f", struct.pack("f", 1e-12))[0])  # float32(1e-12), exactly
 
 
-@dataclass(frozen=True)
-class SimilarityLabels(Domain):
-    """1 and −1, and other values (0, 2) that make the loss 0; 1, −1 and 0 are planted first."""
-
-    def _draw(self, rng: Any, shape: tuple[int, ...], regime: str) -> Any:
-        values = rng.choice([1.0, -1.0, 1.0, -1.0, 0.0, 2.0], size=shape)
-        flat = values.reshape(-1)
-        planted = [1.0, -1.0, 0.0][: flat.size]
-        flat[: len(planted)] = planted
-        rng.shuffle(flat)
-        return values
+SIMILARITY_LABELS = Choices("similarity label: 1 and −1, and other values (0, 2) that make the loss 0",
+                            values=(1.0, -1.0, 1.0, -1.0, 0.0, 2.0), planted=(1.0, -1.0, 0.0))
 
 
 def cosine(u: Unit):
@@ -79,7 +68,7 @@ SPEC = LossSpec(
     tensors=(
         TensorArg("input1", _VECTORS, differentiable=True, doc="vectors (N, D) or (D,)"),
         TensorArg("input2", _VECTORS, differentiable=True, doc="vectors, input1's shape"),
-        TensorArg("target", SimilarityLabels("similarity label"), differentiable=False,
+        TensorArg("target", SIMILARITY_LABELS, differentiable=False,
                   doc="1 (similar), −1 (dissimilar), other values (ignored); (N,) or ()"),
     ),
     options=(

@@ -21,7 +21,6 @@ Reference: ``torch.nn.functional.ctc_loss``. TorchLean has no CTC.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from .core import (
@@ -30,6 +29,7 @@ from .core import (
     Convention,
     LossSpec,
     Option,
+    SequenceLengths,
     Sequences,
     ShapeCase,
     TensorArg,
@@ -232,80 +232,13 @@ def magnitudes(u: Unit, grad: list[list[Any]]) -> tuple[Any, list[list[Any]]]:
     return loss_bound, rows
 
 
-# ------------------------------------------------------------- sampling ----
+# ------------------------------------------------------------- domains ----
+# Lengths and labels are drawn together (``losscheck.drawing.sample_sequences``): every sequence but an
+# infeasible shape case's has a path.
 
 LABEL = ClassIndex("label (not blank)", lo=0)
-LENGTH = ClassIndex("length", lo=0)
-SHORT_LENGTHS = ClassIndex("lengths, sequence 1 one step short of its target", lo=0)
-
-
-def draw(rng: Any, shape_case: ShapeCase, options: dict[str, Any]) -> dict[str, Any]:
-    """input_lengths, target_lengths and targets, drawn together.
-
-    Sequence 0 always uses all T steps; target lengths range over 0..S (a
-    padded batch of three or more has a zero length); labels avoid ``blank``
-    and sequence 0 repeats one (a repeat needs a blank between). A ``targets``
-    shape of (L,) means concatenated rows, of at most L labels in all. Input
-    lengths are raised to what each target needs (labels plus one blank per
-    repeat), so every other sequence has a path.
-    A shape case whose ``input_lengths`` domain is ``SHORT_LENGTHS`` gives
-    sequence 1 S labels and one step fewer than they need (S ≥ 2): no path.
-    """
-    shapes = shape_case.shapes
-    steps, batch, classes = _dims(shapes["log_probs"])
-    labels = [c for c in range(classes) if c != options.get("blank", 0)]
-    target_shape = shapes["targets"]
-    concatenated = batch is not None and len(target_shape) == 1
-    width = target_shape[-1] if not concatenated else min(target_shape[0], steps // 2 + 1)
-    count = batch or 1
-    input_lengths = [steps] + [int(rng.integers(max(steps - 2, 1), steps + 1)) for _ in range(count - 1)]
-    if concatenated:
-        lengths = _partition(rng, target_shape[0], count, width)
-    else:
-        lengths = [int(rng.integers(0, width + 1)) for _ in range(count)]
-        if count >= 3:
-            lengths[2] = 0
-        lengths[0] = max(lengths[0], min(2, width))
-    infeasible = 1 if shape_case.domains.get("input_lengths") is SHORT_LENGTHS else None
-    if infeasible is not None:
-        lengths[infeasible] = width
-    rows = []
-    for n in range(count):
-        row = [int(v) for v in rng.choice(labels, size=lengths[n])]
-        if n == 0 and len(row) >= 2:
-            row[1] = row[0]  # a repeated label
-        rows.append(row)
-    for n in range(count):
-        while _needed(rows[n]) > steps + (n == infeasible):  # a chance repeat can make a row too long
-            rows[n].pop()
-        lengths[n] = len(rows[n])
-        needed = _needed(rows[n])
-        input_lengths[n] = needed - 1 if n == infeasible else max(input_lengths[n], needed)
-    if concatenated:
-        targets = [v for row in rows for v in row]
-    else:
-        targets = [row + [labels[0]] * (width - len(row)) for row in rows]  # padding is never read
-    if batch is None:
-        return {"targets": targets[0], "input_lengths": input_lengths[0], "target_lengths": lengths[0]}
-    return {"targets": targets, "input_lengths": input_lengths, "target_lengths": lengths}
-
-
-def _needed(row: list[int]) -> int:
-    """The fewest steps a path for ``row`` takes: one per label, one per blank between repeats."""
-    return len(row) + sum(a == b for a, b in itertools.pairwise(row))
-
-
-def _dims(shape: tuple[int, ...]) -> tuple[int, int | None, int]:
-    return (shape[0], shape[1], shape[2]) if len(shape) == 3 else (shape[0], None, shape[1])
-
-
-def _partition(rng: Any, total: int, parts: int, most: int) -> list[int]:
-    """``parts`` lengths in [0, most] summing to ``total``."""
-    lengths = [0] * parts
-    for _ in range(total):
-        open_slots = [n for n in range(parts) if lengths[n] < most]
-        lengths[int(rng.choice(open_slots))] += 1
-    return lengths
+LENGTH = SequenceLengths("length", lo=0)
+SHORT_LENGTHS = SequenceLengths("lengths, sequence 1 one step short of its target", lo=0, one_short=True)
 
 
 # ------------------------------------------------------------------ spec ---
@@ -335,7 +268,6 @@ SPEC = LossSpec(
         label_lengths="target_lengths",
         gradient=gradient,
         magnitudes=magnitudes,
-        draw=draw,
         backward=backward,
         mean_scale=mean_scale,
     ),

@@ -10,12 +10,11 @@ Reference: ``torch.nn.functional.multilabel_margin_loss``.
 
 from typing import Any
 
-import numpy as np
 import sympy as sp
 
 from .core import (
     REAL,
-    ClassIndex,
+    LabelLists,
     Convention,
     LossSpec,
     ShapeCase,
@@ -27,33 +26,14 @@ from .core import (
 )
 
 
-def label_counts(row: Any) -> np.ndarray:
+def label_counts(row: Any) -> list[int]:
     """k_c: how often class c occurs among the labels before the first negative one."""
-    counts = np.zeros(len(row))
+    counts = [0] * len(row)
     for label in row:
         if label < 0:
             break
         counts[int(label)] += 1
     return counts
-
-
-class LabelLists(ClassIndex):
-    """Rows of labels in [0, C) ended by −1, with labels (valid or −1) after the terminator.
-
-    The first row is full (C labels, no −1: duplicates leave classes out of the
-    set), the second empty (−1 first: loss 0); other rows take a random length.
-    Rows are shuffled, so every batch has each kind in some position.
-    """
-
-    def sample_classes(self, rng: Any, shape: tuple[int, ...], num_classes: int) -> Any:
-        rows = rng.integers(-1, num_classes, size=shape).reshape(-1, shape[-1] if shape else 1)
-        for r, row in enumerate(rows):
-            length = [num_classes, 0][r] if r < 2 and len(rows) > 1 else int(rng.integers(1, num_classes + 1))
-            row[:length] = rng.integers(0, num_classes, size=length)
-            if length < row.size:
-                row[length] = -1
-        rng.shuffle(rows)
-        return rows.reshape(shape)
 
 
 def hinge(z):

@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .signature import ShapeCase
 from .unit import Unit
 
 
@@ -196,9 +195,10 @@ class Sequences:
       where a stated Convention differs from the math (None: the math);
     * ``magnitudes(unit, gradient)``: the rounding magnitudes M of l and of
       each backward entry (a running-error bound of the recursion);
-    * ``mean_scale(unit)``: mean = Σ_u mean_scale(u)·l_u / Σ_u d_u (None: 1);
-    * ``draw(rng, shape_case, options)``: the integer tensors, drawn jointly
-      because they constrain one another (lengths, label rows, blank).
+    * ``mean_scale(unit)``: mean = Σ_u mean_scale(u)·l_u / Σ_u d_u (None: 1).
+
+    The integer tensors constrain one another (lengths, label rows, blank), so they are drawn
+    jointly (``losscheck.drawing.sample_sequences``).
     """
 
     sequence: str
@@ -207,7 +207,6 @@ class Sequences:
     label_lengths: str
     gradient: Callable[[Unit], Any] = field(hash=False, compare=False)
     magnitudes: Callable[[Unit, Any], Any] = field(hash=False, compare=False)
-    draw: Callable[[Any, ShapeCase, Mapping[str, Any]], dict[str, Any]] = field(hash=False, compare=False)
     backward: Callable[[Unit, Any], Any] | None = field(default=None, hash=False, compare=False)
     mean_scale: Callable[[Unit], Any] | None = field(default=None, hash=False, compare=False)
     closed_form: ClassVar[bool] = False  # a recursion evaluated on numbers; no SymPy gradient, no HVP

@@ -12,7 +12,6 @@ models p ∈ {1, 2, 3} (a fractional p < 2 has an unbounded gradient error at a 
 Reference: ``torch.nn.functional.triplet_margin_loss``.
 """
 
-from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
@@ -56,26 +55,10 @@ def denominator(u: Unit) -> sp.Expr:
     return sp.Integer(1)
 
 
-@dataclass(frozen=True)
-class AlignedRows(Lattice):
-    """A lattice whose leading rows are fixed, the same rows in every tensor that uses this class.
-
-    Fixed rows line up across anchor, positive and negative: a = p gives a zero
-    difference (at eps = 0) and a swap tie d(a, n) = d(p, n) at every eps.
-    """
-
-    rows: tuple[tuple[float, ...], ...] = ()
-
-    def _draw(self, rng: Any, shape: tuple[int, ...], regime: str) -> Any:
-        values = super()._draw(rng, shape, regime)
-        flat = values.reshape(-1, shape[-1])
-        for slot, row in enumerate(self.rows[: flat.shape[0]]):
-            flat[slot] = row[: shape[-1]]
-        return values
-
-
-def _lattice(name: str, *rows: tuple[float, ...]) -> AlignedRows:
-    return AlignedRows(f"{name}: multiples of 0.5 in [-1, 1], leading rows fixed", -1.0, 1.0, step=0.5, rows=rows)
+def _lattice(name: str, *rows: tuple[float, ...]) -> Lattice:
+    """Multiples of 0.5 in [-1, 1] whose leading rows are fixed, the same rows in anchor, positive and negative:
+    a = p gives a zero difference (at eps = 0) and a swap tie d(a, n) = d(p, n) at every eps."""
+    return Lattice(f"{name}: multiples of 0.5 in [-1, 1], leading rows fixed", -1.0, 1.0, step=0.5, leading_rows=rows)
 
 
 # Row 0: a = p, n elsewhere (a swap tie). Row 1: a = p = 0, n = (1, 0): d(a, n) = 1 for every p, so at
