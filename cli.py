@@ -30,7 +30,7 @@ from .conformance.report import ReportStream, print_result, report_document
 from .conformance.results import FAILING, MODES, Result
 from .conformance.runner import RunSettings, plan_units, replay, validate
 from .conformance.schedule import run_units
-from .conformance.targets import CompileSettings
+from .conformance.targets import COMPILE_TIMEOUT, CompileSettings
 from .conformance.tolerance import DTYPES
 from .docs_site import command as docs_command
 from .lean_bridge import commands as lean_commands
@@ -64,8 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", default="0", help="seed for the drawn inputs (default: 0)")
     run.add_argument("--report", metavar="PATH", help="write a JSON report to PATH")
     run.add_argument("--html", metavar="PATH", help="write a self-contained HTML audit report to PATH")
-    run.add_argument("--timeout", default="20", metavar="SECONDS",
-                     help="time limit for one call of an implementation (default: 20)")
+    run.add_argument("--timeout", default=None, metavar="SECONDS",
+                     help="time limit for one call of an implementation (default: 20; with --compile 300, since a "
+                          "call includes inductor's compile of each new graph)")
     run.add_argument("--fail-fast", action="store_true",
                      help="stop each loss at its first non-conforming check, without shrinking it "
                           "(the exit status is the same; the run is shorter)")
@@ -205,7 +206,8 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     compiled = None
     if args.compile or args.compile_mode or args.compile_dynamic:
         compiled = CompileSettings(args.compile_mode, {"true": True, "false": False}.get(args.compile_dynamic))
-    timeout = float(_positive(args.timeout, "--timeout"))
+    default_timeout = str(COMPILE_TIMEOUT if compiled else 20)
+    timeout = float(_positive(args.timeout if args.timeout is not None else default_timeout, "--timeout"))
     require = frozenset(m.strip() for m in args.require.split(",") if m.strip())
     if require - set(MODES):
         raise UsageError(f"--require: unknown mode {sorted(require - set(MODES))[0]!r}; choose from {', '.join(MODES)}")

@@ -15,6 +15,7 @@ the unit's remaining cases are reported as not run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -103,6 +104,10 @@ def _wire_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str
     return wired, tuple(n for n, v in options.items() if isinstance(v, NamedCallable))
 
 
+_NO_DERIVATIVE = re.compile(r"^derivative for \S+ is not implemented")
+"""Autograd's words for an op without a derivative formula (eager double backward of multi_margin_loss)."""
+
+
 class CaseRunner:
     """Runs the cases of one unit (loss, target, dtype) against one worker."""
 
@@ -163,17 +168,22 @@ class CaseRunner:
                 for n in wrt if n in math}
 
     def _pytorch_lacks(self, request: CallRequest, mode: str) -> bool:
-        """Does PyTorch's own function raise "not implemented"/"not supported" for this form and mode?"""
+        """Does PyTorch's own eager function say "not implemented" for this form and mode: no kernel for the
+        dtype or device (value), or no derivative for the mode ("Trying to use forward AD with ... that does not
+        support it", "derivative for aten::... is not implemented")? Only those words excuse a target's error as
+        PyTorch lacking it; eager raising anything else, or failing to run at all, excuses nothing."""
         own = replace(request, target=TargetRef(self.spec.name, "pytorch", device=self.settings.device),
                       twice=False)
         try:
             observation = self._pytorch.observe(own)
-        except Exception:  # PyTorch's own path failed to run at all: it does not support this form
-            return True
+        except Exception:  # losscheck could not even ask PyTorch: no evidence that PyTorch lacks anything
+            return False
         if isinstance(observation.output, Raised):
             return mode == "value" and lacks_kernel(observation.output.message)
         outcome = {"backward": observation.grads, "jvp": observation.jvp, "hvp": observation.hvp}.get(mode)
-        return isinstance(outcome, Raised)
+        return isinstance(outcome, Raised) and (outcome.not_implemented or says_unsupported(outcome.message)
+                                                or lacks_kernel(outcome.message)
+                                                or bool(_NO_DERIVATIVE.search(outcome.message)))
 
     def _raised(self, make: Any, quantities: Sequence[str], error: Raised, request: CallRequest,
                 mode: str, case: Case) -> list[QuantityResult]:

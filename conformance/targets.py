@@ -50,6 +50,12 @@ EXTRA_TARGETS["linear_cross_entropy"] = tuple(
 DEFAULT = "pytorch"
 
 
+COMPILE_TIMEOUT = 300
+"""Seconds one call of a compiled target may take by default (``run --compile`` without ``--timeout``): a call
+includes dynamo's trace and inductor's C++ compile of each new graph (each shape, dtype and option point), which
+takes tens of seconds on a busy 2-core machine, where the eager default of 20 s kills a healthy worker."""
+
+
 @dataclass(frozen=True)
 class CompileSettings:
     """``torch.compile(fn, mode=mode, dynamic=dynamic)``."""
