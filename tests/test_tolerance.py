@@ -163,3 +163,45 @@ def test_a_piecewise_gradient_counts_the_taken_branch_partial_products():
     peak = largest_partial_product(sp.Piecewise((a * b * c, z >= 0), (0, True))).replace(largest, sp.Max)
     at = {a: 300, b: 400, c: sp.Rational(1, 10**6)}
     assert peak.subs({**at, z: 1}) == 120000 and peak.subs({**at, z: -1}) == 0
+
+
+WEIGHTED_MEANS = [  # signed weights whose w·l_u cancel in Σ w·l_u: the mean L carries u·Σ|w·l_u|, not u·|Σ w·l_u|
+    ("l1_loss", [1000.3, -1000.7, 0.2, 5.1], [0.0, 0.0, 0.0, 0.0], [0.9, -0.9, 0.3, 0.7]),  # 3.8x over before
+    ("l1_loss", [0.3, 45.1, -45.3, 1.1], [0.1, 0.2, 0.1, 0.4], [0.35, 1.1, -1.1, 0.6]),  # 2.3x over before
+    ("mse_loss", [31.7, -31.9, 0.2, 5.1], [0.0, 0.0, 0.0, 0.0], [0.9, -0.9, 0.3, 0.7]),  # 4.6x over before
+]
+
+
+@pytest.mark.parametrize(("loss", "x", "t", "w"), WEIGHTED_MEANS)
+def test_a_weighted_mean_gradient_carries_the_error_of_the_mean_it_reads(loss, x, t, w):
+    """∂L/∂w_j = δ·(l_j − L)/Σw: the term δ·L/Σw reads L = Σ w·l / Σ w, which a float32 kernel rounds term by
+    term (each w_i·l_i by u·|w_i·l_i|). PyTorch float32 passes; a kernel that drops that term, or sums Σw in
+    bfloat16, is still flagged. The exact value is the oracle's, PyTorch float64 agrees."""
+    from losscheck.conformance.oracle import exact_reference
+    from losscheck.spec import get_spec
+
+    tensors = {n: np.array(v, dtype=np.float32).astype(np.float64) for n, v in (("input", x), ("target", t),
+                                                                                ("weight", w))}
+    reference = exact_reference(get_spec(loss), tensors, {"reduction": "mean"}, np.array(1.0))
+    exact = reference.grads["weight"]
+
+    def weight_grad(dtype, denominator_dtype=None, drop_mean_term=False):
+        xs, ts, ws = (torch.tensor(tensors[n], dtype=dtype, requires_grad=n == "weight")
+                      for n in ("input", "target", "weight"))
+        per = (xs - ts).abs() if loss == "l1_loss" else (xs - ts) ** 2
+        total = ws.sum() if denominator_dtype is None else ws.to(denominator_dtype).sum().to(dtype)
+        numerator = (per * ws).sum()
+        out = numerator / (total.detach() if drop_mean_term else total)
+        (grad,) = torch.autograd.grad(out, [ws])
+        return grad.double().numpy()
+
+    native = getattr(torch.nn.functional, loss)
+    xs, ts = (torch.tensor(tensors[n], dtype=torch.float32) for n in ("input", "target"))
+    ws = torch.tensor(tensors["weight"], dtype=torch.float32, requires_grad=True)
+    (got,) = torch.autograd.grad(native(xs, ts, weight=ws, reduction="mean"), [ws])
+    assert np.allclose(weight_grad(torch.float64), [float(e) for e in exact], rtol=1e-12, atol=0)
+    assert compare(exact, reference.grad_bounds["weight"], got.double().numpy(), "float32", derivative=True).ok
+    assert not compare(exact, reference.grad_bounds["weight"], weight_grad(torch.float32, drop_mean_term=True),
+                       "float32", derivative=True).ok
+    assert not compare(exact, reference.grad_bounds["weight"], weight_grad(torch.float32, torch.bfloat16),
+                       "float32", derivative=True).ok
