@@ -15,7 +15,6 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
@@ -240,7 +239,11 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
         combined = run_units(units, settings, jobs, supports, on_unit=judged)
     elapsed = time.perf_counter() - started
     saved = _save_failures(combined, Path(args.save_failures), args.device, impls)
-    found = triage.triage(combined, partial(triage.run_pytorch, specs, settings))
+    pytorch_runs = triage.PyTorchRuns(specs, settings)
+    try:
+        found = triage.triage(combined, pytorch_runs)
+    finally:
+        pytorch_runs.close()
     triage.annotate(combined, found)  # "the reference implementation itself fails here", or whose failure it is
     if args.candidates:
         Path(args.candidates).write_text(json.dumps(triage.candidates(combined, found), indent=2) + "\n")

@@ -234,7 +234,7 @@ def _position(table: UnitTable, name: str, unit: int, slot: int) -> int:
 def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
                 denominator_term: mpmath.mpf, all_peak: mpmath.mpf,
                 smallest_input: mpmath.mpf, denominator_condition: mpmath.mpf,
-                mean: Bound | None = None, reader: mpmath.mpf = mpmath.mpf(0)) -> list[tuple[mpmath.mpf, Bound]]:
+                mean: Bound | None = None, reader: mpmath.mpf | int = 0) -> list[tuple[mpmath.mpf, Bound]]:
     """One unit's contribution c·∂l/∂s (+ the mean's denominator term) to each gradient entry, with its Bound.
 
     A gradient entry with a denominator term reads the mean L, so its peak is every unit's (``all_peak``).

@@ -65,14 +65,21 @@ def triage(result: Result, run_pytorch: Callable[[str, Any, str], list[QuantityR
     return Triage(notes, theirs)
 
 
-def run_pytorch(specs: Mapping[str, LossSpec], settings: RunSettings, loss: str, case: Any,
-                dtype: str) -> list[QuantityResult]:
-    """PyTorch's eager verdicts on one case, in a worker of its own (closed after)."""
-    runner = CaseRunner.for_source(specs[loss], DEFAULT, settings)
-    try:
-        return runner.run(case, dtype)
-    finally:
-        runner.worker.close()
+class PyTorchRuns:
+    """PyTorch's eager verdicts on single cases, one worker per loss (started on first use), for ``triage``."""
+
+    def __init__(self, specs: Mapping[str, LossSpec], settings: RunSettings):
+        self.specs, self.settings = specs, settings
+        self.runners: dict[str, CaseRunner] = {}
+
+    def __call__(self, loss: str, case: Any, dtype: str) -> list[QuantityResult]:
+        if loss not in self.runners:
+            self.runners[loss] = CaseRunner.for_source(self.specs[loss], DEFAULT, self.settings)
+        return self.runners[loss].run(case, dtype)
+
+    def close(self) -> None:
+        for runner in self.runners.values():
+            runner.worker.close()
 
 
 def annotate(result: Result, found: Triage) -> None:

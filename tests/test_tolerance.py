@@ -134,7 +134,8 @@ def test_an_overflowing_radicand_withholds_the_claim(input1, input2, label, marg
     reference = exact_reference(get_spec("cosine_embedding_loss"), tensors, {"margin": margin, "reduction": "sum"},
                                 np.array(1.0))
     assert withheld(reference.value_bounds[0], reference.value[0], "float16", False) == "an intermediate overflows"
-    assert all(withheld(b, g, "float16", True) for b, g in zip(reference.grad_bounds["input2"], reference.grads["input2"]))
+    assert all(withheld(b, g, "float16", True)
+               for b, g in zip(reference.grad_bounds["input2"], reference.grads["input2"]))
 
 
 def test_a_radicand_within_range_keeps_the_claim():
@@ -142,7 +143,8 @@ def test_a_radicand_within_range_keeps_the_claim():
     from losscheck.conformance.oracle import exact_reference
     from losscheck.spec import get_spec
 
-    tensors = {"input1": np.array([[20.0, 3.0, 0.0]]), "input2": np.array([[1.0, -2.0, 0.5]]), "target": np.array([-1.0])}
+    tensors = {"input1": np.array([[20.0, 3.0, 0.0]]), "input2": np.array([[1.0, -2.0, 0.5]]),
+               "target": np.array([-1.0])}
     reference = exact_reference(get_spec("cosine_embedding_loss"), tensors, {"margin": -0.5, "reduction": "sum"},
                                 np.array(1.0))
     value, _, grad2 = _cosine_embedding(tensors["input1"].tolist(), tensors["input2"].tolist(), -1.0, -0.5,
