@@ -9,6 +9,7 @@ least one non-conformance, 2 bad usage or input (one line naming the problem).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -20,7 +21,7 @@ from typing import NoReturn
 from rich.console import Console
 
 from . import listing
-from .conformance import html_command
+from .conformance import html_command, triage
 from .conformance.capabilities import Capabilities
 from .conformance.implementations import UsageError, parse_impl
 from .conformance.junit import write_junit
@@ -89,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--require", default="", metavar="MODE,...",
                      help="unsupported checks of these modes (value, backward, jvp, hvp) fail")
     run.add_argument("--junit", metavar="PATH", help="write JUnit XML to PATH: a test case per row")
+    run.add_argument("--candidates", metavar="PATH",
+                     help="write PyTorch's own failures (and user failures PyTorch shares) to PATH as JSON "
+                          "known-deviation candidates, with input, PyTorch's value and the exact value")
     run.add_argument("--in-process", action="store_true",
                      help="debugging only: call the implementation inside losscheck's own process, unisolated")
     repro = commands.add_parser("repro", help="replay a reproducer file: expected against got")
@@ -214,6 +218,7 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     supports = Capabilities.parse(args.supports, {o.name for n in losses for o in specs[n].options})
     _writable(args.report, "report")
     _writable(args.junit, "JUnit report")
+    _writable(args.candidates, "candidates file")
     if args.html:
         html_command.check_html_target(args.html)
     settings = RunSettings(args.device, timeout, args.strict, require, in_process=args.in_process,
@@ -236,6 +241,14 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
         combined = run_units(units, settings, jobs, supports, on_unit=judged)
     elapsed = time.perf_counter() - started
     saved = _save_failures(combined, Path(args.save_failures), args.device, impls)
+    pytorch_runs = triage.PyTorchRuns(specs, settings)
+    try:
+        found = triage.triage(combined, pytorch_runs)
+    finally:
+        pytorch_runs.close()
+    triage.annotate(combined, found)  # "the reference implementation itself fails here", or whose failure it is
+    if args.candidates:
+        Path(args.candidates).write_text(json.dumps(triage.candidates(combined, found), indent=2) + "\n")
     print_result(combined, console, saved)
     console.print(f"checked {len(losses)} losses in {elapsed:.1f} s", highlight=False)
     if stream:

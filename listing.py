@@ -87,7 +87,7 @@ def print_spec(spec: LossSpec, console: Console) -> None:
     deviations = [f"{d.id} ({d.quantity}; {', '.join(d.dtypes)}"
                   + (f"; target {deviation_target(d)}" if deviation_target(d) else "")
                   + f"): PyTorch {d.pytorch}, exact {d.exact}"
-                  for d in every_known_deviation() if d.loss == spec.name]
+                  for d in every_known_deviation() if d.loss == spec.name or spec.name in d.inherited_by]
     _section(console, "known PyTorch deviations", deviations)
     console.print()
     _heading(console, "gradients")

@@ -49,6 +49,11 @@ target raised (``"Type: message"``, with a wrapped inner error's type and first 
 explains that raise, for its quantity (``value``: the call), wherever it applies (loss,
 dtypes, options, ``present``, shape cases, ``requires``), and never an element. A raise is
 not a value: the check is listed as known, with nothing judged.
+``inherited_by`` maps a composition of the entry's loss (``COMPOSED_OF``: a spec whose reference
+runs that loss's kernel, such as ``fused_linear_cross_entropy``'s F.cross_entropy(F.linear(...)))
+to the proof the mechanism holds there too: ``input`` (tensors as nested lists, the dtype the
+entry's first), ``options``, ``pytorch_value``, ``exact_value`` and optionally ``shape_cases`` (the
+composition's own names). The entry then applies to that spec as to its own loss; it has no ``where``.
 ``"loss": "*"`` speaks about
 every loss (a mechanism of the target, not of one loss's kernel). On an
 entry for elements (``value``, ``grad NAME``) it narrows what the entry shows:
@@ -70,7 +75,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -105,7 +110,12 @@ class KnownDeviation:
     shape: tuple[int, ...] | None = None
     present: tuple[str, ...] = ()
     raises: str = ""
+    inherited_by: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     ledger: str = "pytorch"
+
+    def speaks_of(self, loss: str) -> bool:
+        """Is this entry about ``loss``: its own, every loss ("*"), or a composition it is inherited by?"""
+        return self.loss in ("*", loss) or loss in self.inherited_by
 
     def _shows(self, got: float) -> bool:
         if self.pytorch == "uninitialized":  # whatever the memory held
@@ -140,7 +150,7 @@ class KnownDeviation:
 
     def applies(self, case: Case, quantity: str, dtype: str, reference: Reference) -> bool:
         """Does this entry speak about this quantity of this case in this dtype?"""
-        if self.loss not in ("*", case.spec.name) or quantity != self.quantity or dtype not in self.dtypes:
+        if not self.speaks_of(case.spec.name) or quantity != self.quantity or dtype not in self.dtypes:
             return False
         if not self.options_match(case.options) or not self._requirement_holds(dtype, reference):
             return False
@@ -148,7 +158,9 @@ class KnownDeviation:
             return False
         if not set(self.present) <= set(case.present):
             return False
-        return not self.shape_cases or case.shape_case.name.startswith(self.shape_cases)
+        shape_cases = self.shape_cases if self.loss in ("*", case.spec.name) else tuple(
+            self.inherited_by[case.spec.name].get("shape_cases", ()))
+        return not shape_cases or case.shape_case.name.startswith(shape_cases)
 
     def explains_claim(self, relative_error: float, got: float | None) -> bool:
         """Does this entry explain a failed scalar claim with this relative error and projection ``got``?
@@ -306,6 +318,12 @@ def zero_slice_elements(case: Case, quantity: str, tensors: Mapping[str, np.ndar
     return _elements_of_units(table, quantity, size, zero)
 
 
+COMPOSED_OF = {
+    "fused_linear_cross_entropy": ("cross_entropy",),  # F.cross_entropy(F.linear(input, weight, bias), ...)
+    "linear_cross_entropy": ("cross_entropy",),  # its reference path: the same two calls
+}
+"""Which losses' kernels a spec's reference runs: an entry of one of them may be ``inherited_by`` it."""
+
 ALWAYS = "pytorch"
 """The ledger that applies to every target: eager PyTorch's own deviations."""
 
@@ -331,6 +349,9 @@ def _ledger(name: str) -> tuple[KnownDeviation, ...]:
         raw["present"] = tuple(raw.get("present", ()))
         if raw.get("shape") is not None:
             raw["shape"] = tuple(raw["shape"])
+        for heir in raw.get("inherited_by", {}):
+            if raw["loss"] not in COMPOSED_OF.get(heir, ()) or raw.get("where"):
+                raise ValueError(f"{name}.json: {raw['id']} cannot be inherited by {heir} (COMPOSED_OF, no where)")
         entries.append(KnownDeviation(**raw, ledger=name))
     return tuple(entries)
 
@@ -370,7 +391,7 @@ def find_known_raised(case: Case, quantity: str, dtype: str, tensors: Mapping[st
     ``quantity`` was due, if any. ``reference()`` gives the exact reference, asked for only when an
     entry's pattern matches."""
     for entry in known_deviations(ledgers):
-        if not entry.raises or entry.loss not in ("*", case.spec.name) or not re.search(entry.raises, raised):
+        if not entry.raises or not entry.speaks_of(case.spec.name) or not re.search(entry.raises, raised):
             continue
         if entry.requires == "empty_input" and not _empty_input(case, tensors):
             continue

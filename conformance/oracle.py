@@ -233,7 +233,8 @@ def _position(table: UnitTable, name: str, unit: int, slot: int) -> int:
 
 def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
                 denominator_term: mpmath.mpf, all_peak: mpmath.mpf,
-                smallest_input: mpmath.mpf, denominator_condition: mpmath.mpf) -> list[tuple[mpmath.mpf, Bound]]:
+                smallest_input: mpmath.mpf, denominator_condition: mpmath.mpf,
+                mean: Bound | None = None, reader: mpmath.mpf | int = 0) -> list[tuple[mpmath.mpf, Bound]]:
     """One unit's contribution c·∂l/∂s (+ the mean's denominator term) to each gradient entry, with its Bound.
 
     A gradient entry with a denominator term reads the mean L, so its peak is every unit's (``all_peak``).
@@ -245,7 +246,10 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
     the η errors of ∂l/∂s's own operations, A(∂l/∂s), are not scaled down by a |c| < 1: every
     intermediate is formed already scaled by c, so each may round in the subnormal range.
     ``denominator_condition`` is κ = Σ|d_u|/|D| for a mean (see ``_denominator_condition``), else 0:
-    a term divided by D once carries κ·|term| more, the denominator term (δ·L/D², D twice) 2κ·|term|.
+    a term divided by D once carries κ·|term| more. The denominator term −δ·L/D·∂d/∂s reads the mean L
+    itself, so it carries L's whole error, |δ·∂d/∂s/D|·(u·M(L) + g(N)·u·S(L)) with ``mean`` L's Bound
+    (the rounding of every w·l_u in Σ w·l_u, large where signed weights cancel: l1_loss float32 with
+    weights [0.9, −0.9, 0.3, 0.7]), and κ·|term| more for its second division by D.
     """
     loss_grad = row[2:2 + n_grad]
     share_grad = row[2 + n_grad:first_bound]
@@ -265,9 +269,11 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
         if share_grad[i] != 0:
             term = denominator_term * share_grad[i]
             contribution += term
-            bound = Bound(bound.magnitude + abs(term) * (1 + 2 * denominator_condition), bound.underflow + 1,
-                          max(own_peak, all_peak), slack, distance == 0, abs(contribution) + abs(term),
-                          undefined=bound.undefined)
+            scale = reader * abs(share_grad[i]) if mean is not None else 0  # |δ·∂d/∂s/D|: what multiplies L
+            bound = Bound(bound.magnitude + (scale * mean.magnitude if mean is not None else 0)
+                          + abs(term) * (1 + denominator_condition), bound.underflow + 1, max(own_peak, all_peak),
+                          slack, distance == 0, abs(contribution) + (scale * mean.summands if mean is not None else 0),
+                          1 + (mean.count if mean is not None else 0), undefined=bound.undefined)
         terms.append((contribution, bound))
     return terms
 
@@ -366,7 +372,8 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
             key = (id(row), c)
             if key not in scattered:
                 scattered[key] = (_unit_terms(row, c, n_grad, first_bound, denominator_term, all_peak,
-                                              smallest[id(args)], condition)
+                                              smallest[id(args)], condition,
+                                              value_bounds[0] if reduction == "mean" else None, abs(c))
                                   if with_bounds else _unit_values(row, c, n_grad, denominator_term))
             for (name, slot), (contribution, bound) in zip(d.wrt, scattered[key]):
                 at = _position(table, name, u, slot)

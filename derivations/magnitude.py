@@ -98,7 +98,8 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
     largest value, a kernel evaluating this formula in that dtype may return ±inf or NaN.
     A Piecewise contributes the P of the branch taken, as in M, and of what its conditions compare;
     a sum of more than two terms, the largest of its partial sums in any order; a p-norm, Σ|x_i|^p;
-    a log-sum-exp or softplus, only its arguments (see ``_log_sum_exp_arguments``).
+    a log-sum-exp or softplus, only its arguments (see ``_log_sum_exp_arguments``); a product of powers
+    with one fractional exponent, the product of their bases (see ``_common_radicands``).
     """
     terms: list[sp.Expr] = []
     pending = [expr]
@@ -118,6 +119,8 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
         terms.append(sp.Abs(node))
         if node.is_Add and len(node.args) > 2:  # SymPy flattens sums: Σ|a−p| − Σ|a−n| + m is one Add
             terms.append(_largest_partial_sum(node.args))
+        if node.is_Mul:
+            terms.extend(_common_radicands(node))
         primitive = primitive_of(node)
         if primitive is not None:  # what evaluating it forms first (the a² + b² of |a + ib|)
             terms.extend(primitive.peak_terms(node))
@@ -128,12 +131,29 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
 def largest_partial_product(expr: sp.Expr) -> sp.Expr:
     """Π max(|f|, 1) over the factors of a product (the largest partial product, whatever the order a
     kernel multiplies them in: δ·w·log_softmax before the (1 − ε) of label smoothing), the largest over
-    the terms of a sum, else |expr|. A backward forms such products, so they are its intermediates."""
+    the terms of a sum, that of the branch taken for a Piecewise (a backward evaluates the selected
+    branch's product: cosine_embedding_loss's hinge), else |expr|. A backward forms such products, so
+    they are its intermediates."""
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*[(largest_partial_product(e), c) for e, c in expr.args])
     if expr.is_Mul:
         return sp.Mul(*[largest(sp.Abs(f), 1) for f in expr.args])
     if expr.is_Add:
         return largest(*[largest_partial_product(t) for t in expr.args])
     return sp.Abs(expr)
+
+
+def _common_radicands(product: sp.Expr) -> list[sp.Expr]:
+    """|Π b_k| for each group of two or more factors b_k^q of ``product`` sharing one fractional exponent q.
+
+    SymPy splits (a·b)^q into a^q·b^q where a, b ≥ 0, so the spec's sqrt((Σx1² + ε)·(Σx2² + ε)) reaches
+    the peak as two roots; a kernel evaluating it as written (PyTorch's cosine_embedding_loss) forms the
+    radicand a·b first, which can overflow (float16: 16400·16.25) where a and b do not."""
+    groups: dict[sp.Expr, list[sp.Expr]] = {}
+    for factor in product.args:
+        if factor.is_Pow and factor.exp.is_Rational and not factor.exp.is_Integer:
+            groups.setdefault(factor.exp, []).append(factor.base)
+    return [sp.Abs(sp.Mul(*bases)) for bases in groups.values() if len(bases) > 1]
 
 
 def _log_sum_exp_arguments(node: sp.Expr) -> list[sp.Expr] | None:

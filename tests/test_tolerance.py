@@ -98,3 +98,112 @@ def test_zero_denominator_mean_holds_its_nan_value_but_no_gradient():
     assert not compare(reference.value, reference.value_bounds, np.array([0.0]), "float64").ok
     assert compare(reference.grads["input"], reference.grad_bounds["input"], grad.numpy(), "float64",
                    derivative=True).ok
+
+
+def _cosine_embedding(input1, input2, label, margin, dtype):
+    """PyTorch's cosine_embedding_loss (sum) and its input gradients in ``dtype``."""
+    x1 = torch.tensor(input1, dtype=dtype, requires_grad=True)
+    x2 = torch.tensor(input2, dtype=dtype, requires_grad=True)
+    out = torch.nn.functional.cosine_embedding_loss(x1, x2, torch.tensor([label], dtype=dtype), margin=margin,
+                                                    reduction="sum")
+    out.backward()
+    return out.item(), x1.grad, x2.grad
+
+
+@pytest.mark.parametrize(("input1", "input2", "label", "margin"), [
+    ([[4.0, -128.0, -1.53e-5]], [[4.0, 0.5, 3.05e-5]], 1.0, 0.5),  # the issue's shrunk input: 16400·16.25
+    ([[200.0, 3.0, 0.0]], [[1.0, -2.0, 0.5]], -1.0, -0.5),  # a second witness, the hinge branch: 40009·5.25
+])
+def test_an_overflowing_radicand_withholds_the_claim(input1, input2, label, margin):
+    """cos = Σx1·x2 / sqrt((Σx1² + ε)·(Σx2² + ε)): each squared norm fits float16, their product does not,
+    and PyTorch (which forms the product before the root) returns the loss of cos = 0 with zero gradients.
+    SymPy splits the root in two, so the peak must count the radicand itself (``_common_radicands``)."""
+    from losscheck.conformance.oracle import exact_reference
+    from losscheck.conformance.tolerance import withheld
+    from losscheck.spec import get_spec
+
+    tensors = {"input1": np.array(input1, dtype=np.float16).astype(np.float64),
+               "input2": np.array(input2, dtype=np.float16).astype(np.float64), "target": np.array([label])}
+    squares = [mpmath.fsum(mpmath.mpf(v) ** 2 for v in tensors[n].reshape(-1)) for n in ("input1", "input2")]
+    assert not any(overflows(s, "float16") for s in squares) and overflows(squares[0] * squares[1], "float16")
+    value, grad1, grad2 = _cosine_embedding(input1, input2, label, margin, torch.float16)
+    exact, _, exact_grad2 = _cosine_embedding(tensors["input1"].tolist(), tensors["input2"].tolist(), label, margin,
+                                              torch.float64)
+    assert value == (1.0 if label == 1 else -margin) and not grad1.any() and not grad2.any()
+    assert abs(value - exact) > 0.05 and exact_grad2.abs().max() > 0.02  # far outside any float16 allowance
+    reference = exact_reference(get_spec("cosine_embedding_loss"), tensors, {"margin": margin, "reduction": "sum"},
+                                np.array(1.0))
+    assert withheld(reference.value_bounds[0], reference.value[0], "float16", False) == "an intermediate overflows"
+    assert all(withheld(b, g, "float16", True)
+               for b, g in zip(reference.grad_bounds["input2"], reference.grads["input2"]))
+
+
+def test_a_radicand_within_range_keeps_the_claim():
+    """Ten times smaller (2147 < 65504): the claim is held, and PyTorch float16 meets it."""
+    from losscheck.conformance.oracle import exact_reference
+    from losscheck.spec import get_spec
+
+    tensors = {"input1": np.array([[20.0, 3.0, 0.0]]), "input2": np.array([[1.0, -2.0, 0.5]]),
+               "target": np.array([-1.0])}
+    reference = exact_reference(get_spec("cosine_embedding_loss"), tensors, {"margin": -0.5, "reduction": "sum"},
+                                np.array(1.0))
+    value, _, grad2 = _cosine_embedding(tensors["input1"].tolist(), tensors["input2"].tolist(), -1.0, -0.5,
+                                        torch.float16)
+    assert compare(reference.value, reference.value_bounds, np.array([value]), "float16").ok
+    assert compare(reference.grads["input2"], reference.grad_bounds["input2"], grad2.double().numpy().reshape(-1),
+                   "float16", derivative=True).ok
+    assert not compare(reference.value, reference.value_bounds, np.array([0.5]), "float16").ok
+
+
+def test_a_piecewise_gradient_counts_the_taken_branch_partial_products():
+    """A hinge-shaped gradient Piecewise((a·b·c, z ≥ 0), (0, True)): its largest partial product is that of
+    the branch taken, Π max(|f|, 1), not |a·b·c| (which can be small while a·b overflows)."""
+    import sympy as sp
+    from losscheck.derivations.magnitude import largest, largest_partial_product
+
+    a, b, c, z = sp.symbols("a b c z", real=True)
+    peak = largest_partial_product(sp.Piecewise((a * b * c, z >= 0), (0, True))).replace(largest, sp.Max)
+    at = {a: 300, b: 400, c: sp.Rational(1, 10**6)}
+    assert peak.subs({**at, z: 1}) == 120000 and peak.subs({**at, z: -1}) == 0
+
+
+WEIGHTED_MEANS = [  # signed weights whose w·l_u cancel in Σ w·l_u: the mean L carries u·Σ|w·l_u|, not u·|Σ w·l_u|
+    ("l1_loss", [1000.3, -1000.7, 0.2, 5.1], [0.0, 0.0, 0.0, 0.0], [0.9, -0.9, 0.3, 0.7]),  # 3.8x over before
+    ("l1_loss", [0.3, 45.1, -45.3, 1.1], [0.1, 0.2, 0.1, 0.4], [0.35, 1.1, -1.1, 0.6]),  # 2.3x over before
+    ("mse_loss", [31.7, -31.9, 0.2, 5.1], [0.0, 0.0, 0.0, 0.0], [0.9, -0.9, 0.3, 0.7]),  # 4.6x over before
+]
+
+
+@pytest.mark.parametrize(("loss", "x", "t", "w"), WEIGHTED_MEANS)
+def test_a_weighted_mean_gradient_carries_the_error_of_the_mean_it_reads(loss, x, t, w):
+    """∂L/∂w_j = δ·(l_j − L)/Σw: the term δ·L/Σw reads L = Σ w·l / Σ w, which a float32 kernel rounds term by
+    term (each w_i·l_i by u·|w_i·l_i|). PyTorch float32 passes; a kernel that drops that term, or sums Σw in
+    bfloat16, is still flagged. The exact value is the oracle's, PyTorch float64 agrees."""
+    from losscheck.conformance.oracle import exact_reference
+    from losscheck.spec import get_spec
+
+    tensors = {n: np.array(v, dtype=np.float32).astype(np.float64) for n, v in (("input", x), ("target", t),
+                                                                                ("weight", w))}
+    reference = exact_reference(get_spec(loss), tensors, {"reduction": "mean"}, np.array(1.0))
+    exact = reference.grads["weight"]
+
+    def weight_grad(dtype, denominator_dtype=None, drop_mean_term=False):
+        xs, ts, ws = (torch.tensor(tensors[n], dtype=dtype, requires_grad=n == "weight")
+                      for n in ("input", "target", "weight"))
+        per = (xs - ts).abs() if loss == "l1_loss" else (xs - ts) ** 2
+        total = ws.sum() if denominator_dtype is None else ws.to(denominator_dtype).sum().to(dtype)
+        numerator = (per * ws).sum()
+        out = numerator / (total.detach() if drop_mean_term else total)
+        (grad,) = torch.autograd.grad(out, [ws])
+        return grad.double().numpy()
+
+    native = getattr(torch.nn.functional, loss)
+    xs, ts = (torch.tensor(tensors[n], dtype=torch.float32) for n in ("input", "target"))
+    ws = torch.tensor(tensors["weight"], dtype=torch.float32, requires_grad=True)
+    (got,) = torch.autograd.grad(native(xs, ts, weight=ws, reduction="mean"), [ws])
+    assert np.allclose(weight_grad(torch.float64), [float(e) for e in exact], rtol=1e-12, atol=0)
+    assert compare(exact, reference.grad_bounds["weight"], got.double().numpy(), "float32", derivative=True).ok
+    assert not compare(exact, reference.grad_bounds["weight"], weight_grad(torch.float32, drop_mean_term=True),
+                       "float32", derivative=True).ok
+    assert not compare(exact, reference.grad_bounds["weight"], weight_grad(torch.float32, torch.bfloat16),
+                       "float32", derivative=True).ok
