@@ -23,6 +23,8 @@ from ..spec.core import LossSpec
 
 OracleCache = DiskCache  # a store of encoded References (``Reference.encode``)
 STORE = "references"
+ORACLE_SOURCES = ("conformance/oracle.py", "conformance/oracle_cache.py", "conformance/reference.py")
+"""The oracle's own source files (besides spec/ and derivations/): a reference is a function of them too."""
 __all__ = ["STORE", "OracleCache", "active", "configure", "reference_key"]
 
 
@@ -56,7 +58,7 @@ def reference_key(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Ma
             plain[name] = _plain(value)
     except TypeError:
         return None
-    document = {"code": code_hash("conformance/oracle.py", "conformance/oracle_cache.py"), "loss": spec.name,
+    document = {"code": code_hash(*ORACLE_SOURCES), "loss": spec.name,
                 "options": plain, "tensors": {name: _array(np.asarray(t)) for name, t in sorted(tensors.items())},
                 "upstream": _array(np.asarray(upstream, dtype=np.float64)), "digits": list(digits),
                 "conventions": conventions}
