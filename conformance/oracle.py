@@ -38,7 +38,7 @@ from ..derivations.recursion import MPMATH, evaluate_sequence, sequence_unit
 from ..derivations.symbolic import Derivation, derive, variant_key
 from ..derivations.units import UnitTable, real_view, split_units
 from ..spec.core import LossSpec, Sequences
-from . import oracle_cache
+from . import first_pass, oracle_cache
 from .oracle_cache import OracleCache
 from .reference import _NO_BOUND, Bound, Reference  # the oracle's result types; importable from here too
 
@@ -162,9 +162,11 @@ def _unit_values(row: Sequence, c: mpmath.mpf, n_grad: int, denominator_term: mp
 
 
 def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grads: bool,
-            conventions: bool = True, bounds: bool = True) -> Reference:
+            conventions: bool = True, bounds: bool = True, rows: Sequence[Sequence] | None = None) -> Reference:
     """The reduction of the module docstring at the current precision; with ``bounds=False`` only the values
-    and gradients (every Bound zero), from the derivation's ``grad`` rows rather than its ``full`` rows."""
+    and gradients (every Bound zero), from the derivation's ``grad`` rows rather than its ``full`` rows.
+    ``rows``: each kept unit's row already evaluated (the first pass's float64 ``full`` rows), else the
+    derivation's mpmath evaluator computes them."""
     d = prepared.derivation
     table = prepared.table
     n_grad = len(d.wrt)
@@ -175,10 +177,11 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         kind += "" if conventions else "/math"
     else:
         kind = "forward"
-    evaluate = d.evaluator(kind)
-    memo: dict[int, Any] = {}  # repeated units share one argument list (see prepare): evaluate each once
-    rows = [memo[key] if (key := id(a)) in memo else memo.setdefault(key, evaluate(*a, *prepared.option_args))
-            for a in prepared.unit_args]
+    if rows is None:
+        evaluate = d.evaluator(kind)
+        memo: dict[int, Any] = {}  # repeated units share one argument list (see prepare): evaluate each once
+        rows = [memo[key] if (key := id(a)) in memo else memo.setdefault(key, evaluate(*a, *prepared.option_args))
+                for a in prepared.unit_args]
     smallest = {}  # per distinct argument list, not per cycled row of a large reduction
     for a in prepared.unit_args if with_bounds else ():
         if id(a) not in smallest:
@@ -316,7 +319,7 @@ def same_value(a: mpmath.mpf, b: mpmath.mpf, scale: mpmath.mpf) -> bool:
 
 def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
                     upstream: np.ndarray, digits: tuple[int, int] = (WORKING_DIGITS, CHECK_DIGITS), *,
-                    conventions: bool = True, cache: OracleCache | bool = True) -> Reference:
+                    conventions: bool = True, cache: OracleCache | bool = True, dtype: str | None = None) -> Reference:
     """The exact value and VJP (w.r.t. every differentiable input) of one case.
 
     ``tensors`` holds the present tensors as float64 (class indices as ints);
@@ -326,9 +329,15 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
     ``conventions=False`` it is ``sympy.diff`` of the loss throughout.
     ``cache``: True uses the process's oracle cache (``oracle_cache.active()``: on disk, keyed by
     everything the reference depends on), False computes afresh, an ``OracleCache`` uses that one.
+    ``dtype``: the dtype the reference will judge; for float32, float16 and bfloat16 the float64 first
+    pass is tried first (``first_pass``) and kept where it is certified for that dtype.
     """
+    # not where a gradient convention is stated: the runner compares such a reference with the math's own
+    # gradient (conventions=False, high precision) to 30 digits
+    fast = dtype if (first_pass.enabled(dtype) and conventions and not spec.gradient_conventions
+                     and not isinstance(spec.structure, Sequences)) else None
     store = oracle_cache.active() if cache is True else cache or None
-    key = store and oracle_cache.reference_key(spec, tensors, options, upstream, digits, conventions)
+    key = store and oracle_cache.reference_key(spec, tensors, options, upstream, digits, conventions, fast)
     if key:
         stored = store.load(key)
         if stored is not None:
@@ -336,11 +345,31 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
                 return Reference.decode(stored)
             except (ValueError, KeyError, TypeError, IndexError):
                 pass  # a checksummed entry from a different encoding: recompute and overwrite it
-    reference = _exact_reference(spec, tensors, options, upstream, digits, conventions)
+    reference = float64_reference(spec, tensors, options, upstream, fast)[0] if fast else None
+    if reference is None:
+        reference = _exact_reference(spec, tensors, options, upstream, digits, conventions)
     if key:
         with contextlib.suppress(TypeError):  # a number the encoding cannot hold exactly: not cached
             store.save(key, reference.encode())
     return reference
+
+
+def float64_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+                      upstream: np.ndarray, dtype: str) -> tuple[Reference | None, str]:
+    """The first pass: (the Reference from float64 rows, '') where ``first_pass.certify`` keeps it for
+    judging ``dtype``, else (None, why not)."""
+    prepared = prepare(spec, tensors, options)
+    reason = first_pass.unsupported(prepared)
+    if reason:
+        return None, reason
+    rows = first_pass.evaluate_rows(prepared)
+    if isinstance(rows, str):
+        return None, rows
+    reduction = options.get("reduction", "mean")
+    with mpmath.workdps(WORKING_DIGITS):
+        reference = _reduce(prepared, reduction, upstream, with_grads=True, rows=rows.rows)
+    reason = first_pass.certify(prepared, rows, reference, reduction, upstream, dtype)
+    return (None, reason) if reason else (reference, "")
 
 
 def _exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
