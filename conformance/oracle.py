@@ -27,21 +27,20 @@ math's own gradient kept alongside (``Reference.math_grads``).
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import mpmath
 import numpy as np
-from mpmath.libmp import MPZ
 
 from ..derivations.recursion import MPMATH, evaluate_sequence, sequence_unit
 from ..derivations.symbolic import Derivation, derive, variant_key
 from ..derivations.units import UnitTable, real_view, split_units
 from ..spec.core import LossSpec, Sequences
-from . import oracle_cache
+from . import first_pass, oracle_cache
 from .oracle_cache import OracleCache
+from .reference import _NO_BOUND, Bound, Reference  # the oracle's result types; importable from here too
 
 WORKING_DIGITS = 50
 CHECK_DIGITS = 70
@@ -55,134 +54,6 @@ def divide(numerator: mpmath.mpf, denominator: mpmath.mpf) -> mpmath.mpf:
             return mpmath.mpf("nan")
         return mpmath.mpf("inf") if numerator > 0 else mpmath.mpf("-inf")
     return numerator / denominator
-
-
-@dataclass(frozen=True)
-class Bound:
-    """The error scales of one quantity: M (rounding magnitude), A (underflow magnitude), P (peak),
-    and how close its units are to a kink.
-
-    The tolerance policy allows about u·M + η·A (see ``losscheck.derivations.magnitude``); P is
-    the largest intermediate of the per-unit formula (no reduction sum), past which a dtype
-    may overflow. ``slack`` is the least |z|/M(z) over the branch arguments z ≠ 0 of the units
-    it reads, and ``at_kink`` says whether one of them is exactly 0 (``derivations.kinks``).
-    ``count`` terms are summed into the quantity, their magnitudes adding up to ``summands`` (S):
-    the summation error the policy allows grows with them. ``undefined`` marks a gradient taken
-    through a mean whose denominator is 0 (every selected weight 0): the value is NaN or ±inf and
-    is held to that, but its derivative is not defined (PyTorch gives NaN where δ/0 meets the unit's
-    local derivative and 0 elsewhere for nll_loss, NaN everywhere for cross_entropy).
-    """
-
-    magnitude: mpmath.mpf
-    underflow: mpmath.mpf
-    peak: mpmath.mpf = field(default_factory=lambda: mpmath.mpf(0))
-    slack: mpmath.mpf = field(default_factory=lambda: mpmath.inf)
-    at_kink: bool = False
-    summands: mpmath.mpf = field(default_factory=lambda: mpmath.mpf(0))
-    count: int = 1
-    undefined: bool = False
-
-    @staticmethod
-    def zero() -> Bound:
-        return Bound(mpmath.mpf(0), mpmath.mpf(0))
-
-    @staticmethod
-    def sum(bounds: Sequence[Bound]) -> Bound:
-        return Bound(mpmath.fsum(b.magnitude for b in bounds), mpmath.fsum(b.underflow for b in bounds),
-                     max((b.peak for b in bounds), default=mpmath.mpf(0)),
-                     min((b.slack for b in bounds), default=mpmath.inf), any(b.at_kink for b in bounds),
-                     mpmath.fsum(b.summands for b in bounds), sum(b.count for b in bounds),
-                     any(b.undefined for b in bounds))
-
-
-_NO_BOUND = Bound.zero()  # the Bound of every quantity of a pass that only confirms values
-
-
-@dataclass
-class Reference:
-    """Exact value and gradients of one case, flattened in C order.
-
-    ``value`` has the output's shape (``shape``); ``grads[name]`` the shape of
-    tensor ``name``. Each quantity has a Bound the tolerance policy scales by;
-    ``unit_total`` is the units' exact sum Σ l_u before any division. ``math_grads`` holds the derivative
-    of the math where the spec states a backward convention that differs from
-    it (``grads`` is then the convention); None otherwise.
-    """
-
-    shape: tuple[int, ...]
-    value: list[mpmath.mpf]
-    value_bounds: list[Bound]
-    grads: dict[str, list[mpmath.mpf]]
-    grad_bounds: dict[str, list[Bound]]
-    unit_total: mpmath.mpf
-    unstable: list[str] = field(default_factory=list)
-    math_grads: dict[str, list[mpmath.mpf]] | None = None
-
-    def encode(self) -> bytes:
-        """Exact bytes of this Reference: every mpf's binary value (sign, mantissa, exponent, bit count), and
-        Python ints (a generated evaluator's constant 0) as ints. Numbers and Bounds go into tables, each
-        object once (the cycled rows of a large reduction share theirs); TypeError for any other kind of
-        number."""
-        numbers: list = []
-        number_at: dict[int, int] = {}  # by id: the objects live as long as self
-        bounds: list[list] = []
-        bound_at: dict[int, int] = {}
-
-        def number(x: mpmath.mpf | int) -> int:
-            at = number_at.get(id(x))
-            if at is None:
-                if isinstance(x, mpmath.mpf):
-                    sign, mantissa, exponent, bits = x._mpf_
-                    numbers.append([sign, f"{int(mantissa):x}", exponent, bits])
-                elif type(x) is int:
-                    numbers.append(x)
-                else:
-                    raise TypeError(f"cannot encode {type(x).__name__} {x!r} exactly")
-                at = number_at[id(x)] = len(numbers) - 1
-            return at
-
-        def bound(b: Bound) -> int:
-            at = bound_at.get(id(b))
-            if at is None:
-                bounds.append([number(b.magnitude), number(b.underflow), number(b.peak), number(b.slack),
-                               b.at_kink, number(b.summands), b.count, b.undefined])
-                at = bound_at[id(b)] = len(bounds) - 1
-            return at
-
-        document = {
-            "shape": list(self.shape),
-            "value": [number(v) for v in self.value],
-            "value_bounds": [bound(b) for b in self.value_bounds],
-            "grads": {n: [number(v) for v in g] for n, g in self.grads.items()},
-            "grad_bounds": {n: [bound(b) for b in g] for n, g in self.grad_bounds.items()},
-            "unit_total": number(self.unit_total),
-            "unstable": self.unstable,
-            "math_grads": None if self.math_grads is None else {n: [number(v) for v in g]
-                                                                for n, g in self.math_grads.items()},
-        }
-        document["numbers"], document["bounds"] = numbers, bounds
-        return json.dumps(document, separators=(",", ":")).encode()
-
-    @staticmethod
-    def decode(data: bytes) -> Reference:
-        """The Reference ``encode`` wrote, with the very same mpf values."""
-        document = json.loads(data)
-        numbers = [n if isinstance(n, int) else mpmath.mp.make_mpf((n[0], MPZ(int(n[1], 16)), n[2], n[3]))
-                   for n in document["numbers"]]
-        bounds = [Bound(numbers[m], numbers[a], numbers[p], numbers[slack], at_kink, numbers[summands], count,
-                        undefined)
-                  for m, a, p, slack, at_kink, summands, count, undefined in document["bounds"]]
-        math_grads = document["math_grads"]
-        return Reference(
-            shape=tuple(document["shape"]),
-            value=[numbers[i] for i in document["value"]],
-            value_bounds=[bounds[i] for i in document["value_bounds"]],
-            grads={n: [numbers[i] for i in g] for n, g in document["grads"].items()},
-            grad_bounds={n: [bounds[i] for i in g] for n, g in document["grad_bounds"].items()},
-            unit_total=numbers[document["unit_total"]],
-            unstable=document["unstable"],
-            math_grads=None if math_grads is None else {n: [numbers[i] for i in g] for n, g in math_grads.items()},
-        )
 
 
 @dataclass
@@ -297,9 +168,11 @@ def _unit_values(row: Sequence, c: mpmath.mpf, n_grad: int, denominator_term: mp
 
 
 def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grads: bool,
-            conventions: bool = True, bounds: bool = True) -> Reference:
+            conventions: bool = True, bounds: bool = True, rows: Sequence[Sequence] | None = None) -> Reference:
     """The reduction of the module docstring at the current precision; with ``bounds=False`` only the values
-    and gradients (every Bound zero), from the derivation's ``grad`` rows rather than its ``full`` rows."""
+    and gradients (every Bound zero), from the derivation's ``grad`` rows rather than its ``full`` rows.
+    ``rows``: each kept unit's row already evaluated (the first pass's float64 ``full`` rows), else the
+    derivation's mpmath evaluator computes them."""
     d = prepared.derivation
     table = prepared.table
     n_grad = len(d.wrt)
@@ -310,10 +183,11 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         kind += "" if conventions else "/math"
     else:
         kind = "forward"
-    evaluate = d.evaluator(kind)
-    memo: dict[int, Any] = {}  # repeated units share one argument list (see prepare): evaluate each once
-    rows = [memo[key] if (key := id(a)) in memo else memo.setdefault(key, evaluate(*a, *prepared.option_args))
-            for a in prepared.unit_args]
+    if rows is None:
+        evaluate = d.evaluator(kind)
+        memo: dict[int, Any] = {}  # repeated units share one argument list (see prepare): evaluate each once
+        rows = [memo[key] if (key := id(a)) in memo else memo.setdefault(key, evaluate(*a, *prepared.option_args))
+                for a in prepared.unit_args]
     smallest = {}  # per distinct argument list, not per cycled row of a large reduction
     for a in prepared.unit_args if with_bounds else ():
         if id(a) not in smallest:
@@ -452,7 +326,7 @@ def same_value(a: mpmath.mpf, b: mpmath.mpf, scale: mpmath.mpf) -> bool:
 
 def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
                     upstream: np.ndarray, digits: tuple[int, int] = (WORKING_DIGITS, CHECK_DIGITS), *,
-                    conventions: bool = True, cache: OracleCache | bool = True) -> Reference:
+                    conventions: bool = True, cache: OracleCache | bool = True, dtype: str | None = None) -> Reference:
     """The exact value and VJP (w.r.t. every differentiable input) of one case.
 
     ``tensors`` holds the present tensors as float64 (class indices as ints);
@@ -462,9 +336,15 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
     ``conventions=False`` it is ``sympy.diff`` of the loss throughout.
     ``cache``: True uses the process's oracle cache (``oracle_cache.active()``: on disk, keyed by
     everything the reference depends on), False computes afresh, an ``OracleCache`` uses that one.
+    ``dtype``: the dtype the reference will judge; for float32, float16 and bfloat16 the float64 first
+    pass is tried first (``first_pass``) and kept where it is certified for that dtype.
     """
+    # not where a gradient convention is stated: the runner compares such a reference with the math's own
+    # gradient (conventions=False, high precision) to 30 digits
+    fast = dtype if (first_pass.enabled(dtype) and conventions and not spec.gradient_conventions
+                     and not isinstance(spec.structure, Sequences)) else None
     store = oracle_cache.active() if cache is True else cache or None
-    key = store and oracle_cache.reference_key(spec, tensors, options, upstream, digits, conventions)
+    key = store and oracle_cache.reference_key(spec, tensors, options, upstream, digits, conventions, fast)
     if key:
         stored = store.load(key)
         if stored is not None:
@@ -472,11 +352,31 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
                 return Reference.decode(stored)
             except (ValueError, KeyError, TypeError, IndexError):
                 pass  # a checksummed entry from a different encoding: recompute and overwrite it
-    reference = _exact_reference(spec, tensors, options, upstream, digits, conventions)
+    reference = float64_reference(spec, tensors, options, upstream, fast)[0] if fast else None
+    if reference is None:
+        reference = _exact_reference(spec, tensors, options, upstream, digits, conventions)
     if key:
         with contextlib.suppress(TypeError):  # a number the encoding cannot hold exactly: not cached
             store.save(key, reference.encode())
     return reference
+
+
+def float64_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+                      upstream: np.ndarray, dtype: str) -> tuple[Reference | None, str]:
+    """The first pass: (the Reference from float64 rows, '') where ``first_pass.certify`` keeps it for
+    judging ``dtype``, else (None, why not)."""
+    prepared = prepare(spec, tensors, options)
+    reason = first_pass.unsupported(prepared)
+    if reason:
+        return None, reason
+    rows = first_pass.evaluate_rows(prepared)
+    if isinstance(rows, str):
+        return None, rows
+    reduction = options.get("reduction", "mean")
+    with mpmath.workdps(WORKING_DIGITS):
+        reference = _reduce(prepared, reduction, upstream, with_grads=True, rows=rows.rows)
+    reason = first_pass.certify(prepared, rows, reference, reduction, upstream, dtype)
+    return (None, reason) if reason else (reference, "")
 
 
 def _exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],

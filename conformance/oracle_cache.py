@@ -23,6 +23,9 @@ from ..spec.core import LossSpec
 
 OracleCache = DiskCache  # a store of encoded References (``Reference.encode``)
 STORE = "references"
+ORACLE_SOURCES = ("conformance/oracle.py", "conformance/oracle_cache.py", "conformance/reference.py",
+                  "conformance/first_pass.py", "conformance/tolerance.py")
+"""The oracle's own source files (besides spec/ and derivations/): a reference is a function of them too."""
 __all__ = ["STORE", "OracleCache", "active", "configure", "reference_key"]
 
 
@@ -41,9 +44,12 @@ def _array(a: np.ndarray) -> list:
 
 
 def reference_key(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
-                  upstream: np.ndarray, digits: tuple[int, int], conventions: bool) -> str | None:
+                  upstream: np.ndarray, digits: tuple[int, int], conventions: bool,
+                  first_pass: str | None = None) -> str | None:
     """The key of one reference, or None when it cannot be keyed: a spec other than the registry's (built or
-    altered at run time: its math is not spec/'s source), or an option holding user code or non-plain data."""
+    altered at run time: its math is not spec/'s source), or an option holding user code or non-plain data.
+    ``first_pass`` names the dtype a reference that may come from the float64 first pass judges (None: the
+    high-precision reference), since whether it is kept depends on that dtype."""
     if all_specs().get(spec.name) is not spec:
         return None
     names = {o.name: o for o in spec.options}
@@ -56,10 +62,10 @@ def reference_key(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Ma
             plain[name] = _plain(value)
     except TypeError:
         return None
-    document = {"code": code_hash("conformance/oracle.py", "conformance/oracle_cache.py"), "loss": spec.name,
+    document = {"code": code_hash(*ORACLE_SOURCES), "loss": spec.name,
                 "options": plain, "tensors": {name: _array(np.asarray(t)) for name, t in sorted(tensors.items())},
                 "upstream": _array(np.asarray(upstream, dtype=np.float64)), "digits": list(digits),
-                "conventions": conventions}
+                "conventions": conventions, "first_pass": first_pass}
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 

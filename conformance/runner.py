@@ -200,7 +200,8 @@ class CaseRunner:
                          declared=True) for q in quantities]
         if error.not_implemented or (mode in ("jvp", "hvp") and says_unsupported(error.message)):
             return [make(q, Status.UNSUPPORTED, message=f"raised: {message}") for q in quantities]
-        reference = cache(lambda: exact_reference(self.spec, request.tensors, case.options, request.upstream))
+        reference = cache(lambda: exact_reference(self.spec, request.tensors, case.options, request.upstream,
+                                                  dtype=request.dtype))
         known = [find_known_raised(case, q, request.dtype, request.tensors, message, reference, self.target.ledgers)
                  for q in quantities]
         if all(known):
@@ -237,7 +238,7 @@ class CaseRunner:
         reference = None
         tangents = w = v = None
         if smooth_wrt and backward and {"jvp", "hvp"} & set(wanted):
-            reference = exact_reference(self.spec, tensors, case.options, upstream)
+            reference = exact_reference(self.spec, tensors, case.options, upstream, dtype=dtype)
             conventional = self._conventional(case, tensors, upstream, reference, smooth_wrt)
             if "jvp" in wanted and len(smooth_wrt) == len(wrt):
                 tangents = self._tangents(case, dtype, tensors, wrt, 1, conventional)
@@ -261,7 +262,7 @@ class CaseRunner:
             return self._raised(make, ["value"], observation.output, request, "value", case)
         # The reference is computed only for a call that returned: an unsupported dtype costs no oracle time.
         if reference is None:
-            reference = exact_reference(self.spec, tensors, case.options, upstream)
+            reference = exact_reference(self.spec, tensors, case.options, upstream, dtype=dtype)
         if reference.unstable:
             return [make("value", Status.UNSTABLE, message="; ".join(reference.unstable[:3]))]
         trial = Trial(self.spec, case, dtype, tensors, upstream, reference, wrt, self.target.ledgers, make)

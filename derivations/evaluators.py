@@ -13,13 +13,21 @@ import inspect
 from collections.abc import Callable, Sequence
 from functools import cache
 
+import numpy as np
 import sympy as sp
 from sympy.printing.pycode import MpmathPrinter
 
 from .primitives import evaluator_table
 
+
+def _select(condlist: Sequence, choicelist: Sequence, default: object = 0) -> np.ndarray:
+    """``numpy.select`` with each condition taken by its truth, as a Python conditional (the mpmath backend)
+    takes it: a condition cse has turned into a number (an array of 1.0) is accepted, not a TypeError."""
+    return np.select([np.asarray(c, dtype=bool) for c in condlist], choicelist, default=default)
+
+
 _MPMATH = evaluator_table("mpmath")
-_NUMPY = evaluator_table("numpy")
+_NUMPY = {**evaluator_table("numpy"), "select": _select}
 
 
 def cse_outside_piecewise(exprs: Sequence[sp.Expr]) -> tuple[list, Sequence[sp.Expr]]:
