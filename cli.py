@@ -22,6 +22,7 @@ from rich.console import Console
 from . import listing
 from .conformance import html_command
 from .conformance.capabilities import Capabilities
+from .conformance.coverage import coverage_lines, run_coverage
 from .conformance.implementations import UsageError, parse_impl
 from .conformance.junit import write_junit
 from .conformance.progress import RunProgress
@@ -87,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="every unsupported check fails")
     run.add_argument("--require", default="", metavar="MODE,...",
                      help="unsupported checks of these modes (value, backward, jvp, hvp) fail")
+    run.add_argument("--coverage", action="store_true",
+                     help="print which selector values (optional tensors, option values) each probe saw")
     run.add_argument("--junit", metavar="PATH", help="write JUnit XML to PATH: a test case per row")
     run.add_argument("--in-process", action="store_true",
                      help="debugging only: call the implementation inside losscheck's own process, unisolated")
@@ -235,6 +238,8 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     elapsed = time.perf_counter() - started
     saved = _save_failures(combined, Path(args.save_failures), args.device, impls)
     print_result(combined, console, saved)
+    if args.coverage:
+        console.print("\n".join(coverage_lines(run_coverage(combined))), highlight=False, markup=False)
     console.print(f"checked {len(losses)} losses in {elapsed:.1f} s", highlight=False)
     if stream:
         stream.finish(combined)

@@ -36,6 +36,8 @@ class Case:
     batch: int | None = None
     layout: str = "contiguous"
     checks: tuple[str, ...] = ()
+    probe: str = ""
+    """The gate's probe this case belongs to (``probes.probe_slots``); "" for the option grid."""
 
     @property
     def name(self) -> str:
