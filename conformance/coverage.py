@@ -34,6 +34,8 @@ class Row:
     shape: str
     present: frozenset[str]
     options: Mapping[str, Any]
+    loose: frozenset[str] = frozenset()
+    """Factors whose pairs with the shape factor are not required in this row (see ``pairs_of``)."""
 
     def levels(self, optional: Sequence[str]) -> dict[str, Any]:
         """Factor → level, for coverage: probe, shape, ``+NAME``/``-NAME`` per optional tensor, options."""
@@ -47,10 +49,12 @@ def _hashable(value: Any) -> Any:
     return getattr(value, "name", value) if not isinstance(value, (int, float, str, bool, type(None))) else value
 
 
-def pairs_of(levels: Mapping[str, Any]) -> set[tuple]:
-    """The unordered pairs of (factor, level) a row covers."""
+def pairs_of(levels: Mapping[str, Any], loose: frozenset[str] = frozenset()) -> set[tuple]:
+    """The unordered pairs of (factor, level) a row covers; a ``loose`` factor pairs with everything but the
+    shape (the shape search's many shapes meet each option value through the probe, not one by one)."""
     items = sorted((k, repr(v)) for k, v in levels.items() if v != ABSENT)
-    return set(itertools.combinations(items, 2))
+    return {(a, b) for a, b in itertools.combinations(items, 2)
+            if not ({a[0], b[0]} & loose and "shape" in (a[0], b[0]))}
 
 
 def covering_rows(candidates: Sequence[Row], optional: Sequence[str], seed: int, tag: str,
@@ -59,7 +63,7 @@ def covering_rows(candidates: Sequence[Row], optional: Sequence[str], seed: int,
     ``seed`` and ``tag``: every pair of levels that some candidate holds is held by a chosen row."""
     rng = np.random.default_rng([seed, zlib.crc32(f"coverage/{tag}".encode())])
     order = [candidates[i] for i in rng.permutation(len(candidates))]
-    pair_sets = [frozenset(pairs_of(row.levels(optional))) for row in order]
+    pair_sets = [frozenset(pairs_of(row.levels(optional), row.loose)) for row in order]
     costs = [cost(row) for row in order]
     uncovered = set().union(*pair_sets) if pair_sets else set()
     chosen: list[Row] = []

@@ -12,7 +12,10 @@ with no per-loss code, these probe kinds (``probe_slots``):
 * **sizes**: on the first shape case with a batch dim, a single row, an empty
   batch, and an odd batch of at least ``LARGE_REDUCTION`` units (rows cycled
   from the drawn ones), to expose low-precision accumulation;
-* **layouts**: the same values passed transposed, sliced and expanded.
+* **layouts**: the same values passed transposed, sliced and expanded;
+* **shapes**: the shape cases ``shape_search`` derives from the declared ones
+  (sizes 1, 2, primes, vector tails, totals past 256/1024/4096, equal sizes),
+  values repeating with period ``SEARCH_PERIOD`` per dim.
 
 Each probe runs at several rows of a pairwise covering array (``coverage``)
 over the probe kind, the shape case and the code-path selectors (each optional
@@ -24,6 +27,7 @@ reduction) and every two selector values meet in some probe.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +36,7 @@ from ..spec.core import PROBE_REGIMES, LossSpec, ShapeCase
 from .cases import Case, batch_tensors, expandable, option_grid
 from .coverage import Row, covering_rows
 from .extra_checks import EXTRA_CHECKS
+from .shape_search import search_shapes
 
 LARGE_REDUCTION = 4096
 
@@ -50,7 +55,7 @@ def _present_sets(spec: LossSpec) -> list[tuple[str, ...]]:
     return sets
 
 
-def _large_batch(spec: LossSpec, batched: ShapeCase, every: tuple[str, ...], options: dict, seed: int) -> int:
+def large_batch(spec: LossSpec, batched: ShapeCase, every: tuple[str, ...], options: dict, seed: int) -> int:
     """An odd batch of at least ``LARGE_REDUCTION`` units of ``batched`` (rows cycled)."""
     units = max(len(split_units(spec, Case(spec, batched, every, options, "typical", seed, 0).raw_tensors(),
                                 options).kept), 1)
@@ -67,7 +72,7 @@ def probe_slots(spec: LossSpec, seed: int) -> list[tuple[str, ShapeCase, dict[st
         slots.append(("modes", shape_case, {"regime": "interior", "checks": EXTRA_CHECKS}))
     batched = next((sc for sc in spec.shape_cases if batch_tensors(spec, sc)), None)
     if batched is not None:
-        large = _large_batch(spec, batched, every, option_grid(spec, batched)[0], seed)
+        large = large_batch(spec, batched, every, option_grid(spec, batched)[0], seed)
         slots += [("one row", batched, {"batch": 1}), ("empty batch", batched, {"batch": 0}),
                   ("large", batched, {"batch": large})]
     layout_case = next((sc for sc in spec.shape_cases if any(len(s) for s in sc.shapes.values())), None)
@@ -75,9 +80,12 @@ def probe_slots(spec: LossSpec, seed: int) -> list[tuple[str, ShapeCase, dict[st
         slots += [(layout, layout_case, {"layout": layout}) for layout in ("transposed", "sliced")]
         if batched is not None and expandable(spec, batched, every):
             slots.append(("expanded", batched, {"layout": "expanded"}))
+    slots += [("shapes", shape_case, {"period": SEARCH_PERIOD}) for shape_case in search_shapes(spec)]
     return slots
 
 
+SEARCH_PERIOD = 7
+"""Derived shapes repeat values drawn on at most 7 per dim (prime: no power-of-two stride aliases them)."""
 PROBE_COST = {"large": 8.0, "modes": 2.0}
 """Relative cost of a probe's case (oracle work), so that pairs are covered by cheap probes where they can be."""
 
@@ -96,11 +104,14 @@ def probe_cases(spec: LossSpec, seed: int, first_number: int, fixed: Mapping[str
     are held at one value, as in ``generate_cases``."""
     optional = [t.name for t in spec.optional_tensors]
     slots = {(kind, shape_case.name): (shape_case, variant) for kind, shape_case, variant in probe_slots(spec, seed)}
-    candidates = [Row(kind, name, frozenset(present), options)
+    loose = {"shapes": frozenset(o.name for o in spec.options)}  # each derived shape meets every tensor subset
+    candidates = [Row(kind, name, frozenset(present), options, loose.get(kind, frozenset()))
                   for (kind, name), (shape_case, variant) in slots.items()
                   for present in _present_sets(spec) for options in option_grid(spec, shape_case, fixed)
                   if _valid(spec, shape_case, present, options, variant)]
-    rows = covering_rows(candidates, optional, seed, spec.name, lambda row: PROBE_COST.get(row.probe, 1.0))
+    sizes = {key: max(math.prod(s) for s in shape_case.shapes.values()) for key, (shape_case, _) in slots.items()}
+    rows = covering_rows(candidates, optional, seed, spec.name,
+                         lambda row: PROBE_COST.get(row.probe, 1.0) + sizes[(row.probe, row.shape)] / 512)
     rows.sort(key=lambda row: list(slots).index((row.probe, row.shape)))  # plan order: by probe, as declared
     cases = []
     for row in rows:
