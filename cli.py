@@ -23,13 +23,14 @@ from rich.console import Console
 from . import listing
 from .conformance import html_command, triage
 from .conformance.capabilities import Capabilities
+from .conformance.coverage import coverage_lines, run_coverage
 from .conformance.implementations import UsageError, parse_impl
 from .conformance.junit import write_junit
 from .conformance.progress import RunProgress
 from .conformance.replay import read_reproducer, write_reproducer
 from .conformance.report import ReportStream, print_result, report_document
 from .conformance.results import FAILING, MODES, Result
-from .conformance.runner import RunSettings, plan_units, replay, validate
+from .conformance.runner import RunSettings, plan_units, replay, unit_budget, validate
 from .conformance.schedule import run_units
 from .conformance.targets import COMPILE_TIMEOUT, CompileSettings
 from .conformance.tolerance import DTYPES
@@ -89,6 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="every unsupported check fails")
     run.add_argument("--require", default="", metavar="MODE,...",
                      help="unsupported checks of these modes (value, backward, jvp, hvp) fail")
+    run.add_argument("--budget", default="0", metavar="SECONDS",
+                     help="deep mode: after the planned cases, search with Hypothesis for SECONDS more (default: 0)")
+    run.add_argument("--coverage", action="store_true",
+                     help="print which selector values (optional tensors, option values) each probe saw")
     run.add_argument("--junit", metavar="PATH", help="write JUnit XML to PATH: a test case per row")
     run.add_argument("--candidates", metavar="PATH",
                      help="write PyTorch's own failures (and user failures PyTorch shares) to PATH as JSON "
@@ -221,13 +226,14 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     _writable(args.candidates, "candidates file")
     if args.html:
         html_command.check_html_target(args.html)
-    settings = RunSettings(args.device, timeout, args.strict, require, in_process=args.in_process,
-                           fail_fast=args.fail_fast)
     units = plan_units(losses, impls, dtypes, seed, fixed, compiled, args.device)
+    settings = RunSettings(args.device, timeout, args.strict, require, in_process=args.in_process,
+                           fail_fast=args.fail_fast,
+                           budget=unit_budget(_positive(args.budget, "--budget", allow_zero=True), len(units), jobs))
     described = {"losses": losses, "impls": args.impl, "options": args.option, "dtypes": dtypes,
                  "device": args.device, "seed": seed, "timeout": timeout,
                  "compile": compiled.label() if compiled else None, "supports": args.supports,
-                 "strict": args.strict, "require": sorted(require)}
+                 "strict": args.strict, "require": sorted(require), "budget": args.budget}
     stream = ReportStream(args.report, described) if args.report else None
     started = time.perf_counter()
     with warnings.catch_warnings(), RunProgress(console, units) as progress:
@@ -250,6 +256,8 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     if args.candidates:
         Path(args.candidates).write_text(json.dumps(triage.candidates(combined, found), indent=2) + "\n")
     print_result(combined, console, saved)
+    if args.coverage:
+        console.print("\n".join(coverage_lines(run_coverage(combined))), highlight=False, markup=False)
     console.print(f"checked {len(losses)} losses in {elapsed:.1f} s", highlight=False)
     if stream:
         stream.finish(combined)

@@ -37,6 +37,10 @@ class Case:
     batch: int | None = None
     layout: str = "contiguous"
     checks: tuple[str, ...] = ()
+    probe: str = ""
+    period: int | None = None
+    """Draw each dim at most this long and repeat it cyclically (a wide shape with few distinct units)."""
+    """The gate's probe this case belongs to (``probes.probe_slots``); "" for the option grid."""
 
     @property
     def name(self) -> str:
@@ -46,7 +50,8 @@ class Case:
         batch = "" if self.batch is None else f" batch {self.batch}"
         layout = "" if self.layout == "contiguous" else f" {self.layout}"
         checks = f" checks {'+'.join(self.checks)}" if self.checks else ""
-        return f"#{self.number} {self.shape_case.name}{batch}{layout} [{opts}] {self.regime}{with_}{checks}"
+        period = f" period {self.period}" if self.period else ""
+        return f"#{self.number} {self.shape_case.name}{batch}{layout}{period} [{opts}] {self.regime}{with_}{checks}"
 
     def _rng(self, salt: str) -> np.random.Generator:
         tag = zlib.crc32(f"{self.spec.name}/{self.number}/{salt}".encode())
@@ -64,6 +69,8 @@ class Case:
             if name in tensors:
                 continue
             shape = tuple(self.shape_case.shapes[name])
+            if self.period:
+                shape = tuple(min(size, self.period) for size in shape)
             domain = self.shape_case.domains.get(name, self.spec.tensor(name).domain_for(self.options))
             if isinstance(domain, ClassIndex):
                 classes = structure.class_count(self.shape_case.shapes) if isinstance(structure, Slices) else 1
@@ -74,6 +81,8 @@ class Case:
                 if name in self.shape_case.complex_:
                     tensors[name] = tensors[name] + 1j * np.asarray(sample(domain, rng, shape, regime))
         tensors = {name: tensors[name] for name in self.present}
+        if self.period:
+            tensors = {name: _tile(v, tuple(self.shape_case.shapes[name])) for name, v in tensors.items()}
         if self.batch is not None:
             for name in batch_tensors(self.spec, self.shape_case) or ():
                 if name in tensors:
@@ -128,6 +137,13 @@ def expandable(spec: LossSpec, shape_case: ShapeCase, present: tuple[str, ...]) 
     names = batch_tensors(spec, shape_case) or ()
     return tuple(n for n in names if n in present and not isinstance(spec.tensor(n).domain, ClassIndex)
                  and len(shape_case.shapes[n]) >= 2)
+
+
+def _tile(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``values`` repeated cyclically along each dim to ``shape``."""
+    for axis, size in enumerate(shape):
+        values = np.take(values, np.arange(size) % max(values.shape[axis], 1), axis=axis)
+    return values
 
 
 def _cycle_rows(values: np.ndarray, rows: int) -> np.ndarray:

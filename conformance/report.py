@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .coverage import run_coverage
 from .results import FAILING, QuantityResult, Result, Status, row_label, verdict
 from .tolerance import describe_policy, policy_line
 
@@ -140,7 +141,7 @@ def _summary(result: Result) -> dict[str, Any]:
     ]
     return {"kind": "summary", "ok": result.ok, "groups": groups, "unsupported": unsupported_lines(result),
             "known": sorted({r.message for r in result.results if r.status == Status.KNOWN}),
-            "notes": result.notes, "failures": len(result.failures)}
+            "notes": result.notes, "failures": len(result.failures), "coverage": run_coverage(result)}
 
 
 def _header(settings: dict[str, Any]) -> dict[str, Any]:

@@ -74,6 +74,8 @@ class RunSettings:
     supports: Capabilities = field(default_factory=Capabilities)
     in_process: bool = False
     fail_fast: bool = False
+    budget: float = 0.0
+    """Seconds of deep search (``deep``) per unit after its planned cases; 0: none."""
 
 
 @cache
@@ -398,17 +400,25 @@ def run_unit(unit: Unit, settings: RunSettings, worker: Any) -> Result:
     spec = get_spec(unit.loss)
     runner = CaseRunner(spec, unit.target, worker, settings, unit.capabilities)
     result = Result()
-    for case in plan(spec.name, unit.seed, unit.fixed):
+    def run_case(case: Case) -> list[QuantityResult]:
         result.cases[(spec.name, case.name)] = case
         try:
-            result.results.extend(runner.run(case, unit.dtype))
+            results = runner.run(case, unit.dtype)
         except Exception as error:  # losscheck's own bug: loud, and the other cases still run
-            result.results.append(QuantityResult(spec.name, unit.dtype, case.name, "value", Status.ERROR,
-                                                 message=f"internal error in losscheck's judge: "
-                                                         f"{type(error).__name__}: {error}",
-                                                 target=unit.target.name))
+            results = [QuantityResult(spec.name, unit.dtype, case.name, "value", Status.ERROR,
+                                      message=f"internal error in losscheck's judge: {type(error).__name__}: {error}",
+                                      target=unit.target.name)]
+        result.results.extend(results)
+        return results
+
+    for case in plan(spec.name, unit.seed, unit.fixed):
+        run_case(case)
         if settings.fail_fast and not result.ok:
             break
+    if settings.budget and not (settings.fail_fast and not result.ok):
+        from .deep import search
+
+        search(spec, run_case, unit.seed, settings.budget, dict(unit.fixed))
     settle_unit(result.results, settings)
     if not settings.fail_fast:
         _shrink_failures(result, runner)
@@ -468,14 +478,16 @@ def validate(loss: str, dtypes: Sequence[str], device: str) -> LossSpec:
 def check(loss: str, impl: str | None = None, dtypes: Sequence[str] = DTYPES, device: str = "cpu", seed: int = 0,
           timeout: float = 20.0, options: Mapping[str, Any] | None = None, fail_fast: bool = False, *,
           compile: CompileSettings | bool | None = None, strict: bool = False, require: Sequence[str] = (),
-          supports: Mapping[str, Any] | None = None, jobs: int = 1, in_process: bool = False) -> Result:
+          supports: Mapping[str, Any] | None = None, jobs: int = 1, in_process: bool = False,
+          budget: float = 0.0) -> Result:
     """Check ``impl`` (``"MODULE:ATTR"``; default: every PyTorch path of the loss) for ``loss``.
 
     The implementation runs in worker processes (``in_process=True`` runs it in this process, for
     debugging only, and the result says so). ``options`` fixes some of the loss's options instead of
     sweeping their grids; ``fail_fast`` stops at the first failing check; ``compile`` wraps the target
     in ``torch.compile``; ``supports`` declares capabilities (see ``capabilities``); ``strict`` and
-    ``require`` make unsupported checks fail. Raises UsageError for bad input. Returns a Result whose
+    ``require`` make unsupported checks fail; ``budget`` adds that many seconds of deep search (``deep``),
+    shared by the loss's units. Raises UsageError for bad input. Returns a Result whose
     ``.ok`` says whether every planned check has a verdict and every verdict conforms.
     """
     from .schedule import run_units
@@ -490,11 +502,20 @@ def check(loss: str, impl: str | None = None, dtypes: Sequence[str] = DTYPES, de
             spec.option(name).validate(value)
         except ValueError as error:
             raise UsageError(str(error)) from None
-    settings = RunSettings(device, timeout, strict, frozenset(require), in_process=in_process, fail_fast=fail_fast)
     declared = Capabilities.declared(supports, "supports") if supports else Capabilities()
     compiled = CompileSettings() if compile is True else (compile or None)
-    return run_units(plan_units([loss], {loss: impl} if impl else {}, list(dtypes), seed,
-                                {loss: dict(options or {})}, compiled, device), settings, jobs, declared)
+    units = plan_units([loss], {loss: impl} if impl else {}, list(dtypes), seed, {loss: dict(options or {})},
+                       compiled, device)
+    settings = RunSettings(device, timeout, strict, frozenset(require), in_process=in_process, fail_fast=fail_fast,
+                           budget=unit_budget(budget, len(units), jobs))
+    return run_units(units, settings, jobs, declared)
+
+
+def unit_budget(budget: float, units: int, jobs: int) -> float:
+    """Each unit's share of a run's deep-search ``budget`` in seconds, units running ``jobs`` at a time."""
+    if budget < 0:
+        raise UsageError(f"budget must be a number of seconds >= 0, not {budget}")
+    return budget * min(jobs, units) / max(units, 1)
 
 
 def plan_units(losses: Sequence[str], impls: Mapping[str, str], dtypes: Sequence[str], seed: int,
