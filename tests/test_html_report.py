@@ -164,3 +164,28 @@ def test_write_html_writes_the_page(document, tmp_path):
     path = tmp_path / "page.html"
     write_html(document, path)
     assert path.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_the_terminal_table_fits_80_columns_with_every_loss_name_whole():
+    """Every spec's name, the longest target label and the widest numbers: no line over 80, no name broken."""
+    import io
+
+    from rich.console import Console
+
+    from losscheck.conformance.report import summary_table
+    from losscheck.conformance.results import QuantityResult, Result, Status
+    from losscheck.spec import all_specs
+
+    rows = [QuantityResult(loss=loss, dtype=dtype, case="#1", quantity=quantity, status=Status.UNSUPPORTED,
+                           worst_ulps=1.5e-5 if dtype == "float64" else 9.87e17, worst_relative=1.0,
+                           worst_ratio=123456.0, worst_index=0, expected="", got="", message="m", reproducer="",
+                           input_size=1, target=target)
+            for loss in all_specs() for target in ("pytorch", "compiled")
+            for dtype in ("float64", "float32", "float16", "bfloat16") for quantity in ("value", "grad input")]
+    buffer = io.StringIO()
+    Console(file=buffer, width=80, force_terminal=False).print(summary_table(Result(rows)))
+    lines = buffer.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    names = {line.split()[0] for line in lines if line.strip() and not line.startswith((" ", "─"))}
+    assert set(all_specs()) <= names
+    assert any("9.87e17" in line for line in lines) and any("1.5e-5" in line for line in lines)
