@@ -127,10 +127,34 @@ def build(ref: TargetRef, load: Callable[[str, str], Any]) -> Implementation:
         import torch._functorch.config
 
         torch._functorch.config.enable_autograd_cache = False
+        _private_inductor_cache()
         compiled = torch.compile(impl, mode=ref.compile.mode, dynamic=ref.compile.dynamic)
         compiled.losscheck_supports = getattr(impl, "losscheck_supports", None)  # type: ignore[attr-defined]
         return compiled
     return impl
+
+
+def _private_inductor_cache() -> None:
+    """Point inductor at a cache directory of this worker's own, removed when it exits.
+
+    Inductor writes each compiled graph's ``.so`` in place in its cache directory (``/tmp/torchinductor_$USER``,
+    shared by every process of the user) and later trusts any file it finds there. A worker killed during a
+    compile (by ``--timeout``, a crash, a Ctrl-C) leaves a 0-byte ``.so`` behind, and from then on every process
+    that compiles the same graph fails with ``ImportError: ... file too short``: one killed call would fail that
+    case in every later run. A private directory dies with its worker (the parent's replacement starts afresh)."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    global _inductor_cache
+    if _inductor_cache is None:
+        _inductor_cache = tempfile.mkdtemp(prefix="losscheck-inductor-")
+        atexit.register(shutil.rmtree, _inductor_cache, ignore_errors=True)
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = _inductor_cache
+
+
+_inductor_cache: str | None = None
 
 
 def module_loss(obj: Any) -> Implementation:
