@@ -120,10 +120,41 @@ def build(ref: TargetRef, load: Callable[[str, str], Any]) -> Implementation:
         # limits, and make hitting one an error, never a fallback.
         torch._dynamo.config.recompile_limit = torch._dynamo.config.accumulated_recompile_limit = 1 << 20
         torch._dynamo.config.fail_on_recompile_limit_hit = True
+        # AOTAutograd's cache (torch 2.13) serves a graph compiled for one float option value to a call
+        # with another once shapes have gone dynamic (cosine_similarity_loss: eps=1e-6's graph for an
+        # eps=3.0 call, -1.6e11 for 283/288; tests/test_compiled_deviations.py reproduces it). That is
+        # a wrong answer from the cache, not from the compiled code: compile every graph afresh.
+        import torch._functorch.config
+
+        torch._functorch.config.enable_autograd_cache = False
+        _private_inductor_cache()
         compiled = torch.compile(impl, mode=ref.compile.mode, dynamic=ref.compile.dynamic)
         compiled.losscheck_supports = getattr(impl, "losscheck_supports", None)  # type: ignore[attr-defined]
         return compiled
     return impl
+
+
+def _private_inductor_cache() -> None:
+    """Point inductor at a cache directory of this worker's own, removed when it exits.
+
+    Inductor writes each compiled graph's ``.so`` in place in its cache directory (``/tmp/torchinductor_$USER``,
+    shared by every process of the user) and later trusts any file it finds there. A worker killed during a
+    compile (by ``--timeout``, a crash, a Ctrl-C) leaves a 0-byte ``.so`` behind, and from then on every process
+    that compiles the same graph fails with ``ImportError: ... file too short``: one killed call would fail that
+    case in every later run. A private directory dies with its worker (the parent's replacement starts afresh)."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    global _inductor_cache
+    if _inductor_cache is None:
+        _inductor_cache = tempfile.mkdtemp(prefix="losscheck-inductor-")
+        atexit.register(shutil.rmtree, _inductor_cache, ignore_errors=True)
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = _inductor_cache
+
+
+_inductor_cache: str | None = None
 
 
 def module_loss(obj: Any) -> Implementation:

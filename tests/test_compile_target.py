@@ -35,3 +35,51 @@ def test_a_compiled_call_gets_time_to_compile_unless_told(run_cli, monkeypatch, 
 def test_a_bad_timeout_is_still_a_usage_error(run_cli):
     assert run_cli("run", "--compile", "--timeout", "-5")[0] == 2
     assert run_cli("run", "--compile", "--timeout", "")[0] == 2
+
+
+_COMPILE = r"""
+import os, sys, torch
+if sys.argv[1] == "losscheck":
+    from losscheck.conformance.targets import CompileSettings, TargetRef, build
+    fn = build(TargetRef("mse_loss", compile=CompileSettings()), None)
+    print(os.environ["TORCHINDUCTOR_CACHE_DIR"])
+else:
+    fn = torch.compile(torch.nn.functional.mse_loss)
+x = torch.tensor([0.5, 2.0, -1.0], dtype=torch.float64)
+print(fn(x, torch.zeros(3, dtype=torch.float64)).item())
+"""
+
+
+def _compile_in(cache, how):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache)}
+    return subprocess.run([sys.executable, "-c", _COMPILE, how], capture_output=True, text=True, env=env,
+                          timeout=900)
+
+
+@pytest.mark.slow
+def test_a_compiled_target_keeps_its_own_inductor_cache(tmp_path):
+    """Upstream (torch 2.13): inductor trusts any ``.so`` in its cache directory, so a worker killed while
+    compiling (a 0-byte ``.so``, as --timeout left behind) fails that graph in every later process with
+    ``ImportError: ... file too short``. losscheck's compiled target compiles into a directory of its own,
+    removed when the worker exits, so the poisoned shared cache cannot reach it. Exact value: mean(0.25, 4, 1)
+    = 1.75. When upstream stops trusting a truncated file, the second assertion fails: revise the docstring of
+    ``targets._private_inductor_cache``."""
+    shared = tmp_path / "shared"
+    first = _compile_in(shared, "plain")
+    assert first.returncode == 0 and float(first.stdout.split()[-1]) == 1.75, first.stderr[-2000:]
+    built = list(shared.rglob("*.main.so"))  # each graph's kernel library
+    assert built
+    for so in built:  # what a worker killed in the compile leaves
+        so.write_bytes(b"")
+    poisoned = _compile_in(shared, "plain")
+    assert poisoned.returncode != 0 and "file too short" in poisoned.stderr
+    ours = _compile_in(shared, "losscheck")
+    assert ours.returncode == 0, ours.stderr[-2000:]
+    private, value = ours.stdout.split()[-2:]
+    assert float(value) == 1.75
+    assert private != str(shared) and "losscheck-inductor-" in private
+    assert not __import__("os").path.exists(private)  # removed when the worker exited
