@@ -20,7 +20,7 @@ from typing import NoReturn
 from rich.console import Console
 
 from . import listing
-from .conformance import html_command
+from .conformance import cache_flags, html_command
 from .conformance.capabilities import Capabilities
 from .conformance.implementations import UsageError, parse_impl
 from .conformance.junit import write_junit
@@ -88,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--require", default="", metavar="MODE,...",
                      help="unsupported checks of these modes (value, backward, jvp, hvp) fail")
     run.add_argument("--junit", metavar="PATH", help="write JUnit XML to PATH: a test case per row")
+    run.add_argument("--cache-dir", metavar="PATH",
+                     help="keep the oracle cache (exact references, generated evaluators) in PATH "
+                          "(default: $XDG_CACHE_HOME/losscheck, else ~/.cache/losscheck)")
+    run.add_argument("--no-cache", action="store_true", help="compute every reference afresh; read and write no cache")
     run.add_argument("--in-process", action="store_true",
                      help="debugging only: call the implementation inside losscheck's own process, unisolated")
     repro = commands.add_parser("repro", help="replay a reproducer file: expected against got")
@@ -214,6 +218,7 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     _writable(args.junit, "JUnit report")
     if args.html:
         html_command.check_html_target(args.html)
+    cache_flags.configure_cache(args.cache_dir, args.no_cache)
     settings = RunSettings(args.device, timeout, args.strict, require, in_process=args.in_process,
                            fail_fast=args.fail_fast)
     units = plan_units(losses, impls, dtypes, seed, fixed, compiled, args.device)
