@@ -21,7 +21,7 @@ from typing import NoReturn
 from rich.console import Console
 
 from . import listing
-from .conformance import html_command, triage
+from .conformance import cache_flags, html_command, triage
 from .conformance.capabilities import Capabilities
 from .conformance.coverage import coverage_lines, run_coverage
 from .conformance.implementations import UsageError, parse_impl
@@ -98,6 +98,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--candidates", metavar="PATH",
                      help="write PyTorch's own failures (and user failures PyTorch shares) to PATH as JSON "
                           "known-deviation candidates, with input, PyTorch's value and the exact value")
+    run.add_argument("--cache-dir", metavar="PATH",
+                     help="keep the oracle cache (exact references, generated evaluators) in PATH "
+                          "(default: $XDG_CACHE_HOME/losscheck, else ~/.cache/losscheck)")
+    run.add_argument("--no-cache", action="store_true", help="compute every reference afresh; read and write no cache")
     run.add_argument("--in-process", action="store_true",
                      help="debugging only: call the implementation inside losscheck's own process, unisolated")
     repro = commands.add_parser("repro", help="replay a reproducer file: expected against got")
@@ -226,6 +230,7 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     _writable(args.candidates, "candidates file")
     if args.html:
         html_command.check_html_target(args.html)
+    cache_flags.configure_cache(args.cache_dir, args.no_cache)
     units = plan_units(losses, impls, dtypes, seed, fixed, compiled, args.device)
     settings = RunSettings(args.device, timeout, args.strict, require, in_process=args.in_process,
                            fail_fast=args.fail_fast,

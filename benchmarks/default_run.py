@@ -1,14 +1,15 @@
 """Benchmark: wall time of `losscheck run`, per loss and in all, with a cold and a warm oracle cache, and
 PyTorch's worst errors per dtype (from the JSON report).
 
-    python benchmarks/default_run.py [--repeat N] [--loss NAME]... [--no-total]
+    python benchmarks/default_run.py [--repeat N] [--loss NAME]... [--no-total] [--high-precision-only]
 
 Each timing is a fresh `losscheck run` subprocess (imports and symbolic derivation included), as a user
 or CI would run it: wall seconds, and CPU seconds (user + system of the subprocess and its children),
 which a machine shared with other work inflates far less. cold: an empty cache ($LOSSCHECK_CACHE_DIR, a
 new temporary folder: no stored references or evaluators); warm: the same command again on the cache
 the cold run filled (same seed). Runs happen in a temporary folder, so nothing is written into the
-repository.
+repository. ``--high-precision-only`` sets $LOSSCHECK_HIGH_PRECISION_ONLY: every reference at high precision,
+no float64 first pass (``conformance.first_pass``), for the comparison.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from losscheck.conformance.first_pass import ENV_HIGH_PRECISION_ONLY
 from losscheck.spec import all_specs
+
+HIGH_PRECISION_ONLY = False
 
 
 def _cpu_seconds() -> float:
@@ -37,6 +41,10 @@ def timed_run(args: list[str], folder: Path, cache: Path) -> tuple[float, float,
     """Wall and CPU seconds and exit status of one `losscheck run` in ``folder``, caching under ``cache``."""
     env = {**os.environ, "LOSSCHECK_CACHE_DIR": str(cache)}
     env.pop("LOSSCHECK_NO_CACHE", None)
+    if HIGH_PRECISION_ONLY:
+        env[ENV_HIGH_PRECISION_ONLY] = "1"
+    else:
+        env.pop(ENV_HIGH_PRECISION_ONLY, None)
     cpu, started = _cpu_seconds(), time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "losscheck", "run", *args, "--report", str(folder / "report.json")],
                           capture_output=True, text=True, cwd=folder, env=env)
@@ -77,7 +85,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--loss", action="append", help="only these losses (default: every loss)")
     parser.add_argument("--no-total", action="store_true", help="skip the default run over every loss")
+    parser.add_argument("--high-precision-only", action="store_true",
+                        help="no float64 first pass: every reference at high precision (the comparison)")
     args = parser.parse_args()
+    global HIGH_PRECISION_ONLY
+    HIGH_PRECISION_ONLY = args.high_precision_only
+    print(f"oracle: {'high precision only' if HIGH_PRECISION_ONLY else 'float64 first pass, then high precision'}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         print(f"{'seconds':34s} {'cold wall':>9s} {'cold CPU':>9s} {'warm wall':>9s} {'warm CPU':>9s}  exit")

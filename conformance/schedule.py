@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
 
+from ..derivations import disk_cache
 from .capabilities import ANYTHING, Capabilities
 from .results import Result
 from .runner import RunSettings, Unit, new_worker, run_unit, verify_spec
@@ -91,16 +92,19 @@ def run_units(units: Sequence[Unit], settings: RunSettings, jobs: int = 1, decla
     return combined
 
 
-def _quiet() -> None:
-    """PyTorch's warnings (deprecations, experimental dtypes) are not findings, in a judge process either."""
+def _start_judge(cache: tuple[str, str]) -> None:
+    """A judge process: the parent's cache settings (``--cache-dir``, ``--no-cache``); PyTorch's warnings
+    (deprecations, experimental dtypes) are not findings, in a judge process either."""
     import warnings
 
     warnings.simplefilter("ignore")
+    disk_cache.restore(cache)
 
 
 def _run_pool(tasks: list[tuple], settings: RunSettings, jobs: int, finish: Callable[[int, Result], None]) -> None:
     context = multiprocessing.get_context("spawn")  # never fork a process that holds torch's threads
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_quiet) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_judge,
+                             initargs=(disk_cache.configuration(),)) as pool:
         pending = {pool.submit(_task, task, settings): index for index, task in enumerate(tasks)}
         while pending:
             completed, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -112,6 +112,21 @@ def configure(root: str | os.PathLike | None) -> None:
     _configured = None if root is None else Path(root)
 
 
+def configuration() -> tuple[str, str]:
+    """What ``configure`` set in this process, as plain data for ``restore`` in a process it starts (a judge
+    process of ``--jobs``, a sweep worker): ("unset", ""), ("off", "") or ("root", DIR)."""
+    if _configured is _UNSET:
+        return ("unset", "")
+    return ("off", "") if _configured is None else ("root", str(_configured))
+
+
+def restore(carried: tuple[str, str]) -> None:
+    """Configure this process as ``configuration()`` described another."""
+    global _configured
+    kind, root = carried
+    _configured = _UNSET if kind == "unset" else None if kind == "off" else Path(root)
+
+
 def store(name: str) -> DiskCache | None:
     """The store ``name`` under the configured root, else the environment's; None when caching is off."""
     if _configured is not _UNSET:
