@@ -26,11 +26,12 @@ from .conformance.capabilities import Capabilities
 from .conformance.coverage import coverage_lines, run_coverage
 from .conformance.implementations import UsageError, parse_impl
 from .conformance.junit import write_junit
+from .conformance.planning import plan_units, unit_budget
 from .conformance.progress import RunProgress
 from .conformance.replay import read_reproducer, write_reproducer
 from .conformance.report import ReportStream, print_result, report_document
 from .conformance.results import FAILING, MODES, Result
-from .conformance.runner import RunSettings, plan_units, replay, unit_budget, validate
+from .conformance.runner import RunSettings, replay, validate
 from .conformance.schedule import run_units
 from .conformance.targets import COMPILE_TIMEOUT, CompileSettings
 from .conformance.tolerance import DTYPES

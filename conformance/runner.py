@@ -24,15 +24,12 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from ..derivations.symbolic import variant_key
-from ..derivations.units import split_units
 from ..spec import LossSpec, get_spec
 from .capabilities import ANYTHING, Capabilities, lacks_kernel, says_unsupported
-from .cases import COMPLEX_DTYPES, Case, expandable, generate_cases, round_to
+from .cases import COMPLEX_DTYPES, Case, expandable, round_to
 from .deviations import find_known_raised, find_known_shape
 from .driver import CallRequest, Driver, Observation, Raised, digest
 from .extra_checks import random_like
-from .gradient_checks import verify_gradients
 from .implementations import NamedCallable, UsageError
 from .judge import (
     Trial,
@@ -44,7 +41,7 @@ from .judge import (
     returned_problem,
 )
 from .oracle import differentiated, exact_reference, same_value
-from .probes import probe_cases
+from .planning import Unit, plan, plan_units, unit_budget
 from .reproducer import reproducer
 from .results import FAILING, QuantityResult, Result, Status, mode_of, verdict
 from .shrink import shrink
@@ -76,28 +73,6 @@ class RunSettings:
     fail_fast: bool = False
     budget: float = 0.0
     """Seconds of deep search (``deep``) per unit after its planned cases; 0: none."""
-
-
-@cache
-def plan(loss: str, seed: int, fixed: tuple = ()) -> tuple[Case, ...]:
-    """The cases of a loss: its option grid, then the gate's probes (``fixed`` pins options)."""
-    spec = get_spec(loss)
-    options = dict(fixed)
-    grid = generate_cases(spec, seed, options)
-    return tuple(grid + probe_cases(spec, seed, first_number=len(grid), fixed=options))
-
-
-def verify_spec(spec: LossSpec, seed: int, fixed: tuple = ()) -> list[str]:
-    """The spec's symbolic gradients checked once per variant of its grid (finite differences, adjoint)."""
-    problems: list[str] = []
-    verified: set = set()
-    for case in generate_cases(spec, seed, dict(fixed)):
-        tensors = case.tensors("float64")
-        key = variant_key(spec, case.present, split_units(spec, tensors, case.options), case.options)
-        if key not in verified:
-            verified.add(key)
-            problems.extend(verify_gradients(spec, case, tensors))
-    return problems
 
 
 def _wire_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -383,18 +358,6 @@ def settle_unit(results: list[QuantityResult], settings: RunSettings) -> None:
             r.message = f"{r.message}; required by {'--strict' if settings.strict else '--require ' + r.mode}"
 
 
-@dataclass(frozen=True)
-class Unit:
-    """One (loss, target, dtype) to check, and everything needed to do it in any process."""
-
-    loss: str
-    target: TargetRef
-    dtype: str
-    seed: int
-    fixed: tuple = ()
-    capabilities: Capabilities = field(default_factory=Capabilities)
-
-
 def run_unit(unit: Unit, settings: RunSettings, worker: Any) -> Result:
     """Check one unit's cases in plan order, settle it, and shrink its failures."""
     spec = get_spec(unit.loss)
@@ -509,27 +472,6 @@ def check(loss: str, impl: str | None = None, dtypes: Sequence[str] = DTYPES, de
     settings = RunSettings(device, timeout, strict, frozenset(require), in_process=in_process, fail_fast=fail_fast,
                            budget=unit_budget(budget, len(units), jobs))
     return run_units(units, settings, jobs, declared)
-
-
-def unit_budget(budget: float, units: int, jobs: int) -> float:
-    """Each unit's share of a run's deep-search ``budget`` in seconds, units running ``jobs`` at a time."""
-    if budget < 0:
-        raise UsageError(f"budget must be a number of seconds >= 0, not {budget}")
-    return budget * min(jobs, units) / max(units, 1)
-
-
-def plan_units(losses: Sequence[str], impls: Mapping[str, str], dtypes: Sequence[str], seed: int,
-               fixed: Mapping[str, Mapping[str, Any]], compile: CompileSettings | None, device: str) -> list[Unit]:
-    """The run's units in plan order: per loss, per target (the --impl, or PyTorch's paths), per dtype."""
-    from .targets import builtin_targets
-
-    units = []
-    for loss in losses:
-        targets = ([TargetRef(loss, impls[loss], compile, device)] if loss in impls
-                   else builtin_targets(loss, compile, device))
-        pinned = tuple(sorted(fixed.get(loss, {}).items(), key=lambda item: item[0]))
-        units += [Unit(loss, target, dtype, seed, pinned) for target in targets for dtype in dtypes]
-    return units
 
 
 def replay(recorded: Any, impl: str | None = None, timeout: float = 20.0) -> list[QuantityResult]:

@@ -18,8 +18,9 @@ from typing import Any
 
 from ..derivations import disk_cache
 from .capabilities import ANYTHING, Capabilities
+from .planning import Unit, verify_spec
 from .results import Result
-from .runner import RunSettings, Unit, new_worker, run_unit, verify_spec
+from .runner import RunSettings, new_worker, run_unit
 from .workers import InProcessWorker
 
 UnitCallback = Callable[[int, Result], None]

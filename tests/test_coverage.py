@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 from losscheck.conformance.coverage import Row, case_levels, covering_rows, pairs_of, run_coverage
+from losscheck.conformance.planning import plan
 from losscheck.conformance.probes import probe_cases
 from losscheck.conformance.results import QuantityResult, Result, Status
-from losscheck.conformance.runner import plan
 from losscheck.spec import all_specs, get_spec
 
 SPECS = sorted(all_specs())

@@ -9,22 +9,24 @@ from losscheck.spec import get_spec
 
 
 class _Judged:
-    """A stand-in runner: fails (far past tolerance) only on one combination the plan never makes."""
+    """A stand-in runner: fails only on one combination the plan never makes (transposed, tiny, sum), and comes
+    closer to its tolerance with each of the three it has (as a kernel's error grows toward its bug)."""
 
     def __init__(self):
         self.cases = []
 
     def __call__(self, case):
         self.cases.append(case)
-        bad = case.layout == "transposed" and case.regime == "tiny" and case.options.get("reduction") == "sum"
+        near = [case.layout == "transposed", case.regime == "tiny", case.options.get("reduction") == "sum"]
+        bad = all(near)
         return [QuantityResult(case.spec.name, "float32", case.name, "value", Status.FAIL if bad else Status.PASS,
-                               worst_ratio=9.0 if bad else 0.1)]
+                               worst_ratio=9.0 if bad else 0.1 + 0.3 * sum(near))]
 
 
 def test_the_search_reaches_combinations_the_plan_never_makes_and_spends_its_budget():
     judged = _Judged()
     started = time.monotonic()
-    done = search(get_spec("mse_loss"), judged, seed=0, budget=4.0)
+    done = search(get_spec("mse_loss"), judged, seed=5, budget=4.0)  # draws depend on the seed, not the clock
     assert 4.0 <= time.monotonic() - started < 30
     assert len(done) == len(judged.cases) > 20
     assert any(r.status == Status.FAIL for _, results in done for r in results)
