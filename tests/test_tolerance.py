@@ -207,3 +207,41 @@ def test_a_weighted_mean_gradient_carries_the_error_of_the_mean_it_reads(loss, x
                        "float32", derivative=True).ok
     assert not compare(exact, reference.grad_bounds["weight"], weight_grad(torch.float32, torch.bfloat16),
                        "float32", derivative=True).ok
+
+
+@pytest.mark.parametrize(("input1", "input2", "label", "margin"), [
+    ([[1.8681640625, 0.62939453125, 2.224609375]], [[-5.21484375, -22.390625, -1.662109375]], 1.0, 0.0),
+    ([[1.708984375, -2.1015625, -1.341796875]], [[31.328125, 3.53515625, -5.72265625]], -1.0, -0.5),
+])
+def test_an_adjoint_below_the_normal_range_is_allowed_its_underflow(input1, input2, label, margin):
+    """float16 cosine_embedding_loss with upstream c = 2^-12 (a mean over 4097 rows): the backward forms the
+    adjoint of the radicand p = (Σx1² + ε)·(Σx2² + ε), c·∂l/∂p, below float16's smallest normal, then multiplies
+    it by Σx2² and 2·x1. PyTorch's grad input1 then errs by several times what the last operation's
+    underflow allows (6.5x and 6.3x before ``adjoint_underflow``); the same kernel in float32 is accurate."""
+    from losscheck.conformance.oracle import exact_reference
+    from losscheck.spec import get_spec
+
+    c = 2.0**-12
+    tensors = {"input1": np.array(input1), "input2": np.array(input2), "target": np.array([label])}
+    s1, s2 = (mpmath.fsum(mpmath.mpf(v) ** 2 for v in tensors[n].reshape(-1)) for n in ("input1", "input2"))
+    dot = mpmath.fsum(mpmath.mpf(a) * mpmath.mpf(b) for a, b in zip(input1[0], input2[0]))
+    adjoint = c * dot / (2 * (s1 * s2) ** mpmath.mpf(1.5))  # |c·∂l/∂p|, l = ±cos (+ a constant)
+    assert adjoint < FORMATS["float16"].underflow_unit * 2 ** 11  # below the smallest normal, 2^-14
+    reference = exact_reference(get_spec("cosine_embedding_loss"), tensors, {"margin": margin, "reduction": "none"},
+                                np.array([c]))
+    grads = {}
+    for dtype in (torch.float16, torch.float32):
+        x1 = torch.tensor(input1, dtype=dtype, requires_grad=True)
+        x2 = torch.tensor(input2, dtype=dtype, requires_grad=True)
+        out = torch.nn.functional.cosine_embedding_loss(x1, x2, torch.tensor([label], dtype=dtype), margin=margin,
+                                                        reduction="none")
+        out.backward(torch.tensor([c], dtype=dtype))
+        grads[dtype] = x1.grad.double().numpy().reshape(-1)
+    exact = reference.grads["input1"]
+    assert compare(exact, reference.grad_bounds["input1"], grads[torch.float16], "float16", derivative=True).ok
+    assert compare(exact, reference.grad_bounds["input1"], grads[torch.float32], "float32", derivative=True).ok
+    # at upstream 1 every adjoint is normal: the same term is then negligible, and a 5% error is flagged
+    whole = exact_reference(get_spec("cosine_embedding_loss"), tensors, {"margin": margin, "reduction": "none"},
+                            np.array([1.0]))
+    off = np.array([float(e) * 1.05 for e in whole.grads["input1"]])
+    assert not compare(whole.grads["input1"], whole.grad_bounds["input1"], off, "float16", derivative=True).ok
