@@ -245,3 +245,34 @@ def test_an_adjoint_below_the_normal_range_is_allowed_its_underflow(input1, inpu
                             np.array([1.0]))
     off = np.array([float(e) * 1.05 for e in whole.grads["input1"]])
     assert not compare(whole.grads["input1"], whole.grad_bounds["input1"], off, "float16", derivative=True).ok
+
+
+@pytest.mark.parametrize(("logit", "upstream", "overflows_there"), [
+    (-30000.0, -1.2666015625, True),  # seed 1001's element: 1.2666·1.8955·30000 = 72025
+    (-20000.0, -2.0, True),  # a second witness: 2·1.8955·20000 = 75820
+    (-20000.0, -1.5, False),  # 56865 fits: the claim is held, and PyTorch meets it
+])
+def test_the_upstream_is_multiplied_in_before_the_mean_divides(logit, upstream, overflows_there):
+    """float16 binary_cross_entropy_with_logits, mean over 20 elements: the target gradient's backward forms
+    δ·pos_weight·log σ(x) before dividing by 20 (and before the weight), so it is ±inf where the exact
+    gradient, δ/20 times that, is about 2900. The peak scales a reduced loss's partial products by |δ|."""
+    from losscheck.conformance.oracle import exact_reference
+    from losscheck.conformance.tolerance import withheld
+    from losscheck.spec import get_spec
+
+    x = np.zeros(20)
+    x[0] = logit
+    tensors = {"input": x, "target": np.full(20, 0.5), "weight": np.full(20, 0.5),
+               "pos_weight": np.full(20, 1.8955078125)}
+    half = {n: torch.tensor(v, dtype=torch.float16, requires_grad=n == "target") for n, v in tensors.items()}
+    out = torch.nn.functional.binary_cross_entropy_with_logits(half["input"], half["target"], weight=half["weight"],
+                                                               pos_weight=half["pos_weight"], reduction="mean")
+    (got,) = torch.autograd.grad(out, [half["target"]], torch.tensor(upstream, dtype=torch.float16))
+    reference = exact_reference(get_spec("binary_cross_entropy_with_logits"), tensors, {"reduction": "mean"},
+                                np.array(upstream))
+    exact, bound = reference.grads["target"][0], reference.grad_bounds["target"][0]
+    assert mpmath.isfinite(exact) and not overflows(exact, "float16")
+    assert math.isinf(got[0].item()) == overflows_there
+    assert bool(withheld(bound, exact, "float16", True)) == overflows_there
+    assert compare(reference.grads["target"], reference.grad_bounds["target"], got.double().numpy(), "float16",
+                   derivative=True).ok
