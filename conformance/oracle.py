@@ -105,7 +105,8 @@ def _position(table: UnitTable, name: str, unit: int, slot: int) -> int:
 def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
                 denominator_term: mpmath.mpf, all_peak: mpmath.mpf,
                 smallest_input: mpmath.mpf, denominator_condition: mpmath.mpf,
-                mean: Bound | None = None, reader: mpmath.mpf | int = 0) -> list[tuple[mpmath.mpf, Bound]]:
+                mean: Bound | None = None, reader: mpmath.mpf | int = 0,
+                upstream: mpmath.mpf | int = 0) -> list[tuple[mpmath.mpf, Bound]]:
     """One unit's contribution c·∂l/∂s (+ the mean's denominator term) to each gradient entry, with its Bound.
 
     A gradient entry with a denominator term reads the mean L, so its peak is every unit's (``all_peak``).
@@ -116,6 +117,9 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
     dtype's underflow threshold: a float16 mean over 4097 rows has c ≈ 2.4e-4). For the same reason
     the η errors of ∂l/∂s's own operations, A(∂l/∂s), are not scaled down by a |c| < 1: every
     intermediate is formed already scaled by c, so each may round in the subnormal range.
+    A reduced loss's backward multiplies the raw ``upstream`` δ into the unit's factors before it divides
+    by a mean's D (float16 binary_cross_entropy_with_logits: δ·pos_weight·log σ(x) = 1.27·56865 overflows
+    where δ/20 times it would not), so the partial products are scaled by max(|c|, |δ|, 1).
     ``denominator_condition`` is κ = Σ|d_u|/|D| for a mean (see ``_denominator_condition``), else 0:
     a term divided by D once carries κ·|term| more. The denominator term −δ·L/D·∂d/∂s reads the mean L
     itself, so it carries L's whole error, |δ·∂d/∂s/D|·(u·M(L) + g(N)·u·S(L)) with ``mean`` L's Bound
@@ -133,7 +137,7 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
     for i in range(n_grad):
         contribution = c * loss_grad[i]
         # a backward may form the unit's own ∂l/∂s, or c times its large factors, before the rest
-        own_peak = max(peak, abs(loss_grad[i]), max(abs(c), 1) * gradient_peaks[i])
+        own_peak = max(peak, abs(loss_grad[i]), max(abs(c), upstream, 1) * gradient_peaks[i])
         bound = Bound(abs(c) * magnitudes[i] + abs(contribution) * denominator_condition,
                       max(abs(c), 1) * underflows[i] + 1 + abs(loss_grad[i]) / smallest_input,
                       own_peak, slack, distance == 0, abs(contribution), undefined=not mpmath.isfinite(c))
@@ -247,7 +251,8 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
             if key not in scattered:
                 scattered[key] = (_unit_terms(row, c, n_grad, first_bound, denominator_term, all_peak,
                                               smallest[id(args)], condition,
-                                              value_bounds[0] if reduction == "mean" else None, abs(c))
+                                              value_bounds[0] if reduction == "mean" else None, abs(c),
+                                              abs(delta[0]) if reduction != "none" else 0)
                                   if with_bounds else _unit_values(row, c, n_grad, denominator_term))
             for (name, slot), (contribution, bound) in zip(d.wrt, scattered[key]):
                 at = _position(table, name, u, slot)

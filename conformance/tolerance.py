@@ -19,6 +19,24 @@ the third is summation error, which grows with the number of terms summed
 magnitudes S, not on their conditioning M.
 Special values never get a tolerance: NaN must meet NaN and ±inf the same
 ±inf, and a finite v that rounds past the dtype's largest value expects ±inf.
+
+The error model behind M, A and P (derived per algorithm class, never fitted to a seed):
+
+* Each operation rounds once in the dtype: fl(a ∘ b) = (a ∘ b)(1 + δ) + η', |δ| ≤ u, |η'| ≤ η, which
+  holds for float16 and bfloat16 as PyTorch's CPU kernels evaluate them too (float32 arithmetic, one
+  rounding to the half type per operation). M propagates the δ terms, A the η' terms.
+* A result may land below the dtype's normal range at any operation, not only the last. A counts every
+  operation of the forward formula (``underflow_magnitude``) and, for a gradient, every adjoint the
+  backward forms: the adjoint c·∂l/∂v of each forward operation v is multiplied down to the input s,
+  so one that rounds into the subnormal range reaches the gradient as η·|∂v/∂s| (``adjoint_underflow``;
+  PyTorch's float16 cosine_embedding_loss at c = 2^-12 forms c·∂l/∂p for the radicand p of its root far
+  below float16's smallest normal). Where every adjoint is normal, |c·∂l/∂v| ≥ 2^e_min and η = u·2^e_min,
+  so each such term is at most u·|c·∂l/∂v·∂v/∂s|: one more rounding of a path M already charges.
+* Products are formed before a scale: the upstream c is multiplied in first (A is not scaled down by
+  |c| < 1), a kernel may multiply a gradient's factors in any order and forms the radicand of a root
+  of a product (P counts both, past which no claim is made).
+* A reduction's value reads every unit: a gradient term that reads a mean L (the −δ·L/Σw·∂d/∂s of a
+  weighted mean) carries L's whole error, u·M(L) and L's summation over its N units, not u·|L|.
 """
 
 from __future__ import annotations

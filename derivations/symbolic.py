@@ -34,7 +34,14 @@ from ..spec.functions import unclamped
 from . import disk_cache
 from .evaluators import generated_source, load_generated, make_mpmath, make_numpy
 from .kinks import kink_outputs
-from .magnitude import largest_partial_product, least, peak_magnitude, rounding_magnitude, underflow_magnitude
+from .magnitude import (
+    adjoint_underflow,
+    largest_partial_product,
+    least,
+    peak_magnitude,
+    rounding_magnitude,
+    underflow_magnitude,
+)
 from .units import UnitTable
 
 
@@ -178,8 +185,12 @@ class Derivation:
 
     @cached_property
     def underflows(self) -> list[sp.Expr]:
-        """A (underflow magnitude) of the loss, then of each ∂l/∂s."""
-        return self._bounds(underflow_magnitude)
+        """A (underflow magnitude) of the loss, then of each ∂l/∂s plus the backward's adjoints
+        (``adjoint_underflow`` of the loss, or of its form that forms the most)."""
+        loss, *grads = self._bounds(underflow_magnitude)
+        adjoints = [sp.Max(*[adjoint_underflow(f, self.wrt_symbol(i)) for f in [self.loss, *self.forms]])
+                    for i in range(len(self.wrt))]
+        return [loss, *[a + u for a, u in zip(grads, adjoints)]]
 
     @cached_property
     def peak(self) -> sp.Expr:

@@ -207,3 +207,72 @@ def test_a_weighted_mean_gradient_carries_the_error_of_the_mean_it_reads(loss, x
                        "float32", derivative=True).ok
     assert not compare(exact, reference.grad_bounds["weight"], weight_grad(torch.float32, torch.bfloat16),
                        "float32", derivative=True).ok
+
+
+@pytest.mark.parametrize(("input1", "input2", "label", "margin"), [
+    ([[1.8681640625, 0.62939453125, 2.224609375]], [[-5.21484375, -22.390625, -1.662109375]], 1.0, 0.0),
+    ([[1.708984375, -2.1015625, -1.341796875]], [[31.328125, 3.53515625, -5.72265625]], -1.0, -0.5),
+])
+def test_an_adjoint_below_the_normal_range_is_allowed_its_underflow(input1, input2, label, margin):
+    """float16 cosine_embedding_loss with upstream c = 2^-12 (a mean over 4097 rows): the backward forms the
+    adjoint of the radicand p = (Σx1² + ε)·(Σx2² + ε), c·∂l/∂p, below float16's smallest normal, then multiplies
+    it by Σx2² and 2·x1. PyTorch's grad input1 then errs by several times what the last operation's
+    underflow allows (6.5x and 6.3x before ``adjoint_underflow``); the same kernel in float32 is accurate."""
+    from losscheck.conformance.oracle import exact_reference
+    from losscheck.spec import get_spec
+
+    c = 2.0**-12
+    tensors = {"input1": np.array(input1), "input2": np.array(input2), "target": np.array([label])}
+    s1, s2 = (mpmath.fsum(mpmath.mpf(v) ** 2 for v in tensors[n].reshape(-1)) for n in ("input1", "input2"))
+    dot = mpmath.fsum(mpmath.mpf(a) * mpmath.mpf(b) for a, b in zip(input1[0], input2[0]))
+    adjoint = c * dot / (2 * (s1 * s2) ** mpmath.mpf(1.5))  # |c·∂l/∂p|, l = ±cos (+ a constant)
+    assert adjoint < FORMATS["float16"].underflow_unit * 2 ** 11  # below the smallest normal, 2^-14
+    reference = exact_reference(get_spec("cosine_embedding_loss"), tensors, {"margin": margin, "reduction": "none"},
+                                np.array([c]))
+    grads = {}
+    for dtype in (torch.float16, torch.float32):
+        x1 = torch.tensor(input1, dtype=dtype, requires_grad=True)
+        x2 = torch.tensor(input2, dtype=dtype, requires_grad=True)
+        out = torch.nn.functional.cosine_embedding_loss(x1, x2, torch.tensor([label], dtype=dtype), margin=margin,
+                                                        reduction="none")
+        out.backward(torch.tensor([c], dtype=dtype))
+        grads[dtype] = x1.grad.double().numpy().reshape(-1)
+    exact = reference.grads["input1"]
+    assert compare(exact, reference.grad_bounds["input1"], grads[torch.float16], "float16", derivative=True).ok
+    assert compare(exact, reference.grad_bounds["input1"], grads[torch.float32], "float32", derivative=True).ok
+    # at upstream 1 every adjoint is normal: the same term is then negligible, and a 5% error is flagged
+    whole = exact_reference(get_spec("cosine_embedding_loss"), tensors, {"margin": margin, "reduction": "none"},
+                            np.array([1.0]))
+    off = np.array([float(e) * 1.05 for e in whole.grads["input1"]])
+    assert not compare(whole.grads["input1"], whole.grad_bounds["input1"], off, "float16", derivative=True).ok
+
+
+@pytest.mark.parametrize(("logit", "upstream", "overflows_there"), [
+    (-30000.0, -1.2666015625, True),  # seed 1001's element: 1.2666·1.8955·30000 = 72025
+    (-20000.0, -2.0, True),  # a second witness: 2·1.8955·20000 = 75820
+    (-20000.0, -1.5, False),  # 56865 fits: the claim is held, and PyTorch meets it
+])
+def test_the_upstream_is_multiplied_in_before_the_mean_divides(logit, upstream, overflows_there):
+    """float16 binary_cross_entropy_with_logits, mean over 20 elements: the target gradient's backward forms
+    δ·pos_weight·log σ(x) before dividing by 20 (and before the weight), so it is ±inf where the exact
+    gradient, δ/20 times that, is about 2900. The peak scales a reduced loss's partial products by |δ|."""
+    from losscheck.conformance.oracle import exact_reference
+    from losscheck.conformance.tolerance import withheld
+    from losscheck.spec import get_spec
+
+    x = np.zeros(20)
+    x[0] = logit
+    tensors = {"input": x, "target": np.full(20, 0.5), "weight": np.full(20, 0.5),
+               "pos_weight": np.full(20, 1.8955078125)}
+    half = {n: torch.tensor(v, dtype=torch.float16, requires_grad=n == "target") for n, v in tensors.items()}
+    out = torch.nn.functional.binary_cross_entropy_with_logits(half["input"], half["target"], weight=half["weight"],
+                                                               pos_weight=half["pos_weight"], reduction="mean")
+    (got,) = torch.autograd.grad(out, [half["target"]], torch.tensor(upstream, dtype=torch.float16))
+    reference = exact_reference(get_spec("binary_cross_entropy_with_logits"), tensors, {"reduction": "mean"},
+                                np.array(upstream))
+    exact, bound = reference.grads["target"][0], reference.grad_bounds["target"][0]
+    assert mpmath.isfinite(exact) and not overflows(exact, "float16")
+    assert math.isinf(got[0].item()) == overflows_there
+    assert bool(withheld(bound, exact, "float16", True)) == overflows_there
+    assert compare(reference.grads["target"], reference.grad_bounds["target"], got.double().numpy(), "float16",
+                   derivative=True).ok
