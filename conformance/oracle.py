@@ -162,11 +162,9 @@ def _unit_values(row: Sequence, c: mpmath.mpf, n_grad: int, denominator_term: mp
 
 
 def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grads: bool,
-            conventions: bool = True, bounds: bool = True, rows: Sequence[Sequence] | None = None) -> Reference:
+            conventions: bool = True, bounds: bool = True) -> Reference:
     """The reduction of the module docstring at the current precision; with ``bounds=False`` only the values
-    and gradients (every Bound zero), from the derivation's ``grad`` rows rather than its ``full`` rows.
-    ``rows``: each kept unit's row already evaluated (the first pass's float64 ``full`` rows), else the
-    derivation's mpmath evaluator computes them."""
+    and gradients (every Bound zero), from the derivation's ``grad`` rows rather than its ``full`` rows."""
     d = prepared.derivation
     table = prepared.table
     n_grad = len(d.wrt)
@@ -177,11 +175,10 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         kind += "" if conventions else "/math"
     else:
         kind = "forward"
-    if rows is None:
-        evaluate = d.evaluator(kind)
-        memo: dict[int, Any] = {}  # repeated units share one argument list (see prepare): evaluate each once
-        rows = [memo[key] if (key := id(a)) in memo else memo.setdefault(key, evaluate(*a, *prepared.option_args))
-                for a in prepared.unit_args]
+    evaluate = d.evaluator(kind)
+    memo: dict[int, Any] = {}  # repeated units share one argument list (see prepare): evaluate each once
+    rows = [memo[key] if (key := id(a)) in memo else memo.setdefault(key, evaluate(*a, *prepared.option_args))
+            for a in prepared.unit_args]
     smallest = {}  # per distinct argument list, not per cycled row of a large reduction
     for a in prepared.unit_args if with_bounds else ():
         if id(a) not in smallest:
@@ -365,11 +362,8 @@ def float64_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options
     rows = first_pass.evaluate_rows(prepared)
     if isinstance(rows, str):
         return None, rows
-    reduction = options.get("reduction", "mean")
-    with mpmath.workdps(WORKING_DIGITS):
-        reference = _reduce(prepared, reduction, upstream, with_grads=True, rows=rows.rows)
-    reason = first_pass.certify(prepared, rows, reference, reduction, upstream, dtype)
-    return (None, reason) if reason else (reference, "")
+    reference = first_pass.reference(prepared, rows, options.get("reduction", "mean"), upstream, dtype)
+    return (None, reference) if isinstance(reference, str) else (reference, "")
 
 
 def _exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
