@@ -329,10 +329,8 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
     ``dtype``: the dtype the reference will judge; for float32, float16 and bfloat16 the float64 first
     pass is tried first (``first_pass``) and kept where it is certified for that dtype.
     """
-    # not where a gradient convention is stated: the runner compares such a reference with the math's own
-    # gradient (conventions=False, high precision) to 30 digits
     fast = dtype if (first_pass.enabled(dtype) and conventions and not spec.gradient_conventions
-                     and not isinstance(spec.structure, Sequences)) else None
+                     and not isinstance(spec.structure, Sequences)) else None  # see float64_reference
     store = oracle_cache.active() if cache is True else cache or None
     key = store and oracle_cache.reference_key(spec, tensors, options, upstream, digits, conventions, fast)
     if key:
@@ -355,6 +353,11 @@ def float64_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options
                       upstream: np.ndarray, dtype: str) -> tuple[Reference | None, str]:
     """The first pass: (the Reference from float64 rows, '') where ``first_pass.certify`` keeps it for
     judging ``dtype``, else (None, why not)."""
+    if isinstance(spec.structure, Sequences):
+        return None, "a recursion (Sequences) spec"
+    if spec.gradient_conventions:
+        # the runner compares such a reference with the math's own gradient (high precision) to 30 digits
+        return None, "a stated gradient convention"
     prepared = prepare(spec, tensors, options)
     reason = first_pass.unsupported(prepared)
     if reason:
