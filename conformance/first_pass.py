@@ -20,8 +20,8 @@ these to every element, for units u with coefficients c_u (δ_u, δ, δ/D, δ/B)
 
 first order, then doubled, with the reduction's own roundings (``float64_reduction``). The pass is kept when
 every element's bound is at most a thousandth (``MARGIN``) of the least the policy allows it, condition·(u·M +
-η·A) + rounding_ulps·(the dtype's least ulp) (``tolerance.allowed_error`` without its other, nonnegative
-terms), and no decision the judge takes from the reference is within reach of the error: an exact kink
+η·A) + rounding_ulps·ulp(|q| − e) (``tolerance.allowed_error`` without its accumulation term, ulp at the low
+end of q's interval), and no decision the judge takes from the reference is within reach of the error: an exact kink
 (distance 0) or a slack near 0 or near the dtype's branch threshold (``tolerance.branch_ambiguous``), a value
 or peak near the dtype's overflow threshold, a value whose bound straddles a power of two (its ULP), a unit
 total near the dtype's largest value. It also escalates where NumPy flags an overflow or underflow anywhere in
@@ -158,7 +158,11 @@ def _element_problem(quantity: Quantity, dtype: str, peak_error: float) -> str:
     ``peak_error`` bounds the error of a peak (it may be a unit's |∂l/∂s|)."""
     tol, fmt = TOLERANCES[dtype], FORMATS[dtype]
     q, error = quantity.values, 2 * (quantity.errors + REDUCTION_RELATIVE * np.abs(quantity.values))
-    least_ulp = math.ldexp(1.0, fmt.min_exponent - fmt.precision + 1)
+    # ulp(exact) ≥ the ULP at the low end of the error interval (the least ULP when it reaches 0)
+    low = np.abs(q) - error
+    exponent = np.maximum(np.frexp(np.where(low > 0, low, 1.0))[1] - 1, fmt.min_exponent)
+    least_ulp = np.where(low > 0, np.ldexp(1.0, exponent - fmt.precision + 1),
+                         math.ldexp(1.0, fmt.min_exponent - fmt.precision + 1))
     allowed = tol.condition * (float(fmt.unit_roundoff) * quantity.magnitude
                                + float(fmt.underflow_unit) * quantity.underflow) + tol.rounding_ulps * least_ulp
     if not (np.isfinite(error).all() and np.isfinite(q).all() and (error * MARGIN <= allowed).all()):
@@ -168,7 +172,7 @@ def _element_problem(quantity: Quantity, dtype: str, peak_error: float) -> str:
         return "a value near the dtype's overflow threshold"
     if (np.abs(quantity.peak - overflow) <= peak_error + BAND * overflow).any():
         return "a peak near the dtype's overflow threshold"
-    low, high = np.abs(q) - error, np.abs(q) + error
+    high = np.abs(q) + error
     normal = math.ldexp(1.0, fmt.min_exponent)
     moving = (error > 0) & (high >= normal)  # below the normal range the ULP is the same everywhere
     if (moving & (low <= 0)).any() or (np.frexp(low[moving])[1] != np.frexp(high[moving])[1]).any():
