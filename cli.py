@@ -1,4 +1,4 @@
-"""The command line: ``losscheck list``, ``run``, ``repro`` and ``lean check|emit|compile``.
+"""The command line: ``losscheck list``, ``run``, ``sweep``, ``repro`` and ``lean check|emit|compile``.
 
 A thin face over the layers.
 
@@ -21,7 +21,7 @@ from typing import NoReturn
 from rich.console import Console
 
 from . import listing
-from .conformance import cache_flags, html_command, triage
+from .conformance import cache_flags, html_command, sweep_command, triage
 from .conformance.capabilities import Capabilities
 from .conformance.coverage import coverage_lines, run_coverage
 from .conformance.implementations import UsageError, parse_impl
@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     lean_commands.add_arguments(lean, _Parser)
     docs_command.add_arguments(commands.add_parser("docs", help="write the formula reference (HTML + Markdown)"))
     html_command.add_arguments(commands.add_parser("report", help="render a saved report as HTML"))
+    sweep_command.add_arguments(commands.add_parser("sweep", help="implementations × losses × dtypes × seeds on Dask"))
     return parser
 
 
@@ -338,6 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return html_command.run(args, console)
         if args.command == "docs":
             return docs_command.run(args, console)
+        if args.command == "sweep":
+            return sweep_command.run(args, console)
         if args.command == "repro":
             return _command_repro(args, console)
         return _command_run(args, console)

@@ -3,8 +3,8 @@ lie far inside what the tolerance policy allows the judged dtype; everywhere els
 its high-precision evaluation.
 
 Each distinct unit's row (l, d, ∂l/∂s, ∂d/∂s and the scales M, A, P, slack, distance: the derivation's
-``full`` row) is evaluated in IEEE double with NumPy, and reduced as the oracle reduces (``oracle._reduce``
-in mpmath on those doubles, taken exactly). A float64 quantity q with rounding magnitude M(q) and underflow
+``full`` row) is evaluated in IEEE double with NumPy, and reduced as the oracle reduces, in float64
+(``float64_reduction``). A float64 quantity q with rounding magnitude M(q) and underflow
 magnitude A(q) (``derivations.magnitude``) errs by at most
 
     e(q) = K·(u₆₄·M(q) + η₆₄·A(q)),   K = 2^12,
@@ -18,17 +18,17 @@ these to every element, for units u with coefficients c_u (δ_u, δ, δ/D, δ/B)
     gradient:     Σ_u |c_u|·e(∂l_u) + |c_u|·ε_D·|∂l_u| + |t|·e(∂d_u) + e(t)·|∂d_u|,
                   e(t) = |δ/D|·e(L) + |t|·ε_D,
 
-first order, then doubled, plus 2^-140·|q| for the mpmath reduction. The pass is kept when every element's
-bound is at most a thousandth (``MARGIN``) of the least the policy allows it, condition·(u·M + η·A) +
-rounding_ulps·(the dtype's least ulp) (``tolerance.allowed_error`` without its other, nonnegative terms),
-and no decision the judge takes from the reference is within reach of the error: an exact kink (distance 0)
-or a slack near 0 or near the dtype's branch threshold (``tolerance.branch_ambiguous``), a value or peak
-near the dtype's overflow threshold, a value whose bound straddles a power of two (its ULP), a unit total
-near the dtype's largest value. It also escalates where NumPy flags an overflow or underflow anywhere
-in the evaluation (an underflowed intermediate can leave a scale such as M wrong while every output is
-finite), where any output is NaN or infinite, where a mean's denominator is uncertain or 0, and for
-what it does not handle: float64 targets (held to the high-precision oracle always), ``Sequences``
-specs, stated gradient conventions and complex tensors.
+first order, then doubled, with the reduction's own roundings (``float64_reduction``). The pass is kept when
+every element's bound is at most a thousandth (``MARGIN``) of the least the policy allows it, condition·(u·M +
+η·A) + rounding_ulps·ulp(|q| − e) (``tolerance.allowed_error`` without its accumulation term, ulp at the low
+end of q's interval), and no decision the judge takes from the reference is within reach of the error: an exact kink
+(distance 0) or a slack near 0 or near the dtype's branch threshold (``tolerance.branch_ambiguous``), a value
+or peak near the dtype's overflow threshold, a value whose bound straddles a power of two (its ULP), a unit
+total near the dtype's largest value. It also escalates where NumPy flags an overflow or underflow anywhere in
+the evaluation (an underflowed intermediate can leave a scale such as M wrong while every output is finite),
+where any output is NaN or infinite, where a mean's denominator is uncertain or 0, and for what it does not
+handle: float64 targets (held to the high-precision oracle always), ``Sequences`` specs, stated gradient
+conventions and complex tensors.
 
 The scales M, A, P, S and slack of a kept reference are float64 evaluations of the expressions the
 high-precision pass evaluates at 70 digits; where a scale holds a value (the |L| in a mean's M, the |∂l/∂s|
@@ -53,6 +53,8 @@ import sympy as sp
 
 from ..derivations.evaluators import make_numpy
 from ..derivations.magnitude import rounding_magnitude, underflow_magnitude
+from .float64_reduction import Quantity, reduce_float64
+from .reference import Reference
 from .tolerance import FORMATS, TOLERANCES, ulp
 
 ENV_HIGH_PRECISION_ONLY = "LOSSCHECK_HIGH_PRECISION_ONLY"
@@ -62,7 +64,7 @@ K = 2.0 ** 12
 MARGIN = 1000.0
 U64 = 2.0 ** -53
 ETA64 = 2.0 ** -1075
-REDUCTION_RELATIVE = 2.0 ** -140  # the mpmath reduction at 50 digits rounds far below this
+REDUCTION_RELATIVE = 2.0 ** -50  # a margin on the float64 reduction's bound (its second-order terms)
 NEAR_ZERO_SLACK = 2.0 ** -16  # |z|/M(z) below this: z's sign or zero is not certain in float64 (error ≤ K·u₆₄)
 BAND = 2.0 ** -30  # relative distance to a threshold within which a float64 scale does not decide
 
@@ -76,16 +78,14 @@ def enabled(dtype: str | None) -> bool:
 
 @dataclass
 class Float64Rows:
-    """The ``full`` rows of a case's distinct units in float64.
+    """The ``full`` rows of a case's distinct units in float64: ``columns`` is (columns, distinct units),
+    ``which`` the distinct row of each kept unit, ``denominator`` (M(d), A(d), M(∂d/∂s)..., A(∂d/∂s)...) and
+    ``smallest`` (the least nonzero |input|, +inf if none) per distinct unit."""
 
-    ``rows`` holds, per kept unit, its row as exact mpf (repeated units share one list), for
-    ``oracle._reduce``; ``columns`` is (columns, distinct units), ``which`` the distinct row of each kept
-    unit, and ``denominator`` (M(d), A(d), M(∂d/∂s)..., A(∂d/∂s)...) per distinct unit."""
-
-    rows: list[list[mpmath.mpf]]
     columns: np.ndarray
     which: np.ndarray
     denominator: np.ndarray
+    smallest: np.ndarray
 
 
 def unsupported(prepared: Any) -> str:
@@ -144,42 +144,35 @@ def evaluate_rows(prepared: Any) -> Float64Rows | str:
     if not (np.isfinite(columns[:-2]).all() and np.isfinite(denominator).all()
             and not np.isnan(columns[-2:]).any() and (columns[-2:] >= 0).all()):
         return "a non-finite float64 output"
-    distinct_rows = [[mpmath.mpf(x) for x in column] for column in columns.T.tolist()]
-    return Float64Rows([distinct_rows[at] for at in which], columns, np.array(which, dtype=np.int64), denominator)
+    magnitudes = np.abs(arguments)
+    smallest = np.where(magnitudes > 0, magnitudes, np.inf).min(axis=0, initial=np.inf)
+    return Float64Rows(columns, np.array(which, dtype=np.int64), denominator, smallest)
 
 
 def _error(magnitude: np.ndarray, underflow: np.ndarray) -> np.ndarray:
     return K * (U64 * magnitude + ETA64 * underflow)
 
 
-def _scales(values: Sequence, bounds: Sequence) -> tuple[np.ndarray, ...]:
-    """(q, M, A, P) of each element as float64 arrays."""
-    q = np.array([float(v) for v in values], dtype=np.float64)
-    seen: dict[int, tuple[float, float, float]] = {}
-    for b in bounds:
-        if id(b) not in seen:
-            seen[id(b)] = (float(b.magnitude), float(b.underflow), float(b.peak))
-    m, a, p = (np.array([seen[id(b)][k] for b in bounds], dtype=np.float64).reshape(-1) for k in range(3))
-    return q, m, a, p
-
-
-def _element_problem(q: np.ndarray, m: np.ndarray, a: np.ndarray, peak: np.ndarray, error: np.ndarray,
-                     dtype: str, peak_error: float) -> str:
+def _element_problem(quantity: Quantity, dtype: str, peak_error: float) -> str:
     """Why these elements' float64 values do not decide their verdicts in ``dtype`` ('' if they do);
     ``peak_error`` bounds the error of a peak (it may be a unit's |∂l/∂s|)."""
     tol, fmt = TOLERANCES[dtype], FORMATS[dtype]
-    least_ulp = math.ldexp(1.0, fmt.min_exponent - fmt.precision + 1)
-    allowed = tol.condition * (float(fmt.unit_roundoff) * m + float(fmt.underflow_unit) * a) \
-        + tol.rounding_ulps * least_ulp
-    error = 2 * (error + REDUCTION_RELATIVE * np.abs(q))
-    if not (np.isfinite(error).all() and (error * MARGIN <= allowed).all()):
+    q, error = quantity.values, 2 * (quantity.errors + REDUCTION_RELATIVE * np.abs(quantity.values))
+    # ulp(exact) ≥ the ULP at the low end of the error interval (the least ULP when it reaches 0)
+    low = np.abs(q) - error
+    exponent = np.maximum(np.frexp(np.where(low > 0, low, 1.0))[1] - 1, fmt.min_exponent)
+    least_ulp = np.where(low > 0, np.ldexp(1.0, exponent - fmt.precision + 1),
+                         math.ldexp(1.0, fmt.min_exponent - fmt.precision + 1))
+    allowed = tol.condition * (float(fmt.unit_roundoff) * quantity.magnitude
+                               + float(fmt.underflow_unit) * quantity.underflow) + tol.rounding_ulps * least_ulp
+    if not (np.isfinite(error).all() and np.isfinite(q).all() and (error * MARGIN <= allowed).all()):
         return "float64 error not far enough inside the allowance"
     overflow = fmt.max_value + float(ulp(mpmath.mpf(fmt.max_value), dtype)) / 2
     if (np.abs(np.abs(q) - overflow) <= error + BAND * overflow).any():
         return "a value near the dtype's overflow threshold"
-    if (np.abs(peak - overflow) <= peak_error + BAND * overflow).any():
+    if (np.abs(quantity.peak - overflow) <= peak_error + BAND * overflow).any():
         return "a peak near the dtype's overflow threshold"
-    low, high = np.abs(q) - error, np.abs(q) + error
+    high = np.abs(q) + error
     normal = math.ldexp(1.0, fmt.min_exponent)
     moving = (error > 0) & (high >= normal)  # below the normal range the ULP is the same everywhere
     if (moving & (low <= 0)).any() or (np.frexp(low[moving])[1] != np.frexp(high[moving])[1]).any():
@@ -187,23 +180,21 @@ def _element_problem(q: np.ndarray, m: np.ndarray, a: np.ndarray, peak: np.ndarr
     return ""
 
 
-def certify(prepared: Any, rows: Float64Rows, reference: Any, reduction: str, upstream: np.ndarray,
-            dtype: str) -> str:
-    """Why ``reference`` (``oracle._reduce`` of ``rows``) cannot stand for the high-precision reference
-    when judging ``dtype`` ('' when it can): see the module docstring."""
-    derivation, table = prepared.derivation, prepared.table
+def reference(prepared: Any, rows: Float64Rows, reduction: str, upstream: np.ndarray, dtype: str
+              ) -> Reference | str:
+    """The Reference the float64 rows give, where it can stand for the high-precision one when judging
+    ``dtype``; else why not (see the module docstring)."""
+    derivation = prepared.derivation
     n = len(derivation.wrt)
     tol, fmt = TOLERANCES[dtype], FORMATS[dtype]
     columns, scales = rows.columns[:, rows.which], rows.denominator[:, rows.which]
     # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l) (n), A(l), A(∂l) (n), P, P(∂l) (n), slack, distance
     first = 2 + 2 * n
-    gradient, share_gradient = columns[2:2 + n], columns[2 + n:first]
-    loss_error = _error(columns[first], columns[first + 1 + n])
-    gradient_error = _error(columns[first + 1:first + 1 + n], columns[first + 2 + n:first + 2 + 2 * n])
-    share_error = _error(scales[0], scales[1])
-    share_gradient_error = _error(scales[2:2 + n], scales[2 + n:2 + 2 * n])
+    errors = {"loss": _error(columns[first], columns[first + 1 + n]),
+              "gradient": _error(columns[first + 1:first + 1 + n], columns[first + 2 + n:first + 2 + 2 * n]),
+              "share": _error(scales[0], scales[1]),
+              "share_gradient": _error(scales[2:2 + n], scales[2 + n:2 + 2 * n])}
     slack, distance = rows.columns[-2], rows.columns[-1]
-
     threshold = (2 * tol.rounding_ulps + tol.condition) * float(fmt.unit_roundoff)
     if (distance == 0).any():
         return "a unit exactly on a kink"
@@ -212,43 +203,17 @@ def certify(prepared: Any, rows: Float64Rows, reference: Any, reduction: str, up
         return "a unit within float64 reach of a kink"
     if (np.abs(finite - threshold) <= BAND * threshold).any():
         return "a unit at the dtype's kink threshold"
-    if abs(abs(float(reference.unit_total)) - fmt.max_value) <= loss_error.sum() + BAND * fmt.max_value:
+    reduced = reduce_float64(prepared, columns, errors, rows.smallest[rows.which], reduction, upstream)
+    if isinstance(reduced, str):
+        return reduced
+    if abs(abs(reduced.unit_total) - fmt.max_value) <= 2 * reduced.unit_total_error + BAND * fmt.max_value:
         return "a unit total near the dtype's largest value"
-
-    delta = np.asarray(upstream, dtype=np.float64).reshape(-1)
-    kept = table.kept_units
-    if reduction == "none":
-        value_error = np.zeros(len(reference.value))
-        value_error[kept] = loss_error
-        coefficient, coefficient_error, term, term_error = delta[kept], 0.0, 0.0, 0.0
-    else:
-        divisor = {"sum": 1.0, "batchmean": float(table.batch_size)}.get(reduction)
-        relative = 0.0
-        if divisor is None:  # mean: D = Σ d_u
-            divisor = math.fsum(columns[1])
-            if divisor == 0 or share_error.sum() * 4 > abs(divisor):
-                return "a mean whose denominator is 0 or uncertain"
-            relative = share_error.sum() / abs(divisor)
-        value = float(reference.value[0])
-        value_error = np.array([loss_error.sum() / abs(divisor) + abs(value) * relative])
-        coefficient = delta[0] / divisor
-        coefficient_error = abs(coefficient) * relative
-        term = -delta[0] * value / divisor if reduction == "mean" else 0.0
-        term_error = abs(delta[0] / divisor) * value_error[0] + abs(term) * relative if reduction == "mean" else 0.0
-    peak_error = 2 * max(loss_error.max(initial=0), gradient_error.max(initial=0))
-    problem = _element_problem(*_scales(reference.value, reference.value_bounds), value_error, dtype, peak_error)
+    peak_error = 2 * max(errors["loss"].max(initial=0), errors["gradient"].max(initial=0))
+    problem = _element_problem(reduced.value, dtype, peak_error)
     if problem:
         return problem
-    errors: dict[str, np.ndarray] = {name: np.zeros(len(reference.grads[name])) for name in reference.grads}
-    for i, (name, slot) in enumerate(derivation.wrt):
-        where = table.positions[name][kept]
-        where = where[:, slot] if where.ndim == 2 else where
-        np.add.at(errors[name], where, np.abs(coefficient) * gradient_error[i]
-                  + coefficient_error * np.abs(gradient[i]) + abs(term) * share_gradient_error[i]
-                  + term_error * np.abs(share_gradient[i]))
-    for name, error in errors.items():
-        problem = _element_problem(*_scales(reference.grads[name], reference.grad_bounds[name]), error, dtype,
-                                   peak_error)
+    for name, quantity in reduced.grads.items():
+        problem = _element_problem(quantity, dtype, peak_error)
         if problem:
             return f"grad {name}: {problem}"
-    return ""
+    return reduced.reference()

@@ -172,11 +172,9 @@ def _unit_values(row: Sequence, c: mpmath.mpf, n_grad: int, denominator_term: mp
 
 
 def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grads: bool,
-            conventions: bool = True, bounds: bool = True, rows: Sequence[Sequence] | None = None) -> Reference:
+            conventions: bool = True, bounds: bool = True) -> Reference:
     """The reduction of the module docstring at the current precision; with ``bounds=False`` only the values
-    and gradients (every Bound zero), from the derivation's ``grad`` rows rather than its ``full`` rows.
-    ``rows``: each kept unit's row already evaluated (the first pass's float64 ``full`` rows), else the
-    derivation's mpmath evaluator computes them."""
+    and gradients (every Bound zero), from the derivation's ``grad`` rows rather than its ``full`` rows."""
     d = prepared.derivation
     table = prepared.table
     n_grad = len(d.wrt)
@@ -187,11 +185,10 @@ def _reduce(prepared: _Prepared, reduction: str, upstream: np.ndarray, with_grad
         kind += "" if conventions else "/math"
     else:
         kind = "forward"
-    if rows is None:
-        evaluate = d.evaluator(kind)
-        memo: dict[int, Any] = {}  # repeated units share one argument list (see prepare): evaluate each once
-        rows = [memo[key] if (key := id(a)) in memo else memo.setdefault(key, evaluate(*a, *prepared.option_args))
-                for a in prepared.unit_args]
+    evaluate = d.evaluator(kind)
+    memo: dict[int, Any] = {}  # repeated units share one argument list (see prepare): evaluate each once
+    rows = [memo[key] if (key := id(a)) in memo else memo.setdefault(key, evaluate(*a, *prepared.option_args))
+            for a in prepared.unit_args]
     smallest = {}  # per distinct argument list, not per cycled row of a large reduction
     for a in prepared.unit_args if with_bounds else ():
         if id(a) not in smallest:
@@ -344,10 +341,8 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
     ``dtype``: the dtype the reference will judge; for float32, float16 and bfloat16 the float64 first
     pass is tried first (``first_pass``) and kept where it is certified for that dtype.
     """
-    # not where a gradient convention is stated: the runner compares such a reference with the math's own
-    # gradient (conventions=False, high precision) to 30 digits
     fast = dtype if (first_pass.enabled(dtype) and conventions and not spec.gradient_conventions
-                     and not isinstance(spec.structure, Sequences)) else None
+                     and not isinstance(spec.structure, Sequences)) else None  # see float64_reference
     store = oracle_cache.active() if cache is True else cache or None
     key = store and oracle_cache.reference_key(spec, tensors, options, upstream, digits, conventions, fast)
     if key:
@@ -370,6 +365,11 @@ def float64_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options
                       upstream: np.ndarray, dtype: str) -> tuple[Reference | None, str]:
     """The first pass: (the Reference from float64 rows, '') where ``first_pass.certify`` keeps it for
     judging ``dtype``, else (None, why not)."""
+    if isinstance(spec.structure, Sequences):
+        return None, "a recursion (Sequences) spec"
+    if spec.gradient_conventions:
+        # the runner compares such a reference with the math's own gradient (high precision) to 30 digits
+        return None, "a stated gradient convention"
     prepared = prepare(spec, tensors, options)
     reason = first_pass.unsupported(prepared)
     if reason:
@@ -377,11 +377,8 @@ def float64_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options
     rows = first_pass.evaluate_rows(prepared)
     if isinstance(rows, str):
         return None, rows
-    reduction = options.get("reduction", "mean")
-    with mpmath.workdps(WORKING_DIGITS):
-        reference = _reduce(prepared, reduction, upstream, with_grads=True, rows=rows.rows)
-    reason = first_pass.certify(prepared, rows, reference, reduction, upstream, dtype)
-    return (None, reason) if reason else (reference, "")
+    reference = first_pass.reference(prepared, rows, options.get("reduction", "mean"), upstream, dtype)
+    return (None, reference) if isinstance(reference, str) else (reference, "")
 
 
 def _exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],

@@ -59,17 +59,33 @@ def _tasks(units: Sequence[Unit], jobs: int) -> list[tuple]:
     return [part for parts in by_loss.values() for part in parts]
 
 
+def declare_capabilities(units: Sequence[Unit], probe: Any, declared: Capabilities = ANYTHING) -> list[Unit]:
+    """Each unit with its target's capabilities: ``declared`` and the target's own ``losscheck_supports``,
+    read by loading it in ``probe`` (a worker: never imported here). UsageError if a target cannot be built."""
+    capabilities: dict[Any, Capabilities] = {}
+    for unit in units:
+        if unit.target not in capabilities:
+            own = Capabilities.declared(probe.load(unit.target), f"{unit.target.name}.losscheck_supports")
+            capabilities[unit.target] = declared.both(own)
+    return [replace(u, capabilities=capabilities[u.target]) for u in units]
+
+
+def combine(results: Sequence[Result], settings: RunSettings) -> Result:
+    """The tasks' results merged in plan order: the run's Result."""
+    combined = Result()
+    if settings.in_process:
+        combined.notes.append(InProcessWorker.NOTE)
+    for result in results:
+        combined.merge(result)
+    return combined
+
+
 def run_units(units: Sequence[Unit], settings: RunSettings, jobs: int = 1, declared: Capabilities = ANYTHING,
               on_unit: UnitCallback | None = None) -> Result:
     """Every unit's results, in plan order. UsageError if a target cannot be built."""
     probe = new_worker(settings)
-    capabilities: dict[Any, Capabilities] = {}
     try:
-        for unit in units:
-            if unit.target not in capabilities:
-                own = Capabilities.declared(probe.load(unit.target), f"{unit.target.name}.losscheck_supports")
-                capabilities[unit.target] = declared.both(own)
-        units = [replace(u, capabilities=capabilities[u.target]) for u in units]
+        units = declare_capabilities(units, probe, declared)
         tasks = _tasks(units, jobs)
         done: list[Result | None] = [None] * len(tasks)
 
@@ -85,12 +101,7 @@ def run_units(units: Sequence[Unit], settings: RunSettings, jobs: int = 1, decla
             _run_pool(tasks, settings, jobs, finish)
     finally:
         probe.close()
-    combined = Result()
-    if settings.in_process:
-        combined.notes.append(InProcessWorker.NOTE)
-    for result in done:
-        combined.merge(result)
-    return combined
+    return combine(done, settings)
 
 
 def _start_judge(cache: tuple[str, str]) -> None:

@@ -85,3 +85,29 @@ def test_concurrent_runs_on_one_cache_keep_their_verdicts(tmp_path):
     assert [run.returncode for run in runs] == [1, 1], outputs
     assert all("grad input" in out and "FAIL" in out for out, _ in outputs)
     assert _entries(root) and not [p for p in root.rglob("*.tmp")]
+
+
+def test_an_entry_written_by_older_code_is_never_read(tmp_path, monkeypatch):
+    """A stale entry (other oracle or spec sources: another code hash) sits under another key: the current
+    code computes its own reference instead of trusting it."""
+    import mpmath
+    from losscheck.conformance import oracle_cache
+    from losscheck.conformance.cases import generate_cases
+    from losscheck.conformance.oracle import Reference, exact_reference
+    from losscheck.spec import get_spec
+
+    store = oracle_cache.OracleCache(tmp_path / "cache")
+    spec = get_spec("mse_loss")
+    case = generate_cases(spec)[0]
+    tensors, upstream = case.tensors("float64"), case.upstream("float64")
+    fresh = exact_reference(spec, tensors, case.options, upstream, cache=False)
+    with monkeypatch.context() as patch:
+        patch.setattr(oracle_cache, "code_hash", lambda *sources: "an older version of the sources")
+        stale_key = oracle_cache.reference_key(spec, tensors, case.options, upstream,
+                                               (oracle.WORKING_DIGITS, oracle.CHECK_DIGITS), True)
+    stale = Reference(fresh.shape, [mpmath.mpf(42)] * len(fresh.value), fresh.value_bounds, fresh.grads,
+                      fresh.grad_bounds, fresh.unit_total)
+    store.save(stale_key, stale.encode())
+    got = exact_reference(spec, tensors, case.options, upstream, cache=store)
+    assert [v._mpf_ for v in got.value] == [v._mpf_ for v in fresh.value]
+    assert len([p for p in store.directory.rglob("*") if p.is_file()]) == 2  # the stale entry, and the current one
