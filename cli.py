@@ -243,7 +243,7 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
     saved = _save_failures(combined, Path(args.save_failures), args.device, impls)
     print_result(combined, console, saved)
     if args.coverage:
-        console.print("\n".join(coverage_lines(run_coverage(combined))), highlight=False, markup=False)
+        console.print("\n".join(coverage_lines(run_coverage(combined))), highlight=False, markup=False, soft_wrap=True)
     console.print(f"checked {len(losses)} losses in {elapsed:.1f} s", highlight=False)
     if stream:
         stream.finish(combined)
