@@ -264,7 +264,7 @@ def _command_run(args: argparse.Namespace, console: Console) -> int:
         Path(args.candidates).write_text(json.dumps(triage.candidates(combined, found), indent=2) + "\n")
     print_result(combined, console, saved)
     if args.coverage:
-        console.print("\n".join(coverage_lines(run_coverage(combined))), highlight=False, markup=False)
+        console.print("\n".join(coverage_lines(run_coverage(combined))), highlight=False, markup=False, soft_wrap=True)
     console.print(f"checked {len(losses)} losses in {elapsed:.1f} s", highlight=False)
     if stream:
         stream.finish(combined)

@@ -1,6 +1,7 @@
-"""The detection matrix: every generic bug class (``tests/mutants.py``) on every loss, through the default gate.
+"""The detection matrix: every generic bug class (``tests/mutants.py``) on every loss, through the default gate,
+then the kernels that are wrong on one code path only (``tests/wrong_impls_paths.py``).
 
-    python benchmarks/detection_matrix.py [--jobs 2] [--loss NAME]... [--json PATH]
+    python benchmarks/detection_matrix.py [--jobs 2] [--loss NAME]... [--json PATH] [--paths-only]
 
 Each mutant runs as ``losscheck.check(loss, impl, seed=0)`` with every dtype, which is what
 ``losscheck run --loss NAME --impl NAME=...`` does, with ``fail_fast`` (it stops at the first
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import losscheck
 import mutants  # tests/mutants.py
+import wrong_impls_paths  # tests/wrong_impls_paths.py
 from losscheck.spec import all_specs
 
 
@@ -43,12 +45,41 @@ def run_loss(loss: str) -> dict:
     return {"loss": loss, "rows": rows}
 
 
+def run_path_kernel(entry: tuple[str, str, str]) -> dict:
+    """One path-specific wrong kernel through the default gate: flagged?, the first failure and its probe."""
+    warnings.simplefilter("ignore")
+    loss, impl, _quantity = entry
+    started = time.perf_counter()
+    result = losscheck.check(loss, f"wrong_impls_paths:{impl}", fail_fast=True)
+    first = next(iter(result.failures), None)
+    probe = result.cases[(loss, first.case)].probe if first else ""
+    return {"loss": loss, "kernel": impl, "flagged": not result.ok, "probe": probe or "grid",
+            "first": f"{first.dtype} {first.quantity} [{first.case}]" if first else "",
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def paths_table(jobs: int) -> list[dict]:
+    with ProcessPoolExecutor(jobs) as pool:
+        rows = list(pool.map(run_path_kernel, wrong_impls_paths.FLAGGED))
+    print("\n| path-specific kernel | loss | flagged | by probe | first failure |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['kernel']} | {row['loss']} | {'✓' if row['flagged'] else '✗'} | {row['probe']} | "
+              f"{row['first']} |")
+    print(f"{sum(r['flagged'] for r in rows)} of {len(rows)} path-specific kernels flagged")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--loss", action="append", default=[])
     parser.add_argument("--json", help="also write the raw results here")
+    parser.add_argument("--paths-only", action="store_true", help="only the path-specific wrong kernels")
     arguments = parser.parse_args()
+    if arguments.paths_only:
+        paths_table(arguments.jobs)
+        return
     losses = arguments.loss or list(all_specs())
     started = time.perf_counter()
     with ProcessPoolExecutor(arguments.jobs) as pool:
@@ -79,8 +110,9 @@ def main() -> None:
     pytorch = {o["loss"]: ("FAIL" if o["rows"]["(pytorch)"][1] else "pass") for o in outcomes}
     print(f"PyTorch itself: {', '.join(f'{k} {v}' for k, v in pytorch.items())}")
     print(f"wall time {elapsed:.0f} s with {arguments.jobs} jobs")
+    paths = paths_table(arguments.jobs)
     if arguments.json:
-        Path(arguments.json).write_text(json.dumps(outcomes, indent=1))
+        Path(arguments.json).write_text(json.dumps({"mutants": outcomes, "paths": paths}, indent=1))
 
 
 if __name__ == "__main__":
