@@ -245,6 +245,7 @@ def test_every_entry_has_a_reproducer_and_a_test_here():
     tested = {"kl_div-target-grad-nan-at-zero-target", "cross_entropy-float16-label-smoothing-sum-overflow",
               "float16-nll-cross_entropy-mean-accumulates-in-float16",
               "float16-nll_loss-mean-accumulates-in-float16",
+              "half-nll_loss-ignored-rows-total-accumulates-in-input-dtype",  # test_half_nll_ignored_rows.py
               "soft_margin_loss-naive-exp-overflow-value", "soft_margin_loss-naive-exp-overflow-grad",
               "poisson_nll_loss-full-target-grad-nan-at-zero-target",
               "poisson_nll_loss-float16-eps-underflow-value", "poisson_nll_loss-float16-eps-underflow-grad-input",
