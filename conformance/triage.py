@@ -15,7 +15,7 @@ narrowing ``where``/``requires`` and the test are left to the person who files i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..spec import LossSpec
@@ -66,16 +66,21 @@ def triage(result: Result, run_pytorch: Callable[[str, Any, str], list[QuantityR
 
 
 class PyTorchRuns:
-    """PyTorch's eager verdicts on single cases, one worker per loss (started on first use), for ``triage``."""
+    """PyTorch's eager verdicts on single cases, for ``triage``: in this process, since PyTorch's own function is
+    not user code (a worker per loss cost every failing wrong-kernel run seconds to start)."""
 
     def __init__(self, specs: Mapping[str, LossSpec], settings: RunSettings):
-        self.specs, self.settings = specs, settings
+        self.specs, self.settings = specs, replace(settings, in_process=True)
         self.runners: dict[str, CaseRunner] = {}
+        self.verdicts: dict[tuple[str, str, str], list[QuantityResult]] = {}  # a case's rows share one run
 
     def __call__(self, loss: str, case: Any, dtype: str) -> list[QuantityResult]:
         if loss not in self.runners:
             self.runners[loss] = CaseRunner.for_source(self.specs[loss], DEFAULT, self.settings)
-        return self.runners[loss].run(case, dtype)
+        key = (loss, case.name, dtype)
+        if key not in self.verdicts:
+            self.verdicts[key] = self.runners[loss].run(case, dtype)
+        return self.verdicts[key]
 
     def close(self) -> None:
         for runner in self.runners.values():
