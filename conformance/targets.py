@@ -141,19 +141,39 @@ def _private_inductor_cache() -> None:
     shared by every process of the user) and later trusts any file it finds there. A worker killed during a
     compile (by ``--timeout``, a crash, a Ctrl-C) leaves a 0-byte ``.so`` behind, and from then on every process
     that compiles the same graph fails with ``ImportError: ... file too short``: one killed call would fail that
-    case in every later run. A private directory dies with its worker (the parent's replacement starts afresh)."""
+    case in every later run. A private directory dies with its worker (the parent's replacement starts afresh).
+    Its name carries the worker's pid: a worker that was killed before its exit handler ran leaves its directory,
+    and the next compiling worker removes every such directory whose process is gone."""
     import atexit
     import os
     import shutil
     import tempfile
+    from pathlib import Path
 
     global _inductor_cache
     if _inductor_cache is None:
-        _inductor_cache = tempfile.mkdtemp(prefix="losscheck-inductor-")
+        for stale in Path(tempfile.gettempdir()).glob(f"{_CACHE_PREFIX}*-*"):
+            pid = stale.name.removeprefix(_CACHE_PREFIX).split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
+        _inductor_cache = tempfile.mkdtemp(prefix=f"{_CACHE_PREFIX}{os.getpid()}-")
         atexit.register(shutil.rmtree, _inductor_cache, ignore_errors=True)
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = _inductor_cache
 
 
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+_CACHE_PREFIX = "losscheck-inductor-"
 _inductor_cache: str | None = None
 
 

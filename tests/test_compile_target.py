@@ -83,3 +83,29 @@ def test_a_compiled_target_keeps_its_own_inductor_cache(tmp_path):
     assert float(value) == 1.75
     assert private != str(shared) and "losscheck-inductor-" in private
     assert not __import__("os").path.exists(private)  # removed when the worker exited
+
+
+def test_a_killed_workers_cache_directory_is_swept(tmp_path, monkeypatch):
+    """A worker killed before its exit handler leaves its directory; the next one removes those whose process is
+    gone, and keeps those of live processes (this one's pid) and anything not named like them."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from losscheck.conformance import targets
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(targets, "_inductor_cache", None)
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "shared"))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f"losscheck-inductor-{gone.stdout.strip()}-abc"
+    live = tmp_path / f"losscheck-inductor-{os.getpid()}-def"
+    other = tmp_path / "losscheck-inductor-notapid-x"
+    for folder in (dead, live, other):
+        (folder / "qr").mkdir(parents=True)
+        (folder / "qr" / "c.main.so").write_bytes(b"")
+    targets._private_inductor_cache()
+    mine = os.environ["TORCHINDUCTOR_CACHE_DIR"]
+    assert not dead.exists() and live.exists() and other.exists()
+    assert mine.startswith(str(tmp_path / f"losscheck-inductor-{os.getpid()}-")) and os.path.isdir(mine)
