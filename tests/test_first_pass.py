@@ -134,31 +134,30 @@ VERDICT_RUNS = [("mse_loss", None), ("cross_entropy", None), ("mse_loss", "wrong
                 ("smooth_l1_loss", "wrong_impls_elem:smooth_l1_ignores_beta")]
 
 
-def _every_loss_and_a_wrong_kernel_per_module() -> list:
-    """Every loss with PyTorch, and the first wrong kernel of each tests/wrong_impls*.py module, where the first
-    pass applies (not to a recursion spec or a stated gradient convention: those never leave high precision)."""
-    import importlib
-    from pathlib import Path
+SERVED_DTYPES = ("float32", "float16", "bfloat16")
 
+
+def _every_loss() -> list:
+    """Every loss with PyTorch where the first pass applies (not a recursion spec or a stated gradient
+    convention: those never leave high precision), each in one of the dtypes the first pass serves, in turn,
+    so that the full tier covers every loss and every served dtype within CI's time (each run is made twice)."""
     from losscheck.spec import all_specs
     from losscheck.spec.core import Sequences
 
-    applies = {name for name, spec in all_specs().items()
-               if not spec.gradient_conventions and not isinstance(spec.structure, Sequences)}
-    runs = [(loss, None) for loss in sorted(applies)]
-    for path in sorted(Path(__file__).parent.glob("wrong_impls*.py")):
-        loss, impl, _quantity = importlib.import_module(path.stem).FLAGGED[0]
-        runs.append((loss, f"{path.stem}:{impl}"))
-    return [pytest.param(*run, marks=pytest.mark.slow) for run in runs if run not in VERDICT_RUNS and run[0] in applies]
+    applies = sorted(name for name, spec in all_specs().items()
+                     if not spec.gradient_conventions and not isinstance(spec.structure, Sequences))
+    return [pytest.param(loss, None, SERVED_DTYPES[i % 3], marks=pytest.mark.slow)
+            for i, loss in enumerate(applies) if (loss, None) not in VERDICT_RUNS]
 
 
-@pytest.mark.parametrize("loss, impl", VERDICT_RUNS + _every_loss_and_a_wrong_kernel_per_module())
-def test_the_first_pass_keeps_every_verdict(run_cli, tmp_path, monkeypatch, loss, impl):
+@pytest.mark.parametrize("loss, impl, dtypes", [(*run, ",".join(SERVED_DTYPES)) for run in VERDICT_RUNS]
+                         + _every_loss())
+def test_the_first_pass_keeps_every_verdict(run_cli, tmp_path, monkeypatch, loss, impl, dtypes):
     """The same status for every check of a run, with the first pass and with the high-precision oracle only.
-    PyTorch's runs take the dtypes the first pass serves: float64 always takes the high-precision oracle (held
-    by test_float64_targets_and_stated_conventions_get_the_high_precision_reference), so its checks cannot
-    differ; a wrong kernel runs in every dtype, since its bug may show in one only."""
-    args = ["--loss", loss, *(["--impl", f"{loss}={impl}"] if impl else ["--dtype", "float32,float16,bfloat16"])]
+    Runs take the dtypes the first pass serves: float64 always takes the high-precision oracle (held by
+    test_float64_targets_and_stated_conventions_get_the_high_precision_reference), so its checks cannot differ.
+    The wrong kernels here are flagged in those dtypes."""
+    args = ["--loss", loss, "--dtype", dtypes, *(["--impl", f"{loss}={impl}"] if impl else [])]
     status, fast = _verdicts(run_cli, tmp_path, "fast", *args)
     monkeypatch.setenv(first_pass.ENV_HIGH_PRECISION_ONLY, "1")
     status_exact, exact = _verdicts(run_cli, tmp_path, "exact", *args)
