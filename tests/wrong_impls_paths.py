@@ -5,6 +5,7 @@ must be flagged by the default ``losscheck run --impl`` (coverage and shape sear
 
 import torch
 import torch.nn.functional as F
+from wrong_impls_gate import _contiguous_strides  # the same raw-pointer layout helper
 
 VECTOR = 32
 """The vector width of the kernels below: a body of whole vectors, then a scalar tail of numel % 32."""
@@ -68,14 +69,6 @@ def soft_margin_large_sum_in_input_dtype(input, target, reduction="mean"):
     if reduction != "sum" or input.numel() <= 2048:
         return F.soft_margin_loss(input, target, reduction=reduction)
     return _sum_in_dtype(F.soft_margin_loss(input, target, reduction="none"), 2)
-
-
-def _contiguous_strides(shape):
-    strides, step = [], 1
-    for size in reversed(shape):
-        strides.append(step)
-        step *= max(size, 1)
-    return tuple(reversed(strides))
 
 
 def huber_unweighted_strided_reads_storage(input, target, reduction="mean", delta=1.0, weight=None):
