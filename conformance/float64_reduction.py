@@ -143,6 +143,7 @@ def reduce_float64(prepared: Any, columns: np.ndarray, errors: dict[str, np.ndar
         shape = ()
 
     all_peak = peak.max(initial=0.0)
+    raw_upstream = abs(delta[0]) if reduction != "none" else 0.0
     grads: dict[str, Quantity] = {}
     absolute: dict[str, np.ndarray] = {}
     for i, (name, slot) in enumerate(derivation.wrt):
@@ -150,7 +151,9 @@ def reduce_float64(prepared: Any, columns: np.ndarray, errors: dict[str, np.ndar
         where = where[:, slot] if where.ndim == 2 else where
         c = np.abs(coefficient)
         contribution = coefficient * gradient[i]
-        own_peak = np.maximum(np.maximum(peak, np.abs(gradient[i])), np.maximum(c, 1) * grad_peak[i])
+        # the raw upstream δ multiplies the unit's factors before a mean divides (oracle._unit_terms)
+        own_peak = np.maximum(np.maximum(peak, np.abs(gradient[i])), np.maximum(np.maximum(c, raw_upstream), 1)
+                              * grad_peak[i])
         magnitude = c * grad_m[i] + np.abs(contribution) * condition
         underflow = np.maximum(c, 1) * grad_a[i] + 1 + np.abs(gradient[i]) / smallest
         error = (c * errors["gradient"][i] + coefficient_error * np.abs(gradient[i]) + 2 * U64 * np.abs(contribution)
@@ -159,16 +162,20 @@ def reduce_float64(prepared: Any, columns: np.ndarray, errors: dict[str, np.ndar
         shared = share_gradient[i] != 0
         contribution = np.where(shared, contribution + terms, contribution)
         error = error + 2 * U64 * np.abs(terms)
-        magnitude = np.where(shared, magnitude + np.abs(terms) * (1 + 2 * condition), magnitude)
+        # the denominator term reads the mean L, so it carries L's whole error: |δ·∂d/∂s/D|·(M(L), S(L), N)
+        reader = c * np.abs(share_gradient[i]) if reduction == "mean" else np.zeros(units)
+        magnitude = np.where(shared, magnitude + reader * value.magnitude[0] + np.abs(terms) * (1 + condition),
+                             magnitude)
         underflow = np.where(shared, underflow + 1, underflow)
         own_peak = np.where(shared, np.maximum(own_peak, all_peak), own_peak)
-        summands = np.where(shared, np.abs(contribution) + np.abs(terms), np.abs(contribution))
+        summands = np.where(shared, np.abs(contribution) + reader * value.summands[0], np.abs(contribution))
+        counts = np.where(shared, 1 + value.count[0], 1) if reduction == "mean" else np.ones(units)
         if name not in grads:
             grads[name] = _zeros(table.sizes[name])
             grads[name].count[:] = 0
             absolute[name] = np.zeros(table.sizes[name])
         _scatter(grads[name], absolute[name], where, contribution, error, magnitude, underflow, own_peak, slack,
-                 at_kink, summands)
+                 at_kink, summands, counts)
     for name, quantity in grads.items():  # k terms summed one after another: (k − 1)·u·Σ|terms| more
         quantity.errors += np.maximum(quantity.count - 1, 0) * U64 * absolute[name]
     return Reduced(shape, value, grads, total, total_error)
@@ -176,7 +183,7 @@ def reduce_float64(prepared: Any, columns: np.ndarray, errors: dict[str, np.ndar
 
 def _scatter(quantity: Quantity, absolute: np.ndarray, where: np.ndarray, contribution: np.ndarray,
              error: np.ndarray, magnitude: np.ndarray, underflow: np.ndarray, peak: np.ndarray, slack: np.ndarray,
-             at_kink: np.ndarray, summands: np.ndarray) -> None:
+             at_kink: np.ndarray, summands: np.ndarray, counts: np.ndarray) -> None:
     """Add each unit's term to its entry: values, errors, M, A and S summed, P the largest, slack the least,
     kinks any, counts summed (``Bound.sum``); ``absolute`` sums the terms' |value|."""
     np.add.at(quantity.values, where, contribution)
@@ -188,4 +195,4 @@ def _scatter(quantity: Quantity, absolute: np.ndarray, where: np.ndarray, contri
     np.logical_or.at(quantity.at_kink, where, at_kink)
     np.add.at(quantity.summands, where, summands)
     np.add.at(absolute, where, np.abs(contribution))
-    np.add.at(quantity.count, where, 1)
+    np.add.at(quantity.count, where, counts)
