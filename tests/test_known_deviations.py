@@ -36,6 +36,25 @@ def test_float16_cross_entropy_label_smoothing_overflow():
     assert mpmath.almosteq(reference.value[0], 4000, rel_eps=1e-12)
 
 
+def test_float16_cross_entropy_label_smoothing_overflows_within_one_row():
+    """reduction='none' too: one row's smoothing sum over the classes, 8e4, overflows float16, so PyTorch's
+    loss is inf where the exact one is 4000; the entry speaks of every reduction, not a finite row."""
+    x = torch.tensor([[0.0, -2e4, -2e4, -2e4, -2e4], [0.0, -1.0, 2.0, 0.5, 1.0]], dtype=torch.float16)
+    target = torch.tensor([0, 0])
+    got = F.cross_entropy(x, target, label_smoothing=0.25, reduction="none")
+    assert torch.isinf(got[0]) and torch.isfinite(got[1])
+    spec = get_spec("cross_entropy")
+    reference = exact_reference(spec, {"input": x.double().numpy(), "target": target.numpy()},
+                                {"reduction": "none", "label_smoothing": 0.25}, np.ones(2))
+    assert mpmath.almosteq(reference.value[0], 4000, rel_eps=1e-12)
+    assert abs(reference.value[1] - float(got[1])) < 1e-2 * abs(reference.value[1])
+    entry = next(e for e in known_deviations() if e.id == "cross_entropy-float16-label-smoothing-sum-overflow")
+    case = next(c for c in generate_cases(spec) if c.shape_case.name.startswith("index")
+                and c.options.get("reduction") == "none" and c.options.get("label_smoothing", 0) > 0)
+    assert entry.applies(case, "value", "float16", reference)
+    assert not entry.applies(case, "value", "bfloat16", reference)
+
+
 @pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
 def test_float16_mean_accumulates_in_float16(loss):
     """PyTorch's float16 mean is inf when the total overflows; the exact mean, 30000, fits."""
