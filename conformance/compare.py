@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 
+from .compare_screen import Screen, float64_screen
 from .oracle import Bound
 from .tolerance import allowed_error, overflows, ulp, withheld
 
@@ -72,23 +73,47 @@ def compare(exact: Sequence[mpmath.mpf], bounds: Sequence[Bound], got: np.ndarra
 
     Elements whose index is in ``skip`` are left out. A ``derivative`` (a gradient) makes no
     claim on elements within rounding of a kink (``tolerance.branch_ambiguous``).
+
+    The result is exactly that of judging every element with ``_element`` in index order (the first
+    element of the largest ratio is the worst). A float64 screen (``float64_screen``) brackets each
+    element's ratio, ULPs and relative error; ``_element`` runs only where a bracket cannot decide the
+    verdict, where a special value or a no-claim rule is within float64 rounding of its threshold, and on
+    the elements that may hold a largest figure. Every other element's figures are provably smaller.
     """
     result = Comparison()
+    flat = got.reshape(-1).tolist()
+    indices = [i for i in range(min(len(exact), len(bounds), len(flat))) if i not in skip]
+    screen = float64_screen([exact[i] for i in indices], [bounds[i] for i in indices],
+                            np.array([flat[i] for i in indices], dtype=np.float64), dtype, derivative)
     seen: dict[tuple, tuple[float, float, float]] = {}  # a large reduction repeats its elements
-    for i, (e, bound, g) in enumerate(zip(exact, bounds, got.reshape(-1).tolist())):
-        if i in skip:
-            continue
-        key = (e, bound, g)  # the whole bound: _element reads every field of it (peak and at_kink too)
+    known: dict[int, tuple[float, float, float]] = {}
+    for k in np.flatnonzero(screen.needs_exact(_maxima_bounds(screen))).tolist():
+        i = indices[k]
+        key = (exact[i], bounds[i], flat[i])  # the whole bound: _element reads every field of it
         if key not in seen:
-            seen[key] = _element(e, bound, g, dtype, derivative)
-        ratio, ulps, relative = seen[key]
+            seen[key] = _element(exact[i], bounds[i], flat[i], dtype, derivative)
+        known[k] = seen[key]
+    zero = (0.0, 0.0, 0.0)
+    for k in np.flatnonzero(screen.certain_zero).tolist():
+        known.setdefault(k, zero)
+    fails = screen.certain_fail
+    for k, i in enumerate(indices):
+        figures = known.get(k)
+        if (figures is not None and not figures[0] <= 1.0) or (figures is None and fails[k]):  # NaN fails too
+            result.failing.append(i)
+            if bounds[i].at_kink:
+                result.at_kink.append(i)
+        if figures is None:  # provably below the largest ratio, ULPs and relative error (float64_screen)
+            continue
+        ratio, ulps, relative = figures
         result.worst_ulps = max(result.worst_ulps, ulps)
         result.worst_relative = max(result.worst_relative, relative)
-        if not ratio <= 1.0:  # a NaN ratio fails too
-            result.failing.append(i)
-            if bound.at_kink:
-                result.at_kink.append(i)
         if ratio > result.worst_ratio or result.worst_index < 0:
             result.worst_ratio, result.worst_index = ratio, i
-            result.worst_exact, result.worst_got = e, g
+            result.worst_exact, result.worst_got = exact[i], flat[i]
     return result
+
+
+def _maxima_bounds(screen: Screen) -> tuple[float, float, float]:
+    """Lower bounds of the largest ratio, ULPs and relative error (0 when nothing is known)."""
+    return tuple(float(low.max(initial=0.0)) for low in (screen.ratio[0], screen.ulps[0], screen.relative[0]))

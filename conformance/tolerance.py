@@ -41,6 +41,7 @@ The error model behind M, A and P (derived per algorithm class, never fitted to 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -115,10 +116,17 @@ def ulp(value: mpmath.mpf, dtype: str) -> mpmath.mpf:
     return mpmath.ldexp(1, exponent - fmt.precision + 1)
 
 
+@functools.cache
+def overflow_threshold(dtype: str) -> mpmath.mpf:
+    """The least |value| that round-to-nearest sends to ±inf in ``dtype``: max + ulp(max)/2, exactly."""
+    with mpmath.workprec(64):
+        largest = mpmath.mpf(FORMATS[dtype].max_value)
+        return largest + ulp(largest, dtype) / 2
+
+
 def overflows(value: mpmath.mpf, dtype: str) -> bool:
     """True when round-to-nearest sends the finite ``value`` to ±inf in ``dtype``."""
-    fmt = FORMATS[dtype]
-    return abs(value) >= mpmath.mpf(fmt.max_value) + ulp(mpmath.mpf(fmt.max_value), dtype) / 2
+    return abs(value) >= overflow_threshold(dtype)
 
 
 def allowed_error(dtype: str, exact: mpmath.mpf, magnitude: mpmath.mpf, underflow: mpmath.mpf,
