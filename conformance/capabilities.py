@@ -11,7 +11,8 @@ optional tensors may be present. They are declared on the command line
 
 Keys on the command line: ``dtypes``, ``devices``, ``modes``, ``shape_cases``, ``optional``, or an
 option's name (``--supports reduction=mean,sum``). An attribute may add ``"why": "TEXT"``, shown
-with every check its declaration excludes (an uninstalled reference library names its import error). Where both declare a key, both must allow a form.
+with every check its declaration excludes (an uninstalled reference library names its import error).
+Where both declare a key, both must allow a form.
 A check outside the declared forms is not run and is listed as unsupported.
 
 Raising ``NotImplementedError`` (or PyTorch's own "not supported" error for a mode: compiled

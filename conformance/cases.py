@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from ..derivations.units import split_units
-from ..spec.core import ClassIndex, LossSpec, Sequences, ShapeCase, Slices
 from ..drawing import sample, sample_classes, sample_sequences
+from ..spec.core import ClassIndex, LossSpec, Sequences, ShapeCase, Slices
 from .implementations import resolve_option
 
 

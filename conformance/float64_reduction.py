@@ -1,4 +1,4 @@
-"""The oracle's reduction (``oracle._reduce``) in float64 with NumPy, for the first pass, with the error
+"""The oracle's reduction (``exact_reduction.reduce_units``) in float64 with NumPy, for the first pass, with the error
 bound of every element it produces.
 
 Same formulas as the oracle (see its module docstring and ``_unit_terms``), vectorised over units; every
@@ -151,7 +151,7 @@ def reduce_float64(prepared: Any, columns: np.ndarray, errors: dict[str, np.ndar
         where = where[:, slot] if where.ndim == 2 else where
         c = np.abs(coefficient)
         contribution = coefficient * gradient[i]
-        # the raw upstream δ multiplies the unit's factors before a mean divides (oracle._unit_terms)
+        # the raw upstream δ multiplies the unit's factors before a mean divides (exact_reduction._unit_terms)
         own_peak = np.maximum(np.maximum(peak, np.abs(gradient[i])), np.maximum(np.maximum(c, raw_upstream), 1)
                               * grad_peak[i])
         magnitude = c * grad_m[i] + np.abs(contribution) * condition

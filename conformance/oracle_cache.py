@@ -23,8 +23,8 @@ from ..spec.core import LossSpec
 
 OracleCache = DiskCache  # a store of encoded References (``Reference.encode``)
 STORE = "references"
-ORACLE_SOURCES = ("conformance/oracle.py", "conformance/oracle_cache.py", "conformance/reference.py",
-                  "conformance/first_pass.py", "conformance/float64_reduction.py",
+ORACLE_SOURCES = ("conformance/oracle.py", "conformance/exact_reduction.py", "conformance/oracle_cache.py",
+                  "conformance/reference.py", "conformance/first_pass.py", "conformance/float64_reduction.py",
                   "conformance/tolerance.py")
 """The oracle's own source files (besides spec/ and derivations/): a reference is a function of them too."""
 __all__ = ["STORE", "OracleCache", "active", "configure", "reference_key"]

@@ -170,11 +170,10 @@ def test_the_terminal_table_fits_80_columns_with_every_loss_name_whole():
     """Every spec's name, the longest target label and the widest numbers: no line over 80, no name broken."""
     import io
 
-    from rich.console import Console
-
     from losscheck.conformance.report import summary_table
     from losscheck.conformance.results import QuantityResult, Result, Status
     from losscheck.spec import all_specs
+    from rich.console import Console
 
     rows = [QuantityResult(loss=loss, dtype=dtype, case="#1", quantity=quantity, status=Status.UNSUPPORTED,
                            worst_ulps=1.5e-5 if dtype == "float64" else 9.87e17, worst_relative=1.0,

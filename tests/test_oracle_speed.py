@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import sympy as sp
 from losscheck.conformance.cases import generate_cases
-from losscheck.conformance.oracle import CHECK_DIGITS, _reduce, exact_reference, prepare
+from losscheck.conformance.exact_reduction import prepare, reduce_units
+from losscheck.conformance.oracle import CHECK_DIGITS, exact_reference
 from losscheck.conformance.probes import probe_cases
 from losscheck.derivations.evaluators import _MPMATH, cse_outside_piecewise, make_mpmath
 from losscheck.spec import get_spec
@@ -32,7 +33,7 @@ def test_the_reference_is_the_full_evaluation_at_the_checking_precision(loss):
         tensors, upstream = case.tensors("float16"), case.upstream("float16")
         reference = exact_reference(spec, tensors, case.options, upstream, cache=False)
         with mpmath.workdps(CHECK_DIGITS):
-            full = _reduce(prepare(spec, tensors, case.options), case.options.get("reduction", "mean"), upstream,
+            full = reduce_units(prepare(spec, tensors, case.options), case.options.get("reduction", "mean"), upstream,
                            with_grads=True)
         assert [_exact(v) for v in reference.value] == [_exact(v) for v in full.value], case.name
         assert [_bound(b) for b in reference.value_bounds] == [_bound(b) for b in full.value_bounds], case.name

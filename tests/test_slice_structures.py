@@ -4,12 +4,22 @@ shared tensors, and Piecewise branches that divide."""
 import mpmath
 import numpy as np
 import sympy as sp
-from losscheck.drawing import sample, sample_classes
 from losscheck.conformance.oracle import exact_reference
 from losscheck.derivations.evaluators import make_mpmath
 from losscheck.derivations.units import split_units
+from losscheck.drawing import sample, sample_classes
 from losscheck.spec import get_spec
-from losscheck.spec.core import CLASS_INDEX, REAL, LabelLists, LossSpec, Option, ShapeCase, Slices, TensorArg, planted_rows
+from losscheck.spec.core import (
+    CLASS_INDEX,
+    REAL,
+    LabelLists,
+    LossSpec,
+    Option,
+    ShapeCase,
+    Slices,
+    TensorArg,
+    planted_rows,
+)
 from losscheck.spec.multilabel_margin_loss import label_counts
 
 
