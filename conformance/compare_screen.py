@@ -96,7 +96,8 @@ def float64_screen(exact: Sequence[mpmath.mpf], bounds: Sequence[Bound], got: np
         known = (got == e) | (dtype == "float64")
         residual = np.zeros(n)
         for k in np.flatnonzero(known & np.isfinite(e)).tolist():
-            residual[k] = to_float((exact[k] - e[k])._mpf_, rnd="n")
+            x = exact[k]
+            residual[k] = to_float((x - e[k])._mpf_, rnd="n") if x.__class__ is MPF else float(x) - e[k]
         equal = (got == e) & (residual == 0)
 
         mantissa, exponent = np.frexp(np.where(zero_e, 1.0, e))

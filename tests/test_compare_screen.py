@@ -138,3 +138,12 @@ def test_got_within_float64_rounding_of_an_exact_value_is_not_called_equal():
         zero = Bound(mpmath.mpf(0), mpmath.mpf(0))
     result = compare([mpmath.mpf(1), e], [zero, zero], np.array([1.0, 1.0]), "float64")
     assert result.worst_index == 1 and result.worst_ratio > 0 and not result.failing
+
+
+def test_exact_values_given_as_floats_are_judged_too():
+    """A reference may hold plain floats (a reduction of exactly representable terms): no mpf is assumed."""
+    zero = Bound(mpmath.mpf(0), mpmath.mpf(0))
+    exact = [np.float64(0.5), 0.25, mpmath.mpf(1)]
+    got = np.array([0.5, 0.25 * (1 + 1e-3), 1.0])
+    result = compare(exact, [zero] * 3, got, "float32")
+    assert repr(result) == repr(_elementwise(exact, [zero] * 3, got, "float32")) and result.failing == [1]
