@@ -4,8 +4,8 @@
 conformance check for one loss and returns a Result with ``.ok``.
 """
 
+from .conformance.api import check
 from .conformance.results import Result
-from .conformance.runner import check
 
 __all__ = ["Result", "check"]
 __version__ = "0.1.0"

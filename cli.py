@@ -22,6 +22,7 @@ from rich.console import Console
 
 from . import listing
 from .conformance import cache_flags, html_command, sweep_command, triage
+from .conformance.api import replay, validate
 from .conformance.capabilities import Capabilities
 from .conformance.coverage import coverage_lines, run_coverage
 from .conformance.implementations import UsageError, parse_impl
@@ -31,7 +32,7 @@ from .conformance.progress import RunProgress
 from .conformance.replay import read_reproducer, write_reproducer
 from .conformance.report import ReportStream, print_result, report_document
 from .conformance.results import FAILING, MODES, Result
-from .conformance.runner import RunSettings, replay, validate
+from .conformance.runner import RunSettings
 from .conformance.schedule import run_units
 from .conformance.targets import COMPILE_TIMEOUT, CompileSettings
 from .conformance.tolerance import DTYPES

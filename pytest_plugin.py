@@ -43,7 +43,7 @@ class LosscheckItem(pytest.Item):
         cache = self.config.stash.setdefault(_RESULTS, {})
         key = (self.loss, self.impl, self.dtypes)
         if key not in cache:
-            from .conformance.runner import check
+            from .conformance.api import check
 
             cache[key] = check(self.loss, self.impl, dtypes=list(self.dtypes))
         return cache[key]

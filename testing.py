@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .conformance.api import check
 from .conformance.results import Result, row_label
-from .conformance.runner import check
 from .conformance.tolerance import DTYPES
 
 

@@ -18,7 +18,7 @@ import time
 import warnings
 
 from losscheck.conformance import first_pass, oracle
-from losscheck.conformance.runner import plan
+from losscheck.conformance.planning import plan
 from losscheck.spec import all_specs
 
 DTYPES = ("float32", "float16", "bfloat16")

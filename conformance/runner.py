@@ -6,7 +6,7 @@
 * **verdict**: the judge's ``QuantityResult`` per checked quantity (``judge``).
 
 A **unit** is one (loss, target, dtype): its cases run in plan order against one worker, then the
-unit is settled (``settle_unit``: capabilities, strictness) and its failures shrunk. Units are
+unit is settled (``unit_runner.settle_unit``: capabilities, strictness) and its failures shrunk. Units are
 independent, so they run side by side (``schedule``) and the result is the same for any number of
 jobs. The parent never imports the implementation: a dead or hung worker is a failure naming the
 cause, a fresh worker takes the next case, and after ``DEATHS_BEFORE_GIVING_UP`` deaths in a row
@@ -24,13 +24,13 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from ..spec import LossSpec, get_spec
+from ..spec import LossSpec
 from .capabilities import ANYTHING, Capabilities, lacks_kernel, says_unsupported
 from .cases import COMPLEX_DTYPES, Case, expandable, round_to
 from .deviations import find_known_raised, find_known_shape
 from .driver import CallRequest, Driver, Observation, Raised, digest
 from .extra_checks import random_like
-from .implementations import NamedCallable, UsageError
+from .implementations import NamedCallable
 from .judge import (
     Trial,
     judge_gradient,
@@ -41,15 +41,12 @@ from .judge import (
     returned_problem,
 )
 from .oracle import differentiated, exact_reference, same_value
-from .planning import Unit, plan, plan_units, unit_budget
 from .reproducer import reproducer
 from .results import FAILING, QuantityResult, Result, Status, mode_of, verdict
-from .shrink import shrink
-from .targets import CompileSettings, TargetRef
-from .tolerance import DTYPES
+from .targets import TargetRef
 from .workers import InProcessWorker, Worker, WorkerLost
 
-__all__ = ["FAILING", "QuantityResult", "Result", "RunSettings", "Status", "check", "verdict"]
+__all__ = ["FAILING", "CaseRunner", "QuantityResult", "Result", "RunSettings", "Status", "verdict"]
 
 DEATHS_BEFORE_GIVING_UP = 3
 """Deaths in the first call of a case, in a row, after which a unit's remaining cases are not run."""
@@ -330,155 +327,6 @@ def _form(case: Case) -> str:
     return f"{case.shape_case.name} [{options}]" + (f" +{'+'.join(optional)}" if optional else "")
 
 
-def settle_unit(results: list[QuantityResult], settings: RunSettings) -> None:
-    """Apply the capability rules to one unit's results, in place.
-
-    * A ``NotImplementedError`` on a form the implementation accepted for other values is a failure:
-      capabilities describe forms, never values (else a hard regime could be dodged).
-    * A row (direction) in which nothing was checked fails unless its unsupported checks were declared.
-    * ``--strict`` makes every unsupported check a failure, ``--require MODE`` those of MODE.
-    """
-    accepted = {r.form: r.case for r in results if r.status not in (Status.UNSUPPORTED, Status.ERROR, Status.NOT_RUN)}
-    for r in results:
-        if r.status == Status.UNSUPPORTED and not r.declared and r.form in accepted:
-            r.status = Status.FAIL
-            r.message = (f"{r.message}; but the same form was accepted in case {accepted[r.form]}: "
-                         f"a capability describes forms, never values")
-    for direction in ("forward", "backward"):
-        row = [r for r in results if r.direction == direction]
-        if row and all(r.status == Status.UNSUPPORTED for r in row) and not all(r.declared for r in row):
-            for r in row:
-                if not r.declared:
-                    r.status = Status.FAIL
-                    r.message = (f"{r.message}; nothing in this row was checked and it was not declared "
-                                 f"unsupported (--supports, or a losscheck_supports attribute)")
-    for r in results:
-        if r.status == Status.UNSUPPORTED and (settings.strict or r.mode in settings.require):
-            r.status = Status.FAIL
-            r.message = f"{r.message}; required by {'--strict' if settings.strict else '--require ' + r.mode}"
-
-
-def run_unit(unit: Unit, settings: RunSettings, worker: Any) -> Result:
-    """Check one unit's cases in plan order, settle it, and shrink its failures."""
-    spec = get_spec(unit.loss)
-    runner = CaseRunner(spec, unit.target, worker, settings, unit.capabilities)
-    result = Result()
-    def run_case(case: Case) -> list[QuantityResult]:
-        result.cases[(spec.name, case.name)] = case
-        try:
-            results = runner.run(case, unit.dtype)
-        except Exception as error:  # losscheck's own bug: loud, and the other cases still run
-            results = [QuantityResult(spec.name, unit.dtype, case.name, "value", Status.ERROR,
-                                      message=f"internal error in losscheck's judge: {type(error).__name__}: {error}",
-                                      target=unit.target.name)]
-        result.results.extend(results)
-        return results
-
-    for case in plan(spec.name, unit.seed, unit.fixed):
-        run_case(case)
-        if settings.fail_fast and not result.ok:
-            break
-    if settings.budget and not (settings.fail_fast and not result.ok):
-        from .deep import search
-
-        search(spec, run_case, unit.seed, settings.budget, dict(unit.fixed))
-    settle_unit(result.results, settings)
-    if not settings.fail_fast:
-        _shrink_failures(result, runner)
-    return result
-
-
-def _shrink_failures(result: Result, runner: CaseRunner) -> None:
-    """Attach to each row's smallest failure the shrunk case that still fails (see ``shrink``)."""
-    for failure in result.smallest_failures():
-        if runner.lost or failure.status == Status.ERROR:
-            continue  # a crash or hang is not shrunk: each try could cost a worker or a timeout
-        case = result.cases[(failure.loss, failure.case)]
-
-        def fails(candidate: Case, failure: QuantityResult = failure) -> bool:
-            return not runner.lost and any(r.quantity == failure.quantity and r.status in FAILING
-                                           for r in runner.run(candidate, failure.dtype))
-
-        try:
-            shrunk = shrink(case, failure.dtype, fails)
-        except Exception:  # shrinking is a convenience: the unshrunk failure stands as reported
-            continue
-        if shrunk is case:
-            continue
-        again = [r for r in runner.run(shrunk, failure.dtype) if r.quantity == failure.quantity and r.status in FAILING]
-        if not again:
-            continue
-        result.cases[(failure.loss, shrunk.name)] = shrunk
-        failure.shrunk_case, failure.shrunk_reproducer = shrunk.name, again[0].reproducer
-        failure.shrunk_expected, failure.shrunk_got = again[0].expected, again[0].got
-
-
 def new_worker(settings: RunSettings) -> Any:
+    """A worker for a unit: a process of its own, or this process with ``in_process`` (debugging only)."""
     return (InProcessWorker if settings.in_process else Worker)(settings.device, settings.timeout)
-
-
-def validate(loss: str, dtypes: Sequence[str], device: str) -> LossSpec:
-    try:
-        spec = get_spec(loss)
-    except KeyError as error:
-        raise UsageError(error.args[0]) from None
-    unknown = [d for d in dtypes if d not in DTYPES]
-    if unknown or not dtypes:
-        raise UsageError(f"unknown dtype {', '.join(unknown) or '(none)'}; choose from {', '.join(DTYPES)}")
-    kind, _, index = device.partition(":")
-    if kind not in ("cpu", "cuda") or (index and not index.isdigit()) or (kind == "cpu" and index):
-        raise UsageError(f"unknown device {device!r}; choose cpu, cuda or cuda:N")
-    if kind == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise UsageError("device cuda requested but torch.cuda.is_available() is False")
-        if index and int(index) >= torch.cuda.device_count():
-            raise UsageError(f"device {device} requested but only {torch.cuda.device_count()} CUDA devices exist")
-    return spec
-
-
-def check(loss: str, impl: str | None = None, dtypes: Sequence[str] = DTYPES, device: str = "cpu", seed: int = 0,
-          timeout: float = 20.0, options: Mapping[str, Any] | None = None, fail_fast: bool = False, *,
-          compile: CompileSettings | bool | None = None, strict: bool = False, require: Sequence[str] = (),
-          supports: Mapping[str, Any] | None = None, jobs: int = 1, in_process: bool = False,
-          budget: float = 0.0) -> Result:
-    """Check ``impl`` (``"MODULE:ATTR"``; default: every PyTorch path of the loss) for ``loss``.
-
-    The implementation runs in worker processes (``in_process=True`` runs it in this process, for
-    debugging only, and the result says so). ``options`` fixes some of the loss's options instead of
-    sweeping their grids; ``fail_fast`` stops at the first failing check; ``compile`` wraps the target
-    in ``torch.compile``; ``supports`` declares capabilities (see ``capabilities``); ``strict`` and
-    ``require`` make unsupported checks fail; ``budget`` adds that many seconds of deep search (``deep``),
-    shared by the loss's units. Raises UsageError for bad input. Returns a Result whose
-    ``.ok`` says whether every planned check has a verdict and every verdict conforms.
-    """
-    from .schedule import run_units
-
-    spec = validate(loss, list(dtypes), device)
-    if impl is not None and not isinstance(impl, str):
-        raise UsageError("impl must be 'MODULE:ATTR' (it is imported in a worker process, never here)")
-    for name, value in (options or {}).items():
-        if name not in {o.name for o in spec.options}:
-            raise UsageError(f"{loss} has no option {name!r}")
-        try:
-            spec.option(name).validate(value)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-    declared = Capabilities.declared(supports, "supports") if supports else Capabilities()
-    compiled = CompileSettings() if compile is True else (compile or None)
-    units = plan_units([loss], {loss: impl} if impl else {}, list(dtypes), seed, {loss: dict(options or {})},
-                       compiled, device)
-    settings = RunSettings(device, timeout, strict, frozenset(require), in_process=in_process, fail_fast=fail_fast,
-                           budget=unit_budget(budget, len(units), jobs))
-    return run_units(units, settings, jobs, declared)
-
-
-def replay(recorded: Any, impl: str | None = None, timeout: float = 20.0) -> list[QuantityResult]:
-    """Run a reproducer file's case again: its quantities against the oracle (``impl`` default: PyTorch's)."""
-    validate(recorded.spec.name, [recorded.dtype], recorded.device)
-    runner = CaseRunner.for_source(recorded.spec, impl or "pytorch", RunSettings(recorded.device, timeout))
-    try:
-        return runner.run(recorded.case, recorded.dtype)
-    finally:
-        runner.worker.close()

@@ -20,7 +20,8 @@ from ..derivations import disk_cache
 from .capabilities import ANYTHING, Capabilities
 from .planning import Unit, verify_spec
 from .results import Result
-from .runner import RunSettings, new_worker, run_unit
+from .runner import RunSettings
+from .unit_runner import new_worker, run_unit
 from .workers import InProcessWorker
 
 UnitCallback = Callable[[int, Result], None]

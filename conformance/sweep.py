@@ -26,10 +26,13 @@ from typing import Any
 
 from ..derivations import disk_cache
 from ..spec import all_specs
+from .api import validate
 from .implementations import UsageError, parse_impl
+from .planning import Unit, plan_units
 from .results import Result
-from .runner import RunSettings, Unit, new_worker, plan_units, validate
+from .runner import RunSettings
 from .schedule import _task, _tasks, combine, declare_capabilities
+from .unit_runner import new_worker
 
 KEYS = {"implementations", "losses", "dtypes", "seeds", "device", "timeout"}
 

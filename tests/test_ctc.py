@@ -19,8 +19,8 @@ import pytest
 import sympy as sp
 import torch
 import torch.nn.functional as F
+from losscheck.conformance.api import check
 from losscheck.conformance.oracle import exact_reference
-from losscheck.conformance.runner import check
 from losscheck.derivations.recursion import FLOAT64, MPMATH, SYMPY
 from losscheck.spec import get_spec
 from losscheck.spec.core import Unit
