@@ -19,6 +19,7 @@ from ..derivations.units import UnitTable, split_units
 from ..spec.core import Slices
 from .cases import Case
 from .oracle import Reference
+from .tolerance import overflow_threshold
 
 
 def _empty_input(case: Case, tensors: Mapping[str, np.ndarray]) -> bool:
@@ -108,3 +109,24 @@ def zero_slice_elements(case: Case, quantity: str, tensors: Mapping[str, np.ndar
         product = product * (rows * rows).sum(dim=1)
     zero = (product == 0).numpy()
     return _elements_of_units(table, quantity, size, zero)
+
+
+def ignored_overflow_elements(case: Case, quantity: str, tensors: Mapping[str, np.ndarray], size: int,
+                              dtype: str) -> set[int]:
+    """The flat elements of the value (size ``size``) of a row whose target is ``ignore_index`` and whose
+    exact logits z = input·linear_weightᵀ + linear_bias overflow ``dtype`` (|z| past the largest value's
+    rounding threshold); for a reduced output, {0} when some row is such. Such a row's loss is exactly 0."""
+    ignore = case.options.get("ignore_index")
+    needed = [tensors.get(n) for n in ("input", "linear_weight", "target")]
+    if quantity != "value" or ignore is None or any(t is None for t in needed):
+        return set()
+    x, w, target = needed
+    rows = np.atleast_2d(x.astype(np.float64))
+    logits = rows @ w.astype(np.float64).T
+    if tensors.get("linear_bias") is not None:
+        logits = logits + tensors["linear_bias"].astype(np.float64)
+    limit = float(overflow_threshold(dtype))
+    chosen = (np.atleast_1d(target).reshape(-1) == ignore) & (np.abs(logits) >= limit).any(axis=1)
+    if size == chosen.size:
+        return {int(u) for u in np.flatnonzero(chosen)}
+    return {0} if size == 1 and chosen.any() else set()

@@ -27,7 +27,10 @@ a reduced output when some unit has one;
 ``empty_input`` holds when the first input has no elements;
 ``nan_value`` holds when the exact value is NaN (a mean whose denominator is 0:
 every entry ignored); ``large_reduction`` holds for the gate's large batches
-(``probes.LARGE_REDUCTION`` rows or more), where accumulation in a half type shows.
+(``probes.LARGE_REDUCTION`` rows or more), where accumulation in a half type shows;
+``ignored_row_overflow`` holds for the value of a row whose target is ignore_index and whose exact
+logits (linear_cross_entropy's input·linear_weightᵀ + linear_bias) overflow the dtype, and for a
+reduced value when some row is such.
 A scalar claim (``jvp``, ``hvp``) is explained by an entry for that quantity: its
 relative error must be below ``relative_error_below`` where the entry gives one,
 and the projection the target returned must show ``pytorch`` (``0``: the mode
@@ -90,6 +93,7 @@ from .deviation_elements import (
     _exceeds,
     _product,
     _relatively_close,
+    ignored_overflow_elements,
     unit_elements,
     zero_slice_elements,
 )
@@ -152,7 +156,8 @@ class KnownDeviation:
             return abs(reference.unit_total) > FORMATS[dtype].max_value
         if self.requires == "nan_value":
             return any(mpmath.isnan(v) for v in reference.value)
-        return not self.requires or self.requires in ("zero_slice", "empty_input", "large_reduction", "at_kink")
+        return not self.requires or self.requires in ("zero_slice", "empty_input", "large_reduction", "at_kink",
+                                                      "ignored_row_overflow")
 
     def applies(self, case: Case, quantity: str, dtype: str, reference: Reference) -> bool:
         """Does this entry speak about this quantity of this case in this dtype?"""
@@ -204,6 +209,9 @@ class KnownDeviation:
         if self.requires == "empty_input" and not _empty_input(case, tensors):
             return False
         if self.requires == "at_kink" and not _at_kink(reference, quantity, element):
+            return False
+        if self.requires == "ignored_row_overflow" and element not in ignored_overflow_elements(
+                case, quantity, tensors, got.size, dtype):
             return False
         if self.relative_error_below is not None and not _relatively_close(
                 reference, quantity, element, float(got.reshape(-1)[element]), self.relative_error_below):

@@ -283,8 +283,53 @@ def test_every_chunked_entry_has_a_reproducer_and_a_test_here():
                 for n in ("input", "linear_weight", "linear_bias")),
               *(f"linear_cross_entropy-chunked-half-accumulation-grad-{n}" for n in ("linear_weight", "linear_bias")),
               "linear_cross_entropy-chunked-forward-mode-no-tangent",
-              "linear_cross_entropy-chunked-create-graph-detached"}
+              "linear_cross_entropy-chunked-create-graph-detached", IGNORED_OVERFLOW}
     entries = [e for e in known_deviations(("chunked",)) if e.ledger == "chunked"]
     assert {e.id for e in entries} == tested
     for entry in entries:
         assert entry.reproducer["code"] and entry.reproducer["pytorch_value"] and entry.reproducer["exact_value"]
+
+
+IGNORED_OVERFLOW = "linear_cross_entropy-chunked-ignored-row-overflow-nan-value"
+BIG = {"float16": 300.0, "bfloat16": 1e30, "float32": 1e20, "float64": 1e160}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_an_ignored_row_whose_logits_overflow_is_nan_in_the_chunked_kernel_only(dtype, reduction):
+    """Row 0 is ignored and its logits (±BIG²) overflow the dtype: its exact loss is 0, the reference path
+    gives 0, the chunked kernel NaN (and a NaN sum and mean); the entry explains exactly that element."""
+    big = BIG[dtype]
+    tensors = {"input": np.array([[big, 1.0], [1.0, 1.0]]), "linear_weight": np.array([[big, 0.0], [-big, 1.0],
+                                                                                        [0.5, 0.5]]),
+               "target": np.array([1, 0])}
+    options = {"reduction": reduction, "ignore_index": 1, "label_smoothing": 0.0}
+    torch_dtype = getattr(torch, dtype)
+    args = (torch.tensor(tensors["input"], dtype=torch_dtype),
+            torch.tensor(tensors["linear_weight"], dtype=torch_dtype), torch.tensor(tensors["target"]))
+    got = chunked_linear_cross_entropy("accurate")(*args, **options).double().numpy()
+    eager = F.linear_cross_entropy(*args, **options).double().numpy()
+    upstream = np.ones(2) if reduction == "none" else np.array(1.0)
+    reference = exact_reference(SPEC, tensors, options, upstream)
+    assert reference.value[0] == 0 if reduction == "none" else mpmath.isfinite(reference.value[0])
+    assert np.isnan(got.reshape(-1)[0]) and not np.isnan(eager).any()
+    comparison = compare(reference.value, reference.value_bounds, got, dtype)
+    assert comparison.failing == [0]
+    case = next(c for c in generate_cases(SPEC) if c.shape_case.name.startswith("index (N,H)")
+                and c.options == options)
+    assert find_known(case, "value", dtype, tensors, reference, comparison.failing, got, ("chunked",)) \
+        == IGNORED_OVERFLOW
+    assert find_known(case, "value", dtype, tensors, reference, comparison.failing, got) is None  # eager: no
+
+
+def test_the_ignored_row_overflow_condition_names_only_ignored_rows_past_the_dtype():
+    entry = next(e for e in known_deviations(("chunked",)) if e.id == IGNORED_OVERFLOW)
+    options = {"reduction": "none", "ignore_index": 1, "label_smoothing": 0.0}
+    case = next(c for c in generate_cases(SPEC) if c.shape_case.name.startswith("index (N,H)") and c.options == options)
+    weight = np.array([[300.0, 0.0], [-300.0, 1.0], [0.5, 0.5]])
+    nan = np.array([math.nan, math.nan])
+    for rows, target, explained in (([[300.0, 1.0], [1.0, 1.0]], [1, 1], {0}),  # row 1 ignored, finite logits
+                                    ([[300.0, 1.0], [1.0, 1.0]], [0, 0], set()),  # overflow, nothing ignored
+                                    ([[200.0, 1.0], [1.0, 1.0]], [1, 1], set())):  # 200·300 = 60000 < 65520
+        tensors = {"input": np.array(rows), "linear_weight": weight, "target": np.array(target)}
+        assert {e for e in (0, 1) if entry.explains(e, case, "value", tensors, nan, "float16")} == explained
