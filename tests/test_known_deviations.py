@@ -26,35 +26,6 @@ def test_kl_div_target_gradient_at_zero_target():
     assert mpmath.almosteq(reference.grads["target"][1], mpmath.log(0.5) + 1 + 0.5)
 
 
-def test_float16_cross_entropy_label_smoothing_overflow():
-    """PyTorch's float16 sum is inf; the exact loss, 4000, is representable."""
-    x = torch.tensor([[0.0, -1e4, -1e4, -1e4, -1e4]] * 2, dtype=torch.float16)
-    target = torch.tensor([0, 0])
-    assert torch.isinf(F.cross_entropy(x, target, label_smoothing=0.25, reduction="sum"))
-    reference = exact_reference(get_spec("cross_entropy"), {"input": x.double().numpy(), "target": target.numpy()},
-                                {"reduction": "sum", "label_smoothing": 0.25}, np.array(1.0))
-    assert mpmath.almosteq(reference.value[0], 4000, rel_eps=1e-12)
-
-
-def test_float16_cross_entropy_label_smoothing_overflows_within_one_row():
-    """reduction='none' too: one row's smoothing sum over the classes, 8e4, overflows float16, so PyTorch's
-    loss is inf where the exact one is 4000; the entry speaks of every reduction, not a finite row."""
-    x = torch.tensor([[0.0, -2e4, -2e4, -2e4, -2e4], [0.0, -1.0, 2.0, 0.5, 1.0]], dtype=torch.float16)
-    target = torch.tensor([0, 0])
-    got = F.cross_entropy(x, target, label_smoothing=0.25, reduction="none")
-    assert torch.isinf(got[0]) and torch.isfinite(got[1])
-    spec = get_spec("cross_entropy")
-    reference = exact_reference(spec, {"input": x.double().numpy(), "target": target.numpy()},
-                                {"reduction": "none", "label_smoothing": 0.25}, np.ones(2))
-    assert mpmath.almosteq(reference.value[0], 4000, rel_eps=1e-12)
-    assert abs(reference.value[1] - float(got[1])) < 1e-2 * abs(reference.value[1])
-    entry = next(e for e in known_deviations() if e.id == "cross_entropy-float16-label-smoothing-sum-overflow")
-    case = next(c for c in generate_cases(spec) if c.shape_case.name.startswith("index")
-                and c.options.get("reduction") == "none" and c.options.get("label_smoothing", 0) > 0)
-    assert entry.applies(case, "value", "float16", reference)
-    assert not entry.applies(case, "value", "bfloat16", reference)
-
-
 @pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
 def test_float16_mean_accumulates_in_float16(loss):
     """PyTorch's float16 mean is inf when the total overflows; the exact mean, 30000, fits."""
@@ -261,7 +232,8 @@ def test_ctc_log_probs_gradient_is_not_the_derivative_for_unnormalised_rows():
 
 
 def test_every_entry_has_a_reproducer_and_a_test_here():
-    tested = {"kl_div-target-grad-nan-at-zero-target", "cross_entropy-float16-label-smoothing-sum-overflow",
+    tested = {"kl_div-target-grad-nan-at-zero-target",
+              "cross_entropy-float16-label-smoothing-sum-overflow",  # test_label_smoothing_overflow.py
               "float16-nll-cross_entropy-mean-accumulates-in-float16",
               "float16-nll_loss-mean-accumulates-in-float16",
               "half-nll_loss-ignored-rows-total-accumulates-in-input-dtype",  # test_half_nll_ignored_rows.py
