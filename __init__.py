@@ -5,7 +5,8 @@ conformance check for one loss and returns a Result with ``.ok``.
 """
 
 from .conformance.api import check
+from .conformance.implementations import UsageError
 from .conformance.results import Result
 
-__all__ = ["Result", "check"]
+__all__ = ["Result", "UsageError", "check"]
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ from .implementations import UsageError
 from .planning import plan_units, unit_budget
 from .results import QuantityResult, Result
 from .runner import CaseRunner, RunSettings
-from .targets import CompileSettings
+from .targets import COMPILE_TIMEOUT, CompileSettings
 from .tolerance import DTYPES
 
 __all__ = ["check", "replay", "validate"]
@@ -39,7 +39,7 @@ def validate(loss: str, dtypes: Sequence[str], device: str) -> LossSpec:
 
 
 def check(loss: str, impl: str | None = None, dtypes: Sequence[str] = DTYPES, device: str = "cpu", seed: int = 0,
-          timeout: float = 20.0, options: Mapping[str, Any] | None = None, fail_fast: bool = False, *,
+          timeout: float | None = None, options: Mapping[str, Any] | None = None, fail_fast: bool = False, *,
           compile: CompileSettings | bool | None = None, strict: bool = False, require: Sequence[str] = (),
           supports: Mapping[str, Any] | None = None, jobs: int = 1, in_process: bool = False,
           budget: float = 0.0) -> Result:
@@ -48,10 +48,12 @@ def check(loss: str, impl: str | None = None, dtypes: Sequence[str] = DTYPES, de
     The implementation runs in worker processes (``in_process=True`` runs it in this process, for
     debugging only, and the result says so). ``options`` fixes some of the loss's options instead of
     sweeping their grids; ``fail_fast`` stops at the first failing check; ``compile`` wraps the target
-    in ``torch.compile``; ``supports`` declares capabilities (see ``capabilities``); ``strict`` and
-    ``require`` make unsupported checks fail; ``budget`` adds that many seconds of deep search (``deep``),
-    shared by the loss's units. Raises UsageError for bad input. Returns a Result whose
-    ``.ok`` says whether every planned check has a verdict and every verdict conforms.
+    in ``torch.compile``; ``timeout`` is one call's limit in seconds (default 20, or ``COMPILE_TIMEOUT``
+    under ``compile``, as on the command line: a first call compiles); ``supports`` declares capabilities
+    (see ``capabilities``); ``strict`` and ``require`` make unsupported checks fail; ``budget`` adds that
+    many seconds of deep search (``deep``), shared by the loss's units. Raises UsageError for bad input.
+    Returns a Result whose ``.ok`` says whether every planned check has a verdict and every verdict
+    conforms.
     """
     from .schedule import run_units
 
@@ -67,6 +69,9 @@ def check(loss: str, impl: str | None = None, dtypes: Sequence[str] = DTYPES, de
             raise UsageError(str(error)) from None
     declared = Capabilities.declared(supports, "supports") if supports else Capabilities()
     compiled = CompileSettings() if compile is True else (compile or None)
+    timeout = (COMPILE_TIMEOUT if compiled else 20.0) if timeout is None else float(timeout)
+    if not timeout > 0:
+        raise UsageError(f"timeout must be a positive number of seconds, not {timeout!r}")
     units = plan_units([loss], {loss: impl} if impl else {}, list(dtypes), seed, {loss: dict(options or {})},
                        compiled, device)
     settings = RunSettings(device, timeout, strict, frozenset(require), in_process=in_process, fail_fast=fail_fast,

@@ -1,5 +1,6 @@
 """The compiled target's setup: how long a call may take by default."""
 
+import losscheck
 import pytest
 from losscheck import cli
 from losscheck.conformance.targets import COMPILE_TIMEOUT
@@ -30,6 +31,26 @@ def test_a_compiled_call_gets_time_to_compile_unless_told(run_cli, monkeypatch, 
         run_cli("run", "--loss", "mse_loss", "--dtype", "float64", *flags)
     assert seen == [seconds]
     assert COMPILE_TIMEOUT > 20
+
+
+@pytest.mark.parametrize("kwargs, seconds", [({}, 20.0), ({"compile": True}, float(COMPILE_TIMEOUT)),
+                                             ({"compile": True, "timeout": 7}, 7.0), ({"timeout": 7}, 7.0)])
+def test_the_python_api_gives_a_compiled_call_the_same_time(monkeypatch, kwargs, seconds):
+    """losscheck.check(compile=True) waits as long as `run --compile` does, unless told."""
+    from losscheck.conformance import schedule
+
+    seen = []
+
+    def run_units(units, settings, *args, **kw):
+        seen.append(settings.timeout)
+        raise Planned
+
+    monkeypatch.setattr(schedule, "run_units", run_units)
+    with pytest.raises(Planned):
+        losscheck.check("mse_loss", dtypes=["float64"], **kwargs)
+    assert seen == [seconds]
+    with pytest.raises(losscheck.UsageError):
+        losscheck.check("mse_loss", dtypes=["float64"], timeout=-5)
 
 
 def test_a_bad_timeout_is_still_a_usage_error(run_cli):
