@@ -9,6 +9,7 @@ import pytest
 from losscheck.conformance import first_pass, oracle
 from losscheck.conformance.cases import generate_cases
 from losscheck.conformance.oracle import exact_reference, float64_reference
+from losscheck.conformance.planning import plan
 from losscheck.conformance.probes import probe_cases
 from losscheck.conformance.report import read_report
 from losscheck.conformance.tolerance import allowed_error, withheld
@@ -163,4 +164,21 @@ def test_the_first_pass_keeps_every_verdict(run_cli, tmp_path, monkeypatch, loss
     status_exact, exact = _verdicts(run_cli, tmp_path, "exact", *args)
     assert status == status_exact
     assert status == (1 if impl else 0)  # PyTorch passes; a wrong kernel is flagged
-    assert fast == exact
+    differing = {key for key in fast.keys() | exact.keys() if fast.get(key) != exact.get(key)}
+    assert all(fast.get(key) in CONFORMING and exact.get(key) in CONFORMING and _no_first_pass(loss, key)
+               for key in differing), sorted(differing)
+
+
+CONFORMING = ("pass", "known")
+
+
+def _no_first_pass(loss: str, key: tuple) -> bool:
+    """Both runs judged this check against the same high-precision reference (the first pass declines the
+    case: an empty input has no units), so a differing verdict is the target's own: PyTorch's
+    multi_margin_loss and multilabel_margin_loss return uninitialized memory for an empty batch
+    (pytorch.json's *-empty-batch-uninitialized), 0.0 in one run and -2448 in the next."""
+    case_name, dtype, _quantity, _target = key
+    case = next(c for c in plan(loss, 0) if c.name == case_name)
+    tensors = case.tensors(dtype)
+    kept, why = float64_reference(get_spec(loss), tensors, case.options, case.upstream(dtype), dtype)
+    return kept is None and why == "no units"
