@@ -119,7 +119,10 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
     The standard model holds only while no intermediate overflows: where P exceeds a dtype's
     largest value, a kernel evaluating this formula in that dtype may return ±inf or NaN.
     A Piecewise contributes the P of the branch taken, as in M, and of what its conditions compare;
-    a sum of more than two terms, the largest of its partial sums in any order; a p-norm, Σ|x_i|^p;
+    a sum of more than two terms, the largest of its partial sums in any order; a product of more than two
+    factors, likewise its largest partial product (``largest_partial_product``: PyTorch's float16
+    gaussian_nll_loss forms (x − t)²/v before halving it, 16384/0.25 = 65536, inf where the exact loss is
+    32767.3); a p-norm, Σ|x_i|^p;
     a log-sum-exp or softplus, only its arguments (see ``_log_sum_exp_arguments``); a product of powers
     with one fractional exponent, the product of their bases (see ``_common_radicands``).
     """
@@ -143,6 +146,8 @@ def peak_magnitude(expr: sp.Expr) -> sp.Expr:
             terms.append(_largest_partial_sum(node.args))
         if node.is_Mul:
             terms.extend(_common_radicands(node))
+            if len(node.args) > 2:  # SymPy flattens products: 0.5·(x − t)²·v⁻¹ is one Mul
+                terms.append(largest_partial_product(node))
         primitive = primitive_of(node)
         if primitive is not None:  # what evaluating it forms first (the a² + b² of |a + ib|)
             terms.extend(primitive.peak_terms(node))

@@ -167,6 +167,46 @@ def test_a_piecewise_gradient_counts_the_taken_branch_partial_products():
     assert peak.subs({**at, z: 1}) == 120000 and peak.subs({**at, z: -1}) == 0
 
 
+def _gaussian_nll(x, t, var, eps, dtype):
+    """PyTorch's gaussian_nll_loss (reduction='none') in ``dtype``: 0.5·(log max(v, eps) + (x − t)²/max(v, eps))."""
+    return torch.nn.functional.gaussian_nll_loss(torch.tensor(x, dtype=dtype), torch.tensor(t, dtype=dtype),
+                                                 torch.tensor(var, dtype=dtype), eps=eps, reduction="none")
+
+
+@pytest.mark.parametrize(("x", "t", "var", "eps"), [
+    ([2.0 ** -15], [128.0], [0.0], 0.25),  # seed 2's shrunk input: 16384/0.25 = 65536, exact loss 32767.3
+    ([-100.0], [100.0], [0.5], 1e-6),  # a second witness: 40000/0.5 = 80000, exact loss 39999.65
+])
+def test_an_overflowing_partial_product_withholds_the_claim(x, t, var, eps):
+    """0.5·(x − t)²/v is one Mul of three factors: PyTorch forms (x − t)²/v first, which overflows float16
+    where the loss does not, and returns inf; the peak counts the largest partial product, so no claim."""
+    from losscheck.conformance.oracle import exact_reference
+    from losscheck.conformance.tolerance import withheld
+    from losscheck.spec import get_spec
+
+    got = _gaussian_nll(x, t, var, eps, torch.float16)
+    exact = _gaussian_nll(x, t, var, eps, torch.float64)
+    assert torch.isinf(got).all() and exact.abs().max() < 65504
+    tensors = {"input": np.array(x), "target": np.array(t), "var": np.array(var)}
+    reference = exact_reference(get_spec("gaussian_nll_loss"), tensors,
+                                {"reduction": "none", "full": False, "eps": eps}, np.ones(1))
+    assert abs(float(reference.value[0]) - exact.item()) < 1e-6 * exact.abs().item()
+    assert withheld(reference.value_bounds[0], reference.value[0], "float16", False) == "an intermediate overflows"
+
+
+def test_a_partial_product_within_range_keeps_the_claim():
+    """(x − t)²/v = 45000 fits float16: the claim is held, PyTorch meets it, and a 10% error is flagged."""
+    from losscheck.conformance.oracle import exact_reference
+    from losscheck.spec import get_spec
+
+    tensors = {"input": np.array([-75.0]), "target": np.array([75.0]), "var": np.array([0.5])}
+    reference = exact_reference(get_spec("gaussian_nll_loss"), tensors,
+                                {"reduction": "none", "full": False, "eps": 1e-6}, np.ones(1))
+    got = _gaussian_nll([-75.0], [75.0], [0.5], 1e-6, torch.float16).double().numpy()
+    assert compare(reference.value, reference.value_bounds, got, "float16").ok
+    assert not compare(reference.value, reference.value_bounds, got * 1.1, "float16").ok
+
+
 WEIGHTED_MEANS = [  # signed weights whose w·l_u cancel in Σ w·l_u: the mean L carries u·Σ|w·l_u|, not u·|Σ w·l_u|
     ("l1_loss", [1000.3, -1000.7, 0.2, 5.1], [0.0, 0.0, 0.0, 0.0], [0.9, -0.9, 0.3, 0.7]),  # 3.8x over before
     ("l1_loss", [0.3, 45.1, -45.3, 1.1], [0.1, 0.2, 0.1, 0.4], [0.35, 1.1, -1.1, 0.6]),  # 2.3x over before
