@@ -193,6 +193,8 @@ def _writable(path: str | None, what: str) -> None:
                 pass
         except OSError as error:
             raise UsageError(f"cannot write {what} {path!r}: {error.strerror}") from None
+        except ValueError as error:  # a path open() refuses outright: an embedded null byte
+            raise UsageError(f"cannot write {what} {path!r}: {error}") from None
 
 
 def _command_run(args: argparse.Namespace, console: Console) -> int:
@@ -329,6 +331,9 @@ def _command_repro(args: argparse.Namespace, console: Console) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False)
     try:
+        with_nul = next((a for a in (sys.argv[1:] if argv is None else argv) if "\x00" in a), None)
+        if with_nul is not None:  # no path, name or number holds one; open() would raise ValueError
+            raise UsageError(f"argument {with_nul!r} contains a NUL byte")
         args = _parser().parse_args(argv)
         if args.command == "list":
             return _command_list(console)

@@ -8,7 +8,7 @@ with exactly one line on stderr, and never raises.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from losscheck import cli
 from losscheck.conformance.results import Result
@@ -35,6 +35,7 @@ def no_run(monkeypatch, tmp_path):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(command="run", parts=[["--report", "\x00"]])  # open() raised ValueError: a traceback
 @given(command=st.sampled_from(["run", "repro", "list", "nonsense", ""]), parts=st.lists(ARGUMENT, max_size=5))
 def test_any_argv_exits_0_or_2_with_one_line(no_run, capsys, tmp_path_factory, command, parts):
     argv = [command, *(a for part in parts for a in part)]
