@@ -8,14 +8,8 @@ their error scales (Bound) at a higher one (70); a quantity that moves between
 the two is reported unstable rather than used. The Bounds are evaluated once:
 they scale the tolerance and need no confirmation to 30 digits.
 
-The reduction of the units is ``exact_reduction``'s.
-
-A ``Sequences`` spec (a loss defined by a recursion, such as CTC) is evaluated
-by running the spec's own recursion in mpmath (``derivations.recursion``); its
-mean is Σ_u s_u·l_u / Σ_u d_u with the spec's ``mean_scale`` s_u, its
-denominators hold no differentiable input, and where the spec states a
-backward convention the reference gradient is that convention, with the
-math's own gradient kept alongside (``Reference.math_grads``).
+The reduction of the units, and the evaluation of a ``Sequences`` (recursion) spec, are
+``exact_reduction``'s.
 """
 
 from __future__ import annotations
