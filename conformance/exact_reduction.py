@@ -18,18 +18,23 @@ math's own gradient kept alongside (``Reference.math_grads``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import singledispatch
 from typing import Any
 
 import mpmath
 import numpy as np
 
 from ..derivations.recursion import MPMATH, evaluate_sequence, sequence_unit
+from ..derivations.row_layout import Row, layout, view
 from ..derivations.symbolic import Derivation, derive, variant_key
 from ..derivations.units import UnitTable, split_units
 from ..spec.core import LossSpec, Sequences
 from .reference import _NO_BOUND, Bound, Reference
+
+
+LOSS, SHARE = layout(0).loss, layout(0).share  # the same in every row (row_layout)
 
 
 def divide(numerator: mpmath.mpf, denominator: mpmath.mpf) -> mpmath.mpf:
@@ -78,7 +83,7 @@ def position(table: UnitTable, name: str, unit: int, slot: int) -> int:
     return int(where[slot] if np.ndim(where) else where)
 
 
-def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
+def _unit_terms(row: Row, c: mpmath.mpf, n_grad: int,
                 denominator_term: mpmath.mpf, all_peak: mpmath.mpf,
                 smallest_input: mpmath.mpf, denominator_condition: mpmath.mpf,
                 mean: Bound | None = None, reader: mpmath.mpf | int = 0,
@@ -102,13 +107,10 @@ def _unit_terms(row: Sequence, c: mpmath.mpf, n_grad: int, first_bound: int,
     (the rounding of every w·l_u in Σ w·l_u, large where signed weights cancel: l1_loss float32 with
     weights [0.9, −0.9, 0.3, 0.7]), and κ·|term| more for its second division by D.
     """
-    loss_grad = row[2:2 + n_grad]
-    share_grad = row[2 + n_grad:first_bound]
-    magnitudes = row[first_bound + 1:first_bound + 1 + n_grad]
-    underflows = row[first_bound + 2 + n_grad:first_bound + 2 + 2 * n_grad]
-    peak = row[first_bound + 2 + 2 * n_grad]  # the unit's largest intermediate, shared by its gradients
-    gradient_peaks = row[first_bound + 3 + 2 * n_grad:first_bound + 3 + 3 * n_grad]
-    slack, distance = row[-2:]
+    loss_grad, share_grad = row.loss_grad, row.share_grad
+    magnitudes, underflows, gradient_peaks = row.grad_magnitude, row.grad_underflow, row.grad_peak
+    peak = row.peak  # the unit's largest intermediate, shared by its gradients
+    slack, distance = row.slack, row.distance
     terms = []
     for i in range(n_grad):
         contribution = c * loss_grad[i]
@@ -142,8 +144,8 @@ def _unit_values(row: Sequence, c: mpmath.mpf, n_grad: int, denominator_term: mp
                  ) -> list[tuple[mpmath.mpf, Bound]]:
     """``_unit_terms`` without the Bounds: c·∂l/∂s (+ the mean's denominator term), for a pass that only
     confirms the values (the Bounds come from one evaluation, see ``exact_reference``)."""
-    loss_grad = row[2:2 + n_grad]
-    share_grad = row[2 + n_grad:2 + 2 * n_grad]
+    at = layout(n_grad)
+    loss_grad, share_grad = row[at.loss_grad], row[at.share_grad]
     return [(c * g + denominator_term * s if s != 0 else c * g, _NO_BOUND) for g, s in zip(loss_grad, share_grad)]
 
 
@@ -169,16 +171,15 @@ def reduce_units(prepared: Prepared, reduction: str, upstream: np.ndarray, with_
     for a in prepared.unit_args if with_bounds else ():
         if id(a) not in smallest:
             smallest[id(a)] = min((abs(x) for x in a if x != 0), default=mpmath.inf)
-    losses = [r[0] for r in rows]
-    shares = [r[1] for r in rows]
+    losses = [r[LOSS] for r in rows]
+    shares = [r[SHARE] for r in rows]
     condition = _denominator_condition(shares) if reduction == "mean" and with_bounds else mpmath.mpf(0)
-    # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l/∂s) (n), A(l), A(∂l/∂s) (n), P, P(∂l/∂s) (n), slack, distance
-    # grad rows: the first 2 + 2n of those
-    first_bound = 2 + 2 * n_grad
-    loss_bounds = [Bound(r[first_bound], r[first_bound + 1 + n_grad], r[first_bound + 2 + 2 * n_grad], r[-2],
-                         r[-1] == 0, abs(r[0]))
-                   if with_bounds else _NO_BOUND
-                   for r in rows]
+    named: dict[int, Row] = {}  # each distinct full row read by name (row_layout)
+    for r in rows if with_bounds else ():
+        if id(r) not in named:
+            named[id(r)] = view(r, n_grad)
+    loss_bounds = [Bound(v.loss_magnitude, v.loss_underflow, v.peak, v.slack, v.distance == 0, abs(v.loss))
+                   for v in (named[id(r)] for r in rows)] if with_bounds else [_NO_BOUND] * len(rows)
     delta = upstream_values(upstream)
 
     denominator_term = mpmath.mpf(0)
@@ -222,7 +223,7 @@ def reduce_units(prepared: Prepared, reduction: str, upstream: np.ndarray, with_
         for u, row, c, args in zip(kept, rows, coefficients, prepared.unit_args):
             key = (id(row), c)
             if key not in scattered:
-                scattered[key] = (_unit_terms(row, c, n_grad, first_bound, denominator_term, all_peak,
+                scattered[key] = (_unit_terms(named[id(row)], c, n_grad, denominator_term, all_peak,
                                               smallest[id(args)], condition,
                                               value_bounds[0] if reduction == "mean" else None, abs(c),
                                               abs(delta[0]) if reduction != "none" else 0)
@@ -240,6 +241,33 @@ def reduce_units(prepared: Prepared, reduction: str, upstream: np.ndarray, with_
                      for n, g in grad_bounds.items()},
         unit_total=mpmath.fsum(losses),
     )
+
+
+@singledispatch
+def evaluation(structure: Any, spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+               upstream: np.ndarray, conventions: bool = True) -> Callable[..., Reference]:
+    """The case's evaluation at the current precision, as ``evaluate(with_grads, bounds)``: the units split
+    (and converted) once, evaluated as often as called. A closed-form structure evaluates the derivation's
+    rows (``reduce_units``); each other structure registers its own below."""
+    prepared = prepare(spec, tensors, options)
+    reduction = options.get("reduction", "mean")
+
+    def evaluate(with_grads: bool = True, bounds: bool = True) -> Reference:
+        return reduce_units(prepared, reduction, upstream, with_grads, conventions=conventions, bounds=bounds)
+    return evaluate
+
+
+@evaluation.register
+def _(structure: Sequences, spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
+      upstream: np.ndarray, conventions: bool = True) -> Callable[..., Reference]:
+    """A recursion: each unit run through the spec's recursion (``reduce_sequences``); its Bounds come with
+    its values, and its stated backward is the reference gradient."""
+    table = split_units(spec, tensors, options)
+    reduction = options.get("reduction", "mean")
+
+    def evaluate(with_grads: bool = True, bounds: bool = True) -> Reference:
+        return reduce_sequences(spec, table, options, reduction, upstream, with_grads)
+    return evaluate
 
 
 def reduce_sequences(spec: LossSpec, table: UnitTable, options: Mapping[str, Any], reduction: str,

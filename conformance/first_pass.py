@@ -53,6 +53,7 @@ import sympy as sp
 
 from ..derivations.evaluators import make_numpy
 from ..derivations.magnitude import rounding_magnitude, underflow_magnitude
+from ..derivations.row_layout import layout, view
 from .float64_reduction import Quantity, reduce_float64
 from .reference import Reference
 from .tolerance import FORMATS, TOLERANCES, ulp
@@ -141,8 +142,9 @@ def evaluate_rows(prepared: Any) -> Float64Rows | str:
     columns = np.array([np.broadcast_to(np.asarray(o, dtype=np.float64), (count,)) for o in outputs])
     denominator = np.array([np.broadcast_to(np.asarray(s, dtype=np.float64), (count,)) for s in scales])
     # every output finite, except a slack or distance of +inf (no kink)
-    if not (np.isfinite(columns[:-2]).all() and np.isfinite(denominator).all()
-            and not np.isnan(columns[-2:]).any() and (columns[-2:] >= 0).all()):
+    kinks = layout(len(prepared.derivation.wrt)).slack  # slack and distance close the row
+    if not (np.isfinite(columns[:kinks]).all() and np.isfinite(denominator).all()
+            and not np.isnan(columns[kinks:]).any() and (columns[kinks:] >= 0).all()):
         return "a non-finite float64 output"
     magnitudes = np.abs(arguments)
     smallest = np.where(magnitudes > 0, magnitudes, np.inf).min(axis=0, initial=np.inf)
@@ -188,13 +190,13 @@ def reference(prepared: Any, rows: Float64Rows, reduction: str, upstream: np.nda
     n = len(derivation.wrt)
     tol, fmt = TOLERANCES[dtype], FORMATS[dtype]
     columns, scales = rows.columns[:, rows.which], rows.denominator[:, rows.which]
-    # full rows: l, d, ∂l/∂s (n), ∂d/∂s (n), M(l), M(∂l) (n), A(l), A(∂l) (n), P, P(∂l) (n), slack, distance
-    first = 2 + 2 * n
-    errors = {"loss": _error(columns[first], columns[first + 1 + n]),
-              "gradient": _error(columns[first + 1:first + 1 + n], columns[first + 2 + n:first + 2 + 2 * n]),
+    row = view(columns, n)  # one column per unit (row_layout)
+    errors = {"loss": _error(row.loss_magnitude, row.loss_underflow),
+              "gradient": _error(row.grad_magnitude, row.grad_underflow),
               "share": _error(scales[0], scales[1]),
               "share_gradient": _error(scales[2:2 + n], scales[2 + n:2 + 2 * n])}
-    slack, distance = rows.columns[-2], rows.columns[-1]
+    every = view(rows.columns, n)
+    slack, distance = every.slack, every.distance
     threshold = (2 * tol.rounding_ulps + tol.condition) * float(fmt.unit_roundoff)
     if (distance == 0).any():
         return "a unit exactly on a kink"

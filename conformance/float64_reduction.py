@@ -23,6 +23,7 @@ from typing import Any
 import mpmath
 import numpy as np
 
+from ..derivations.row_layout import view
 from .reference import Bound, Reference
 
 U64 = 2.0 ** -53
@@ -90,12 +91,12 @@ def reduce_float64(prepared: Any, columns: np.ndarray, errors: dict[str, np.ndar
     nonzero |input|; or why it cannot be done in float64 (a mean over a zero or uncertain denominator)."""
     derivation, table = prepared.derivation, prepared.table
     n = len(derivation.wrt)
-    first = 2 + 2 * n
-    loss, share, gradient, share_gradient = columns[0], columns[1], columns[2:2 + n], columns[2 + n:first]
-    loss_m, grad_m = columns[first], columns[first + 1:first + 1 + n]
-    loss_a, grad_a = columns[first + 1 + n], columns[first + 2 + n:first + 2 + 2 * n]
-    peak, grad_peak = columns[first + 2 + 2 * n], columns[first + 3 + 2 * n:first + 3 + 3 * n]
-    slack, at_kink = columns[-2], columns[-1] == 0
+    row = view(columns, n)  # one column per unit (row_layout)
+    loss, share, gradient, share_gradient = row.loss, row.share, row.loss_grad, row.share_grad
+    loss_m, grad_m = row.loss_magnitude, row.grad_magnitude
+    loss_a, grad_a = row.loss_underflow, row.grad_underflow
+    peak, grad_peak = row.peak, row.grad_peak
+    slack, at_kink = row.slack, row.distance == 0
     kept = table.kept_units
     units = len(kept)
     delta = np.asarray(upstream, dtype=np.float64).reshape(-1)

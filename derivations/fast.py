@@ -16,6 +16,7 @@ import numpy as np
 
 from ..spec.core import LossSpec, Sequences
 from .recursion import FLOAT64, evaluate_sequence, sequence_unit
+from .row_layout import layout
 from .symbolic import derive, variant_key
 from .units import UnitTable, split_units
 
@@ -39,8 +40,9 @@ def evaluate_float64(spec: LossSpec, tensors: Mapping[str, np.ndarray], options:
         outputs = [np.broadcast_to(np.asarray(o, dtype=np.float64), kept.shape)
                    for o in derivation.evaluator("grad", "numpy")(*columns, *option_values)]
     n_grad = len(derivation.wrt)
-    losses, shares = outputs[0], outputs[1]
-    loss_grads, share_grads = outputs[2:2 + n_grad], outputs[2 + n_grad:]
+    at = layout(n_grad)  # a grad row: the first fields of row_layout's
+    losses, shares = outputs[at.loss], outputs[at.share]
+    loss_grads, share_grads = outputs[at.loss_grad], outputs[at.share_grad]
     delta = np.asarray(upstream, dtype=np.float64)
     reduction = options.get("reduction", "mean")
     share_coefficient = 0.0

@@ -31,7 +31,7 @@ import sympy as sp
 from ..spec import all_specs
 from ..spec.core import LossSpec, Unit
 from ..spec.functions import unclamped
-from . import disk_cache
+from . import disk_cache, row_layout
 from .evaluators import generated_source, load_generated, make_mpmath, make_numpy
 from .kinks import kink_outputs
 from .magnitude import (
@@ -235,8 +235,13 @@ class Derivation:
             return [self.loss, self.denominator]
         if kind in ("full", "full/math"):
             grads = self.backward_grad if kind == "full" else self.loss_grad
-            return [self.loss, self.denominator, *grads, *self.denominator_grad,
-                    *self.magnitudes, *self.underflows, self.peak, *self.gradient_peaks, *self.kinks]
+            slack, distance = self.kinks
+            return row_layout.assemble(
+                len(self.wrt), loss=self.loss, share=self.denominator, loss_grad=grads,
+                share_grad=self.denominator_grad, loss_magnitude=self.magnitudes[0],
+                grad_magnitude=self.magnitudes[1:], loss_underflow=self.underflows[0],
+                grad_underflow=self.underflows[1:], peak=self.peak, grad_peak=self.gradient_peaks,
+                slack=slack, distance=distance)
         if kind == "conventions":
             return [e for pair in self.convention_checks for e in pair]
         if kind == "jvp":
@@ -245,15 +250,14 @@ class Derivation:
             return [self.second_order_magnitude]
         if kind in ("grad", "grad/math"):
             grads = self.backward_grad if kind == "grad" else self.loss_grad
-            return [self.loss, self.denominator, *grads, *self.denominator_grad]
+            return row_layout.assemble(len(self.wrt), loss=self.loss, share=self.denominator, loss_grad=grads,
+                                       share_grad=self.denominator_grad)
         raise ValueError(kind)
 
     def evaluator(self, kind: str, backend: str = "mpmath") -> Callable:
         """A generated function of ``arguments`` (+ tangents for ``jvp``) returning a tuple.
 
-        kinds: ``forward`` (l, d); ``grad`` (l, d, ∂l/∂s..., ∂d/∂s...); ``full``
-        (``grad``'s outputs, then M(l), M(∂l/∂s)..., then A(l), A(∂l/∂s)..., then P(l),
-        the largest partial product of each ∂l/∂s, then the kink slack and distance);
+        kinds: ``forward`` (l, d); ``grad`` and ``full`` (the rows of ``row_layout``);
         ``full/math`` and ``grad/math`` (``full`` and ``grad`` with ``loss_grad``, not the conventions, for
         ∂l/∂s); ``jvp`` (l̇, ḋ);
         ``conventions`` (the ``convention_checks`` pairs, flattened); ``second order`` (M of a double
