@@ -205,6 +205,15 @@ def _label_lists(domain: LabelLists, rng: np.random.Generator, shape: Shape, num
 # ---------------------------------------------------------------- sequences ---
 
 
+@singledispatch
+def sample_jointly(structure: Any, rng: np.random.Generator, shape_case: ShapeCase,
+                   options: Mapping[str, Any]) -> dict[str, Any]:
+    """The integer tensors a structure draws together, because they constrain one another (none for most
+    structures: each tensor is drawn from its own domain)."""
+    return {}
+
+
+@sample_jointly.register
 def sample_sequences(structure: Sequences, rng: np.random.Generator, shape_case: ShapeCase,
                      options: Mapping[str, Any]) -> dict[str, Any]:
     """A ``Sequences`` structure's integer tensors, drawn together: input lengths, label lengths, labels.

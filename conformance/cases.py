@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from ..derivations.units import split_units
-from ..drawing import sample, sample_classes, sample_sequences
-from ..spec.core import ClassIndex, LossSpec, Sequences, ShapeCase, Slices
+from ..drawing import sample, sample_classes, sample_jointly
+from ..spec.core import ClassIndex, LossSpec, ShapeCase
 from .implementations import resolve_option
 
 
@@ -62,9 +62,9 @@ class Case:
         rng = self._rng("values")
         tensors: dict[str, np.ndarray] = {}
         structure = self.spec.structure
-        if isinstance(structure, Sequences):  # lengths and labels constrain one another: drawn together
-            drawn = sample_sequences(structure, rng, self.shape_case, self.options)
-            tensors.update({name: np.asarray(v, dtype=np.int64) for name, v in drawn.items()})
+        # tensors that constrain one another (a recursion's lengths and labels) are drawn together
+        drawn = sample_jointly(structure, rng, self.shape_case, self.options)
+        tensors.update({name: np.asarray(v, dtype=np.int64) for name, v in drawn.items()})
         for name in self.present:
             if name in tensors:
                 continue
@@ -73,7 +73,7 @@ class Case:
                 shape = tuple(min(size, self.period) for size in shape)
             domain = self.shape_case.domains.get(name, self.spec.tensor(name).domain_for(self.options))
             if isinstance(domain, ClassIndex):
-                classes = structure.class_count(self.shape_case.shapes) if isinstance(structure, Slices) else 1
+                classes = structure.class_count(self.shape_case.shapes)
                 tensors[name] = sample_classes(domain, rng, shape, classes).astype(np.int64)
             else:
                 regime = self.regime if domain.supports(self.regime) or self.regime == "interior" else "typical"
@@ -120,16 +120,7 @@ def batch_tensors(spec: LossSpec, shape_case: ShapeCase) -> tuple[str, ...] | No
     without ``n`` (a weight); broadcast dims of size 1 stay. Recursions
     (CTC) and whole-tensor units are never resized.
     """
-    structure = spec.structure
-    if isinstance(structure, Sequences) or (isinstance(structure, Slices) and structure.axis is None):
-        return None
-    first = structure.batch_source if isinstance(structure, Slices) else spec.required_tensors[0].name
-    first_shape = tuple(shape_case.shapes[first])
-    if len(first_shape) < (2 if isinstance(structure, Slices) else 1) or first_shape[0] < 2:
-        return None
-    return tuple(name for name, shape in shape_case.shapes.items()
-                 if (not isinstance(structure, Slices) or structure.follows_batch(name))
-                 and len(shape) >= 1 and shape[0] == first_shape[0])
+    return spec.structure.batch_followers(shape_case.shapes, spec.required_tensors[0].name)
 
 
 def expandable(spec: LossSpec, shape_case: ShapeCase, present: tuple[str, ...]) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings, target
 from hypothesis import seed as seeded
 from hypothesis import strategies as st
 
-from ..spec.core import PROBE_REGIMES, LossSpec, Sequences
+from ..spec.core import PROBE_REGIMES, LossSpec
 from .cases import Case, batch_tensors, expandable, option_grid
 from .extra_checks import EXTRA_CHECKS
 from .layouts import LAYOUTS
@@ -50,8 +50,7 @@ def deep_cases(draw: Any, spec: LossSpec, seed: int, fixed: dict) -> Case:
     layouts = [layout for layout in LAYOUTS if layout != "expanded" or expandable(spec, shape_case, present)]
     layout = draw(st.sampled_from(layouts)) if any(len(s) for s in shape_case.shapes.values()) else "contiguous"
     batch = None
-    if period is None and layout != "expanded" and batch_tensors(spec, shape_case) and not isinstance(
-            spec.structure, Sequences):
+    if period is None and layout != "expanded" and batch_tensors(spec, shape_case):  # none for a recursion
         batch = draw(st.sampled_from([None, 0, 1, 2, 3, "large"]))
         if batch == "large":
             batch = large_batch(spec, shape_case, tuple(t.name for t in spec.tensors), options, seed)

@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 from ..derivations.units import UnitTable, split_units
-from ..spec.core import Slices
 from .cases import Case
 from .oracle import Reference
 from .tolerance import overflow_threshold
@@ -71,7 +70,7 @@ def unit_elements(case: Case, quantity: str, tensors: Mapping[str, np.ndarray], 
     ``name``, read raw, holds ``value`` (sliced losses; ``name`` has the first sliced tensor's shape)."""
     structure = case.spec.structure
     tensor = tensors.get(name)
-    if not isinstance(structure, Slices) or tensor is None:
+    if not structure.sliced or tensor is None:
         return set()
     sliced = tensors.get(structure.sliced[0])
     if sliced is None or sliced.shape != tensor.shape:
@@ -99,7 +98,7 @@ def zero_slice_elements(case: Case, quantity: str, tensors: Mapping[str, np.ndar
                         dtype: str) -> set[int]:
     """The flat elements of ``quantity`` (size ``size``) that belong to a unit with a zero slice."""
     structure = case.spec.structure
-    if not isinstance(structure, Slices):
+    if not structure.sliced:
         return set()
     table = split_units(case.spec, tensors, case.options)
     units = table.kept.size

@@ -23,9 +23,9 @@ import numpy as np
 
 from ..derivations.symbolic import derive, variant_key
 from ..derivations.units import real_view, split_units
-from ..spec.core import LossSpec, Sequences
+from ..spec.core import LossSpec
 from . import first_pass, oracle_cache
-from .exact_reduction import as_mpf, divide, position, prepare, reduce_sequences, reduce_units, upstream_values
+from .exact_reduction import as_mpf, divide, evaluation, position, prepare, reduce_units, upstream_values
 from .oracle_cache import OracleCache
 from .reference import Bound, Reference  # noqa: F401  (the oracle's result types; importable from here too)
 
@@ -36,7 +36,7 @@ STABLE_RELATIVE = mpmath.mpf(10) ** -30
 
 def differentiated(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any]) -> list[str]:
     """The tensors the reference differentiates (not class indices or encoded rows), without evaluating it."""
-    if isinstance(spec.structure, Sequences):
+    if not spec.structure.closed_form:  # a recursion differentiates its sequence (Sequences)
         return [spec.structure.sequence]
     table = split_units(spec, tensors, options)
     wrt = derive(spec, variant_key(spec, tuple(tensors), table, options)).wrt
@@ -68,7 +68,7 @@ def exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: 
     pass is tried first (``first_pass``) and kept where it is certified for that dtype.
     """
     fast = dtype if (first_pass.enabled(dtype) and conventions and not spec.gradient_conventions
-                     and not isinstance(spec.structure, Sequences)) else None  # see float64_reference
+                     and spec.structure.closed_form) else None  # see float64_reference
     store = oracle_cache.active() if cache is True else cache or None
     key = store and oracle_cache.reference_key(spec, tensors, options, upstream, digits, conventions, fast)
     if key:
@@ -91,7 +91,7 @@ def float64_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options
                       upstream: np.ndarray, dtype: str) -> tuple[Reference | None, str]:
     """The first pass: (the Reference from float64 rows, '') where ``first_pass.certify`` keeps it for
     judging ``dtype``, else (None, why not)."""
-    if isinstance(spec.structure, Sequences):
+    if not spec.structure.closed_form:
         return None, "a recursion (Sequences) spec"
     if spec.gradient_conventions:
         # the runner compares such a reference with the math's own gradient (high precision) to 30 digits
@@ -110,17 +110,7 @@ def float64_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options
 def _exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
                      upstream: np.ndarray, digits: tuple[int, int], conventions: bool) -> Reference:
     """``exact_reference`` computed: at the working precision (values only) and at the checking one."""
-    reduction = options.get("reduction", "mean")
-    if isinstance(spec.structure, Sequences):
-        table = split_units(spec, tensors, options)
-
-        def evaluate(bounds: bool = True) -> Reference:
-            return reduce_sequences(spec, table, options, reduction, upstream, with_grads=True)
-    else:
-        prepared = prepare(spec, tensors, options)
-
-        def evaluate(bounds: bool = True) -> Reference:
-            return reduce_units(prepared, reduction, upstream, with_grads=True, conventions=conventions, bounds=bounds)
+    evaluate = evaluation(spec.structure, spec, tensors, options, upstream, conventions)
     working_digits, check_digits = digits
     with mpmath.workdps(working_digits):
         working = evaluate(bounds=False)  # confirms the values only: the Bounds are scales, evaluated once
@@ -145,12 +135,7 @@ def _exact_reference(spec: LossSpec, tensors: Mapping[str, np.ndarray], options:
 def projected_loss(spec: LossSpec, tensors: Mapping[str, np.ndarray], options: Mapping[str, Any],
                    upstream: np.ndarray) -> mpmath.mpf:
     """⟨δ, L(tensors)⟩ at the current mpmath precision; tensors may hold mpf objects."""
-    reduction = options.get("reduction", "mean")
-    if isinstance(spec.structure, Sequences):
-        table = split_units(spec, tensors, options)
-        reference = reduce_sequences(spec, table, options, reduction, upstream, with_grads=False)
-    else:
-        reference = reduce_units(prepare(spec, tensors, options), reduction, upstream, with_grads=False)
+    reference = evaluation(spec.structure, spec, tensors, options, upstream)(with_grads=False)
     return mpmath.fsum(a * b for a, b in zip(upstream_values(upstream), reference.value))
 
 

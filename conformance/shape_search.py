@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import singledispatch
+from typing import Any
 
 from ..spec.core import Elementwise, LossSpec, ShapeCase, Slices
 
@@ -79,11 +81,24 @@ def _class_axis_labels(spec: LossSpec, case: ShapeCase) -> dict[str, tuple[str, 
 
 def dim_labels(spec: LossSpec, case: ShapeCase) -> dict[str, tuple[str, ...]] | None:
     """Tensor → a label per dim (see the module docstring), or None where the structure is not labelled."""
-    structure = spec.structure
-    if isinstance(structure, Elementwise):
-        return _elementwise_labels(spec, case)
-    if (isinstance(structure, Slices) and structure.axis == 1 and not structure.shared and not structure.gathered
-            and not structure.encode and structure.classes is None):
+    return _labels(spec.structure, spec, case)
+
+
+@singledispatch
+def _labels(structure: Any, spec: LossSpec, case: ShapeCase) -> dict[str, tuple[str, ...]] | None:
+    return None  # a recursion's lengths and labels are not free sizes
+
+
+@_labels.register
+def _(structure: Elementwise, spec: LossSpec, case: ShapeCase) -> dict[str, tuple[str, ...]] | None:
+    return _elementwise_labels(spec, case)
+
+
+@_labels.register
+def _(structure: Slices, spec: LossSpec, case: ShapeCase) -> dict[str, tuple[str, ...]] | None:
+    """A plain class axis only (dim 1, nothing shared, gathered, encoded or sized elsewhere)."""
+    if (structure.axis == 1 and not structure.shared and not structure.gathered and not structure.encode
+            and structure.classes is None):
         return _class_axis_labels(spec, case)
     return None
 
@@ -102,9 +117,17 @@ def _sizes_of(case: ShapeCase, labels: Mapping[str, tuple[str, ...]]) -> dict[st
 
 def search_shapes(spec: LossSpec) -> list[ShapeCase]:
     """The derived shape cases of ``spec`` (see the module docstring), in a fixed order."""
-    if isinstance(spec.structure, Elementwise):
-        return _elementwise_search(spec)
-    return _class_axis_search(spec)
+    return _search(spec.structure, spec)
+
+
+@singledispatch
+def _search(structure: Any, spec: LossSpec) -> list[ShapeCase]:
+    return _class_axis_search(spec)  # every labelled shape case (none for structures ``_labels`` declines)
+
+
+@_search.register
+def _(structure: Elementwise, spec: LossSpec) -> list[ShapeCase]:
+    return _elementwise_search(spec)
 
 
 def _elementwise_search(spec: LossSpec) -> list[ShapeCase]:

@@ -23,10 +23,20 @@ class Elementwise:
     closed_form: ClassVar[bool] = True  # the unit loss is an expression SymPy differentiates
     free_row_length: ClassVar[bool] = False  # no rows: a symbolic representative has nothing to size
     complex_inputs: ClassVar[bool] = True  # a complex tensor reads as re + i·im
+    sliced: ClassVar[tuple[str, ...]] = ()  # no tensor is cut into rows
 
     def is_row(self, name: str) -> bool:
         """Elementwise units read every tensor as one symbol."""
         return False
+
+    def class_count(self, shapes: Mapping[str, tuple[int, ...]]) -> int:
+        """No class axis: a class-index tensor draws from one class."""
+        return 1
+
+    def batch_followers(self, shapes: Mapping[str, tuple[int, ...]], first: str) -> tuple[str, ...] | None:
+        """The tensors whose dim 0 is the batch, ``first`` (the first required tensor) with one dim or more
+        and dim 0 ≥ 2, and every tensor with its dim-0 length; None where there is no such batch."""
+        return _followers(shapes, first, 1, lambda name: True)
 
     def describe(self) -> str:
         """This structure in words (the formula reference's "Structure" section)."""
@@ -169,6 +179,13 @@ class Slices:
         """The tensor whose dim 0 is the batch dim: the first gathered with ``n``, else the first sliced."""
         return next((n for n, labels in self.gathered.items() if labels.split()[0] == "n"), self.sliced[0])
 
+    def batch_followers(self, shapes: Mapping[str, tuple[int, ...]], first: str) -> tuple[str, ...] | None:
+        """The tensors whose dim 0 is the batch: ``batch_source`` with two dims or more and dim 0 ≥ 2, and each
+        tensor that ``follows_batch`` with its dim-0 length; None for whole-tensor units (``axis`` None)."""
+        if self.axis is None:
+            return None
+        return _followers(shapes, self.batch_source, 2, self.follows_batch)
+
 
 def ClassAxis(per_class: tuple[str, ...] = ("weight",)) -> Slices:
     """The class axis of ``input``, with a ``target`` of class indices or of the input's shape."""
@@ -198,7 +215,7 @@ class Sequences:
     * ``mean_scale(unit)``: mean = Σ_u mean_scale(u)·l_u / Σ_u d_u (None: 1).
 
     The integer tensors constrain one another (lengths, label rows, blank), so they are drawn
-    jointly (``losscheck.drawing.sample_sequences``).
+    jointly (``losscheck.drawing.sample_jointly``).
     """
 
     sequence: str
@@ -210,12 +227,21 @@ class Sequences:
     backward: Callable[[Unit, Any], Any] | None = field(default=None, hash=False, compare=False)
     mean_scale: Callable[[Unit], Any] | None = field(default=None, hash=False, compare=False)
     closed_form: ClassVar[bool] = False  # a recursion evaluated on numbers; no SymPy gradient, no HVP
+    sliced: ClassVar[tuple[str, ...]] = ()  # units are sequences, not rows of symbols
     free_row_length: ClassVar[bool] = False
     complex_inputs: ClassVar[bool] = False
 
     def is_row(self, name: str) -> bool:
         """A recursion's unit is not built from symbol rows."""
         return False
+
+    def class_count(self, shapes: Mapping[str, tuple[int, ...]]) -> int:
+        """The labels are drawn with the lengths (``sample_jointly``), never as free class indices."""
+        return 1
+
+    def batch_followers(self, shapes: Mapping[str, tuple[int, ...]], first: str) -> tuple[str, ...] | None:
+        """Never resized: lengths and labels constrain one another."""
+        return None
 
     def describe(self) -> str:
         """This structure in words (the formula reference's "Structure" section)."""
@@ -226,6 +252,17 @@ class Sequences:
     def batched(self, shape: tuple[int, ...]) -> bool:
         """Is a sequence tensor of ``shape`` batched, (T, N, C), rather than (T, C)?"""
         return len(shape) == 3
+
+
+def _followers(shapes: Mapping[str, tuple[int, ...]], first: str, least_dims: int,
+               follows: Callable[[str], bool]) -> tuple[str, ...] | None:
+    """The tensors sharing ``first``'s dim-0 length (among those ``follows`` admits), where ``first`` has at
+    least ``least_dims`` dims and a dim 0 of 2 or more; else None."""
+    first_shape = tuple(shapes[first])
+    if len(first_shape) < least_dims or first_shape[0] < 2:
+        return None
+    return tuple(name for name, shape in shapes.items()
+                 if follows(name) and len(shape) >= 1 and shape[0] == first_shape[0])
 
 
 Structure = Elementwise | Slices | Sequences
