@@ -21,6 +21,7 @@ import mpmath
 import sympy as sp
 
 from ..spec.core import LossSpec, Sequences, Unit
+from .forward_backward_bounds import forward_backward_magnitudes
 from .units import UnitTable
 
 
@@ -146,6 +147,7 @@ def evaluate_sequence(spec: LossSpec, unit: Unit, with_grads: bool) -> SequenceR
         gradient = structure.gradient(unit)
         result.gradient = gradient
         result.backward = structure.backward(unit, gradient) if structure.backward else gradient
-        result.loss_magnitude, result.magnitudes = structure.magnitudes(unit, gradient)
+        result.loss_magnitude, result.magnitudes = forward_backward_magnitudes(structure.forward_backward(unit), gradient,
+                                                                      unit.num_classes, unit.ops)
     return result
 

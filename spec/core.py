@@ -35,13 +35,13 @@ from .domains import (
 )
 from .loss_spec import LossSpec
 from .signature import CALLABLE_NAME, Convention, Option, ShapeCase, TensorArg, reduction_option
-from .structure import ClassAxis, Elementwise, Sequences, Slices, Structure
+from .structure import ClassAxis, Elementwise, ForwardBackward, Sequences, Slices, Structure
 from .unit import Unit
 
 __all__ = [
     "CALLABLE_NAME", "CLASS_INDEX", "LOGIT", "LOG_PROBABILITY", "LOG_PROBABILITY_ROWS", "OPEN_PROBABILITY",
     "POSITIVE_WEIGHT", "PROBABILITY", "PROBE_REGIMES", "REAL", "SIGN_LABEL", "SUBNORMALS", "Choices", "ClassAxis",
     "ClassIndex", "Convention", "Domain", "Elementwise", "Interval", "LabelLists", "Lattice", "LogProbabilityRows", "LossSpec",
-    "NonPositive", "Option", "PlantedRows", "SequenceLengths", "Sequences", "ShapeCase", "Slices", "Structure", "TensorArg", "Unit",
+    "ForwardBackward", "NonPositive", "Option", "PlantedRows", "SequenceLengths", "Sequences", "ShapeCase", "Slices", "Structure", "TensorArg", "Unit",
     "Weight", "planted_rows", "reduction_option",
 ]

@@ -26,6 +26,7 @@ from typing import Any
 from .core import (
     LOG_PROBABILITY_ROWS,
     ClassIndex,
+    ForwardBackward,
     Convention,
     LossSpec,
     Option,
@@ -195,41 +196,12 @@ def backward(u: Unit, grad: list[list[Any]]) -> list[list[Any]]:
     return rows
 
 
-def magnitudes(u: Unit, grad: list[list[Any]]) -> tuple[Any, list[list[Any]]]:
-    """Rounding magnitudes M of l and of each backward entry: a running-error bound of the recursion.
-
-    Each log-space step α_t(s) = lse(…) + x rounds the sum and its log-sum-exp
-    (three exps, a sum, a log: an absolute error of about u·(|α_t(s)| + 3));
-    a step's error reaches l weighted by the posterior occupation of state s
-    at t, w_t(s) = exp(α_t(s) + β_t(s) − x[t, l'_s] + l) (Σ_s w_t(s) = 1).
-    Each input x[t, k] carries u·|x[t, k]| into l with weight |∂l/∂x| = γ_t(k). So
-
-        M(l) = |l| + Σ_t Σ_s w_t(s)·(|α_t(s)| + 3) + Σ_{t,k} γ_t(k)·|x[t, k]|.
-
-    A backward entry exp(x) − γ with γ = exp(E), E = α + β − x + l, errs by
-    γ times the absolute error of E, which the forward bound covers for α, the
-    same bound for β (the mirror recursion) and u·M(l) for l; exp(x) errs by
-    exp(x)·|x| relative to its input. So M(exp(x) − γ) = exp(x)·(1 + |x|) +
-    γ·(3·M(l) + |x| + 1) (and 0 where the entry is exactly 0).
-    """
-    ops = u.ops
-    x, extended, steps = _rows(u)
-    nll = _raw_loss(u)
-    if nll == -ops.neg_inf or not steps:
-        return ops.zero, [[ops.zero] * u.num_classes for _ in grad]
-    alpha, weights, gamma = log_alpha(u), posterior(u), occupation(u)
-    steps_error = ops.fsum(weights[t][s] * (abs(alpha[t][s]) + 3)
-                           for t in range(steps) for s in range(len(extended)) if weights[t][s] != 0)
-    inputs_error = ops.fsum(gamma[t][k] * abs(x[t][k]) for t in range(steps) for k in range(u.num_classes))
-    loss_bound = abs(nll) + steps_error + inputs_error
-    rows = []
-    for t, row in enumerate(grad):
-        if t >= steps:
-            rows.append([ops.zero] * len(row))
-            continue
-        rows.append([ops.exp(v) * (1 + abs(v)) + g * (3 * loss_bound + abs(v) + 1)
-                     for v, g in zip(x[t], gamma[t])])
-    return loss_bound, rows
+def forward_backward(u: Unit) -> ForwardBackward:
+    """The unit's forward–backward lattice: the inputs x[t] read (t < T_n), the state → class map l',
+    α, the posterior w, the occupation γ and −log p (the error model, ``derivations.forward_backward_bounds``,
+    bounds the recursion's rounding from these)."""
+    x, extended, _ = _rows(u)
+    return ForwardBackward(x, extended, log_alpha(u), posterior(u), occupation(u), _raw_loss(u))
 
 
 # ------------------------------------------------------------- domains ----
@@ -267,7 +239,7 @@ SPEC = LossSpec(
         labels="targets",
         label_lengths="target_lengths",
         gradient=gradient,
-        magnitudes=magnitudes,
+        forward_backward=forward_backward,
         backward=backward,
         mean_scale=mean_scale,
     ),

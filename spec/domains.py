@@ -8,7 +8,6 @@ docstring states the distribution its values are drawn from; the drawing itself 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 

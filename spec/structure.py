@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from .unit import Unit
 
@@ -192,6 +192,19 @@ def ClassAxis(per_class: tuple[str, ...] = ("weight",)) -> Slices:
     return Slices(sliced=("input", "target"), axis=1, index_target="target", per_class=per_class)
 
 
+class ForwardBackward(NamedTuple):
+    """A log-space forward–backward recursion on one unit (Rabiner's α/β lattice; CTC's, Graves et al. 2006):
+    ``inputs`` x[t, k] for the steps read, ``states`` the class each state s emits (l'_s), ``forward``
+    α_t(s), ``posterior`` w_t(s) = P(state s at step t | y) (empty when no path exists), ``occupation``
+    γ_t(k) = Σ_{s: l'_s = k} w_t(s), and ``loss`` −log p(y | x) (+inf when no path exists)."""
+    inputs: list[list[Any]]
+    states: list[int]
+    forward: list[list[Any]]
+    posterior: list[list[Any]]
+    occupation: list[list[Any]]
+    loss: Any
+
+
 @dataclass(frozen=True)
 class Sequences:
     """One unit per sequence of a batch, whose loss is a recursion rather than a closed expression.
@@ -210,8 +223,9 @@ class Sequences:
     * ``gradient(unit)``: ∂l/∂sequence, T rows of C numbers (the math);
     * ``backward(unit, gradient)``: what a kernel's backward returns instead,
       where a stated Convention differs from the math (None: the math);
-    * ``magnitudes(unit, gradient)``: the rounding magnitudes M of l and of
-      each backward entry (a running-error bound of the recursion);
+    * ``forward_backward(unit)``: the forward–backward quantities (a ``ForwardBackward``) from which
+      ``derivations.forward_backward_bounds`` derives the rounding magnitudes M of l and of each
+      backward entry (a running-error bound of the recursion);
     * ``mean_scale(unit)``: mean = Σ_u mean_scale(u)·l_u / Σ_u d_u (None: 1).
 
     The integer tensors constrain one another (lengths, label rows, blank), so they are drawn
@@ -223,7 +237,7 @@ class Sequences:
     labels: str
     label_lengths: str
     gradient: Callable[[Unit], Any] = field(hash=False, compare=False)
-    magnitudes: Callable[[Unit, Any], Any] = field(hash=False, compare=False)
+    forward_backward: Callable[[Unit], ForwardBackward] = field(hash=False, compare=False)
     backward: Callable[[Unit, Any], Any] | None = field(default=None, hash=False, compare=False)
     mean_scale: Callable[[Unit], Any] | None = field(default=None, hash=False, compare=False)
     closed_form: ClassVar[bool] = False  # a recursion evaluated on numbers; no SymPy gradient, no HVP
