@@ -2,7 +2,8 @@
 
     python benchmarks/jobs_scaling.py [--jobs 2] [--loss NAME]... [--seed 0]
 
-Each run is a fresh process (imports, symbolic derivation and worker start-up included), one after
+Each run is a fresh process (imports, symbolic derivation and worker start-up included; --no-cache, so the
+second run cannot read references the first one stored), one after
 the other on the same machine. Prints both wall times, their ratio, and whether the two JSON Lines
 reports are byte-identical (they must be: units are judged independently and reported in plan order).
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 def timed_run(jobs: int, losses: list[str], seed: int, folder: Path) -> tuple[float, int, bytes]:
     report = folder / f"report-{jobs}.jsonl"
-    argv = [sys.executable, "-m", "losscheck", "run", "--jobs", str(jobs), "--seed", str(seed), "--report",
+    argv = [sys.executable, "-m", "losscheck", "run", "--no-cache", "--jobs", str(jobs), "--seed", str(seed), "--report",
             str(report), "--save-failures", str(folder / f"failures-{jobs}")]
     argv += [a for loss in losses for a in ("--loss", loss)]
     started = time.perf_counter()
