@@ -42,7 +42,13 @@ class Trial:
 
 
 def _format(value: Any) -> str:
-    return "" if value is None else str(value)
+    """17 significant digits of an exact value (enough to tell float64 neighbours apart), whatever
+    precision mpmath's global context happens to hold: a report must not depend on it."""
+    if value is None:
+        return ""
+    if isinstance(value, (mpmath.mpf, mpmath.mpc, float, int)):
+        return mpmath.nstr(value, 17)
+    return str(value)
 
 
 def judge_elements(trial: Trial, quantity: str, exact: Sequence, bounds: Sequence, got: np.ndarray) -> QuantityResult:

@@ -2,6 +2,7 @@ import inspect
 import os
 import warnings
 
+import mpmath
 import pytest
 from losscheck.cli import main
 from losscheck.derivations import disk_cache
@@ -80,6 +81,16 @@ def _oracle_cache_per_test(request):
         disk_cache.configure(None)
     yield
     disk_cache._configured = saved
+
+
+@pytest.fixture(autouse=True)
+def _mpmath_precision_is_left_as_found():
+    """A test that sets mpmath's global precision and leaves it changed alters the tests after it in the
+    same worker (it made report strings depend on test order once): fail the test that leaks it."""
+    before = mpmath.mp.prec
+    yield
+    leaked, mpmath.mp.prec = mpmath.mp.prec, before
+    assert leaked == before, f"the test left mpmath.mp.prec at {leaked} (was {before}); use mpmath.workprec"
 
 
 @pytest.fixture

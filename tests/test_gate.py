@@ -3,6 +3,7 @@
 import json
 import math
 
+import mpmath
 import numpy as np
 import pytest
 import torch
@@ -147,3 +148,18 @@ def test_bad_options_get_one_line_and_exit_2(run_cli, option, problem):
     status, out, err = run_cli("run", "--loss", "triplet_margin_with_distance_loss", "--option", option)
     assert status == 2 and out == ""
     assert problem in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_report_rows_do_not_depend_on_mpmath_global_precision():
+    """The oracle value shown for the worst element is the same whatever precision the calling process
+    left in mpmath's global context (it once followed mp.dps, so a report differed by test order)."""
+    spec = get_spec("mse_loss")
+    runner = CaseRunner.for_source(spec, "wrong_impls:mse_half_gradient")
+    case = next(c for c in probe_cases(spec, 0, 0) if c.batch and c.batch > 1)
+    plain = runner.run(case, "float32")
+    with mpmath.workdps(40):
+        raised = runner.run(case, "float32")
+    assert any(r.status in FAILING for r in plain)
+    assert [(r.quantity, r.expected, r.got) for r in raised] == [(r.quantity, r.expected, r.got) for r in plain]
+    shown = next(r.expected for r in plain if r.quantity == "grad input")
+    assert len(shown.lstrip("-").replace(".", "").lstrip("0").split("e")[0]) <= 17, shown

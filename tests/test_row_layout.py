@@ -21,32 +21,33 @@ def test_each_named_field_of_a_generated_row_is_its_own_expression(name):
     d = prepared.derivation
     n = len(d.wrt)
     args = prepared.unit_args[0]
-    substitution = dict(zip(d.arguments, [sp.Rational(*float(a).as_integer_ratio()) for a in args + prepared.option_args]))
+    exact_args = [sp.Rational(*float(a).as_integer_ratio()) for a in args + prepared.option_args]
+    substitution = dict(zip(d.arguments, exact_args))
     slack, distance = d.kinks
     expected = {"loss": [d.loss], "share": [d.denominator], "loss_grad": d.backward_grad,
                 "share_grad": d.denominator_grad, "loss_magnitude": d.magnitudes[:1],
                 "grad_magnitude": d.magnitudes[1:], "loss_underflow": d.underflows[:1],
                 "grad_underflow": d.underflows[1:], "peak": [d.peak], "grad_peak": d.gradient_peaks,
                 "slack": [slack], "distance": [distance]}
-    mpmath.mp.dps = 30
-    full = view(d.evaluator("full")(*args, *prepared.option_args), n)
-    grad = d.evaluator("grad")(*args, *prepared.option_args)
-    assert len(grad) == width(n, FIELDS[:4])
-    for field in FIELDS:
-        got = getattr(full, field)
-        got = list(got) if isinstance(got, (list, tuple)) else [got]
-        want = [sp.sympify(e).replace(largest, sp.Max).replace(least, sp.Min).subs(substitution).doit().evalf(30)
-                for e in expected[field]]
-        assert len(got) == len(want), field
-        for g, w in zip(got, want):
-            if w in (sp.oo, -sp.oo) or w.is_infinite:
-                assert mpmath.isinf(g), field
-            else:
-                assert mpmath.almosteq(g, mpmath.mpf(str(w)), rel_eps=1e-20, abs_eps=1e-40), (field, g, w)
-        if field in FIELDS[:4]:
-            position = getattr(layout(n), field)
-            part = grad[position]
-            assert (list(part) if isinstance(position, slice) else [part]) == got, field
+    with mpmath.workdps(30):
+        full = view(d.evaluator("full")(*args, *prepared.option_args), n)
+        grad = d.evaluator("grad")(*args, *prepared.option_args)
+        assert len(grad) == width(n, FIELDS[:4])
+        for field in FIELDS:
+            got = getattr(full, field)
+            got = list(got) if isinstance(got, (list, tuple)) else [got]
+            want = [sp.sympify(e).replace(largest, sp.Max).replace(least, sp.Min).subs(substitution).doit().evalf(30)
+                    for e in expected[field]]
+            assert len(got) == len(want), field
+            for g, w in zip(got, want):
+                if w in (sp.oo, -sp.oo) or w.is_infinite:
+                    assert mpmath.isinf(g), field
+                else:
+                    assert mpmath.almosteq(g, mpmath.mpf(str(w)), rel_eps=1e-20, abs_eps=1e-40), (field, g, w)
+            if field in FIELDS[:4]:
+                position = getattr(layout(n), field)
+                part = grad[position]
+                assert (list(part) if isinstance(position, slice) else [part]) == got, field
 
 
 def test_the_layout_tiles_the_row_without_gaps():
