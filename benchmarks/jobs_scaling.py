@@ -20,8 +20,8 @@ from pathlib import Path
 
 def timed_run(jobs: int, losses: list[str], seed: int, folder: Path) -> tuple[float, int, bytes]:
     report = folder / f"report-{jobs}.jsonl"
-    argv = [sys.executable, "-m", "losscheck", "run", "--no-cache", "--jobs", str(jobs), "--seed", str(seed), "--report",
-            str(report), "--save-failures", str(folder / f"failures-{jobs}")]
+    argv = [sys.executable, "-m", "losscheck", "run", "--no-cache", "--jobs", str(jobs), "--seed", str(seed),
+            "--report", str(report), "--save-failures", str(folder / f"failures-{jobs}")]
     argv += [a for loss in losses for a in ("--loss", loss)]
     started = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True)

@@ -33,7 +33,6 @@ from ..derivations.units import UnitTable, split_units
 from ..spec.core import LossSpec, Sequences
 from .reference import _NO_BOUND, Bound, Reference
 
-
 LOSS, SHARE = layout(0).loss, layout(0).share  # the same in every row (row_layout)
 
 

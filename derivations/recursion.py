@@ -147,7 +147,7 @@ def evaluate_sequence(spec: LossSpec, unit: Unit, with_grads: bool) -> SequenceR
         gradient = structure.gradient(unit)
         result.gradient = gradient
         result.backward = structure.backward(unit, gradient) if structure.backward else gradient
-        result.loss_magnitude, result.magnitudes = forward_backward_magnitudes(structure.forward_backward(unit), gradient,
-                                                                      unit.num_classes, unit.ops)
+        result.loss_magnitude, result.magnitudes = forward_backward_magnitudes(
+            structure.forward_backward(unit), gradient, unit.num_classes, unit.ops)
     return result
 

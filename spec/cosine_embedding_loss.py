@@ -15,8 +15,8 @@ import sympy as sp
 
 from .core import (
     REAL,
-    Convention,
     Choices,
+    Convention,
     LossSpec,
     Option,
     ShapeCase,

@@ -26,8 +26,8 @@ from typing import Any
 from .core import (
     LOG_PROBABILITY_ROWS,
     ClassIndex,
-    ForwardBackward,
     Convention,
+    ForwardBackward,
     LossSpec,
     Option,
     SequenceLengths,

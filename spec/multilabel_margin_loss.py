@@ -14,8 +14,8 @@ import sympy as sp
 
 from .core import (
     REAL,
-    LabelLists,
     Convention,
+    LabelLists,
     LossSpec,
     ShapeCase,
     Slices,

@@ -109,7 +109,8 @@ class Slices:
     def describe(self) -> str:
         """This structure in words (the formula reference's "Structure" section)."""
         axis = {1: "the class axis (dim 1; dim 0 unbatched)", -1: "the last dim", None: "the whole flattened tensor"}
-        parts = [f"Slices: one unit per slice along {axis.get(self.axis, f'dim {self.axis}')} of {', '.join(self.sliced)}."]
+        along = axis.get(self.axis, f"dim {self.axis}")
+        parts = [f"Slices: one unit per slice along {along} of {', '.join(self.sliced)}."]
         if self.index_target:
             parts.append(f"{self.index_target} may come as class indices (one dim fewer): it becomes a one-hot "
                          "row, and a unit whose index equals ignore_index is dropped (keep = 0).")

@@ -1,7 +1,7 @@
 """kl_div over wide class rows (C = 32,000 on two rows, with and without log_target; C = 262,144 on one row,
-probabilities), in every dtype, value and both gradients, judged by the gate's own oracle and comparison: kl_div is elementwise,
-so the exact reference is the oracle's (2·C units) rather than a hand-written row reduction. A tier of its
-own (marked slow: CI's full tier)."""
+probabilities), in every dtype, value and both gradients, judged by the gate's own oracle and comparison:
+kl_div is elementwise, so the exact reference is the oracle's (2·C units) rather than a hand-written row
+reduction. A tier of its own (marked slow: CI's full tier)."""
 
 from functools import cache
 
