@@ -127,7 +127,7 @@ def judge_gradient(trial: Trial, name: str, grad: Returned | None, device: str) 
 def judge_scalar(trial: Trial, quantity: str, exact: Any, got: Any, allowed: Any) -> QuantityResult:
     """A projected claim (jvp, hvp): |got − exact| ≤ allowed, special values exactly."""
     shown = f"projection {mpmath.nstr(got, 12)} against exact {mpmath.nstr(exact, 12)}"
-    expected, returned = mpmath.nstr(exact, 17), mpmath.nstr(got, 17)
+    expected, returned = _format(exact), _format(got)
     projection = float(got)  # what the target showed: a known deviation must show exactly that
     if not (mpmath.isfinite(got) and mpmath.isfinite(exact)):  # special values must match exactly
         same = (mpmath.isnan(got) and mpmath.isnan(exact)) or got == exact
