@@ -46,7 +46,9 @@ def _tensors(classes: int, dtype: str, weighted: bool):
             None if weight is None else torch.tensor(weight).to(as_dtype))
 
 
-def _judged(impl, classes: int, dtype: str, weighted: bool) -> dict[str, bool]:
+@cache
+def _exact(classes: int, dtype: str, weighted: bool):
+    """The oracle's reference, once per case (PyTorch and the control kernel are judged against it)."""
     x, y, weight = _tensors(classes, dtype, weighted)
     tensors = {"input": x.double().numpy(), "target": y.double().numpy()}
     if weight is not None:
@@ -54,8 +56,14 @@ def _judged(impl, classes: int, dtype: str, weighted: bool) -> dict[str, bool]:
     exact = exact_reference(all_specs()["binary_cross_entropy_with_logits"], tensors, {"reduction": "mean"},
                             np.array(UPSTREAM), dtype=dtype)
     assert exact.unstable == []
+    return exact
+
+
+def _judged(impl, classes: int, dtype: str, weighted: bool) -> dict[str, bool]:
+    x, y, weight = _tensors(classes, dtype, weighted)
+    exact = _exact(classes, dtype, weighted)
     leaf_x, leaf_y = x.clone().requires_grad_(), y.clone().requires_grad_()
-    out = impl(leaf_x, leaf_y, weight=weight)
+    out = impl(leaf_x, leaf_y, weight=None if weight is None else weight.clone())
     grad_x, grad_y = torch.autograd.grad(out, (leaf_x, leaf_y), torch.tensor(UPSTREAM, dtype=out.dtype))
     got = {"value": out, "grad input": grad_x, "grad target": grad_y}
     expected = {"value": (exact.value, exact.value_bounds),
